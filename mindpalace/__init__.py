@@ -1,0 +1,3 @@
+"""mindpalace: a memory for embodied agents."""
+
+__version__ = "0.1.0"

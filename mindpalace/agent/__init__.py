@@ -1,0 +1,1 @@
+"""Agent-side control: path planning and path following for the mobile base."""

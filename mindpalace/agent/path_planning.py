@@ -1,0 +1,305 @@
+"""A* on an occupancy grid for a circular mobile base, with line-of-sight path shortcutting.
+
+Cells are addressed as (row, col); rows index world y and cols index world x. Internally the
+search runs on a flat list over the grid padded by one blocked cell on every side, so that
+neighbour look-ups never need a bounds check (Python lists index far faster than numpy scalars).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+Point = tuple[float, float]
+
+# Fixed-point step costs (1 and sqrt(2) in micro-cells): integer f-scores tie exactly, so ties
+# break on the heuristic rather than on float rounding noise, which would flood open areas.
+_ORTHOGONAL = 1_000_000
+_DIAGONAL = 1_414_214
+# Float slack for "distance <= radius" so cells exactly on the disc boundary count as inside.
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class GridMap:
+    """Occupancy grid: `blocked[row, col]` is True for an obstacle; `origin` is the centre of cell (0, 0)."""
+
+    blocked: NDArray[np.bool_]
+    origin: tuple[float, float]
+    resolution: float
+
+    def to_cell(self, x: float, y: float) -> tuple[int, int]:
+        """(row, col) of the cell containing world point (x, y); a point on a cell border goes up."""
+        col = math.floor((x - self.origin[0]) / self.resolution + 0.5)
+        row = math.floor((y - self.origin[1]) / self.resolution + 0.5)
+        return row, col
+
+    def to_world(self, row: int, col: int) -> tuple[float, float]:
+        return (self.origin[0] + col * self.resolution, self.origin[1] + row * self.resolution)
+
+    def in_bounds(self, row: int, col: int) -> bool:
+        rows, cols = self.blocked.shape
+        return 0 <= row < rows and 0 <= col < cols
+
+    def inflated(self, radius_m: float) -> GridMap:
+        """Grid whose blocked cells are those with centre within `radius_m` of a blocked cell's centre."""
+        radius = radius_m / self.resolution
+        reach = math.floor(radius + _EPS)
+        rows, cols = self.blocked.shape
+        padded = np.pad(self.blocked, reach)
+        # Row prefix sums turn "any blocked cell in a horizontal window" into one subtraction,
+        # so the disc dilation costs one vectorised pass per row offset instead of one per cell.
+        prefix = np.zeros((padded.shape[0], padded.shape[1] + 1), dtype=np.int64)
+        np.cumsum(padded, axis=1, out=prefix[:, 1:])
+        grown = np.zeros_like(self.blocked)
+        for dr in range(-reach, reach + 1):
+            half = math.floor(math.sqrt(max(radius * radius - dr * dr, 0.0)) + _EPS)
+            band = prefix[reach + dr : reach + dr + rows]
+            window = band[:, reach + half + 1 : reach + half + 1 + cols] - band[:, reach - half : reach - half + cols]
+            grown |= window > 0
+        return GridMap(blocked=grown, origin=self.origin, resolution=self.resolution)
+
+
+def path_length(path: Sequence[Point]) -> float:
+    return float(sum(math.dist(a, b) for a, b in zip(path, path[1:])))
+
+
+def plan_path(
+    grid: GridMap,
+    start_xy: Point,
+    goal_xy: Point,
+    *,
+    robot_radius: float,
+    goal_tolerance: float = 0.0,
+) -> list[Point] | None:
+    """Shortest 8-connected collision-free path for a disc robot as world waypoints, or None.
+
+    If the start lies in the inflated zone around an obstacle, the path first escapes to the
+    nearest inflation-free cell without entering a real obstacle. If the goal cell cannot be
+    reached and `goal_tolerance` > 0, the path ends at the reachable free cell nearest the goal
+    within that distance. The first waypoint is `start_xy`; the last is `goal_xy` or that cell.
+    """
+    inflated = grid.inflated(robot_radius)
+    start = grid.to_cell(*start_xy)
+    goal = grid.to_cell(*goal_xy)
+    if not grid.in_bounds(*start):
+        return None
+    rows, cols = grid.blocked.shape
+    width = cols + 2
+    free = _padded_flat(~inflated.blocked)
+    raw_free = _padded_flat(~grid.blocked)
+
+    def flat(cell: tuple[int, int]) -> int:
+        return (cell[0] + 1) * width + cell[1] + 1
+
+    def cell_point(index: int) -> Point:
+        row, col = divmod(index, width)
+        return (float(col - 1), float(row - 1))
+
+    escape: list[int] = [flat(start)]
+    if not free[escape[0]]:
+        parent, reached = _search(raw_free, escape[0], free, [0] * len(free), width)
+        if reached is None:
+            return None
+        escape = _trace(parent, reached)
+
+    candidates = _goal_candidates(inflated, goal, goal_xy, goal_tolerance)
+    if not candidates:
+        return None
+    target = flat(candidates[0])
+    is_target = [False] * len(free)
+    is_target[target] = True
+    parent, reached = _search(free, escape[-1], is_target, _octile_to(candidates[0], rows, cols), width)
+    if reached is None:
+        # The failed search expanded every reachable cell with an optimal parent, so any
+        # reachable fallback's path can be read straight off `parent`.
+        reached = next((flat(c) for c in candidates[1:] if parent[flat(c)] >= 0), None)
+        if reached is None:
+            return None
+    cells = _trace(parent, reached)
+
+    reached_goal = grid.in_bounds(*goal) and reached == flat(goal)
+    end_pt = _grid_coords(grid, goal_xy) if reached_goal else cell_point(reached)
+    main_pts = [cell_point(i) for i in _turns(cells)] + [end_pt]
+    start_pt = _grid_coords(grid, start_xy)
+    if len(escape) == 1:
+        waypoints = _shortcut([start_pt] + main_pts, free, width)
+    else:
+        # The escape leg runs inside the inflated zone by necessity, so only real obstacles bound it;
+        # its end stays a waypoint so that no shortcut re-enters the zone afterwards.
+        escape_pts = [start_pt] + [cell_point(i) for i in _turns(escape)]
+        waypoints = _shortcut(escape_pts, raw_free, width)[:-1] + _shortcut(main_pts, free, width)
+    return [_world_coords(grid, p) for p in waypoints]
+
+
+def _padded_flat(mask: NDArray[np.bool_]) -> list[bool]:
+    return np.pad(mask, 1, constant_values=False).ravel().tolist()
+
+
+def _grid_coords(grid: GridMap, xy: Point) -> Point:
+    """World point in continuous (col, row) units, where cell centres are integers."""
+    return ((xy[0] - grid.origin[0]) / grid.resolution, (xy[1] - grid.origin[1]) / grid.resolution)
+
+
+def _world_coords(grid: GridMap, point: Point) -> Point:
+    return (grid.origin[0] + point[0] * grid.resolution, grid.origin[1] + point[1] * grid.resolution)
+
+
+def _goal_candidates(
+    inflated: GridMap, goal: tuple[int, int], goal_xy: Point, tolerance: float
+) -> list[tuple[int, int]]:
+    """Acceptable end cells, nearest to `goal_xy` first: the goal cell if free, then free cells within tolerance."""
+    exact = [goal] if inflated.in_bounds(*goal) and not inflated.blocked[goal] else []
+    if tolerance <= 0.0:
+        return exact
+    reach = math.ceil(tolerance / inflated.resolution) + 1
+    rows, cols = inflated.blocked.shape
+    r0, r1 = max(goal[0] - reach, 0), min(goal[0] + reach + 1, rows)
+    c0, c1 = max(goal[1] - reach, 0), min(goal[1] + reach + 1, cols)
+    if r0 >= r1 or c0 >= c1:
+        return exact
+    rr, cc = np.mgrid[r0:r1, c0:c1]
+    xs = inflated.origin[0] + cc * inflated.resolution
+    ys = inflated.origin[1] + rr * inflated.resolution
+    dist = np.hypot(xs - goal_xy[0], ys - goal_xy[1])
+    ok = (dist <= tolerance + _EPS) & ~inflated.blocked[r0:r1, c0:c1]
+    order = np.argsort(dist[ok], kind="stable")
+    nearby = [(int(r), int(c)) for r, c in zip(rr[ok][order], cc[ok][order])]
+    return exact + [cell for cell in nearby if cell != goal]
+
+
+def _octile_to(goal: tuple[int, int], rows: int, cols: int) -> list[int]:
+    """Octile distance from every padded cell to `goal` in step-cost units, flattened like the search grid."""
+    rr, cc = np.mgrid[-1 : rows + 1, -1 : cols + 1]
+    dy = np.abs(rr - goal[0])
+    dx = np.abs(cc - goal[1])
+    return ((dx + dy) * _ORTHOGONAL + (_DIAGONAL - 2 * _ORTHOGONAL) * np.minimum(dx, dy)).ravel().tolist()
+
+
+def _search(
+    passable: list[bool], start: int, is_goal: list[bool], heuristic: list[int], width: int
+) -> tuple[list[int], int | None]:
+    """A* over flat padded cells; returns the parent links (-1 = never reached) and the goal reached.
+
+    Diagonal steps need both orthogonal neighbours passable, so paths never cut a blocked corner.
+    """
+    moves = [
+        (1, _ORTHOGONAL, 0, 0),
+        (-1, _ORTHOGONAL, 0, 0),
+        (width, _ORTHOGONAL, 0, 0),
+        (-width, _ORTHOGONAL, 0, 0),
+        (width + 1, _DIAGONAL, width, 1),
+        (width - 1, _DIAGONAL, width, -1),
+        (-width + 1, _DIAGONAL, -width, 1),
+        (-width - 1, _DIAGONAL, -width, -1),
+    ]
+    unreached = 1 << 62
+    g = [unreached] * len(passable)
+    parent = [-1] * len(passable)
+    closed = bytearray(len(passable))
+    g[start] = 0
+    parent[start] = start
+    # Ties on f go to the smaller heuristic, which keeps A* diving toward the goal on open ground.
+    heap = [(heuristic[start], heuristic[start], start)]
+    while heap:
+        _, _, cur = heapq.heappop(heap)
+        if closed[cur]:
+            continue
+        closed[cur] = 1
+        if is_goal[cur]:
+            return parent, cur
+        g_cur = g[cur]
+        for step, cost, side_a, side_b in moves:
+            nxt = cur + step
+            if not passable[nxt] or closed[nxt]:
+                continue
+            if side_a and not (passable[cur + side_a] and passable[cur + side_b]):
+                continue
+            g_next = g_cur + cost
+            if g_next < g[nxt]:
+                g[nxt] = g_next
+                parent[nxt] = cur
+                h = heuristic[nxt]
+                heapq.heappush(heap, (g_next + h, h, nxt))
+    return parent, None
+
+
+def _trace(parent: list[int], end: int) -> list[int]:
+    cells = [end]
+    while parent[cells[-1]] != cells[-1]:
+        cells.append(parent[cells[-1]])
+    cells.reverse()
+    return cells
+
+
+def _turns(cells: list[int]) -> list[int]:
+    """Endpoints and the cells where the step direction changes: the only useful shortcut anchors."""
+    if len(cells) < 3:
+        return cells
+    kept = [cells[0]]
+    for prev, cur, nxt in zip(cells, cells[1:], cells[2:]):
+        if cur - prev != nxt - cur:
+            kept.append(cur)
+    kept.append(cells[-1])
+    return kept
+
+
+def _shortcut(points: list[Point], free: list[bool], width: int) -> list[Point]:
+    """Greedy line-of-sight simplification of a polyline whose consecutive segments are already clear."""
+    if len(points) <= 2:
+        return points
+    kept = [points[0]]
+    anchor = 0
+    for k in range(2, len(points)):
+        if not _segment_clear(free, width, points[anchor], points[k]):
+            anchor = k - 1
+            kept.append(points[anchor])
+    kept.append(points[-1])
+    return kept
+
+
+def _segment_clear(free: list[bool], width: int, p0: Point, p1: Point) -> bool:
+    """Whether every cell the segment touches is free (a supercover walk, a conservative Bresenham).
+
+    Points are in (col, row) units. Where the segment passes exactly through a cell corner, both
+    cells beside the corner must be free, matching the planner's no-corner-cutting rule.
+    """
+    col, row = math.floor(p0[0] + 0.5), math.floor(p0[1] + 0.5)
+    col_end, row_end = math.floor(p1[0] + 0.5), math.floor(p1[1] + 0.5)
+    dx, dy = p1[0] - p0[0], p1[1] - p0[1]
+    step_c = 1 if dx > 0 else -1
+    step_r = 1 if dy > 0 else -1
+    # Segment parameter t at the next column / row border, and its increment per further border.
+    t_c = (col + 0.5 * step_c - p0[0]) / dx if dx else math.inf
+    t_r = (row + 0.5 * step_r - p0[1]) / dy if dy else math.inf
+    dt_c = abs(1.0 / dx) if dx else math.inf
+    dt_r = abs(1.0 / dy) if dy else math.inf
+    left_c, left_r = abs(col_end - col), abs(row_end - row)
+    index = (row + 1) * width + col + 1
+    if not free[index]:
+        return False
+    while left_c or left_r:
+        if left_c and left_r and abs(t_c - t_r) < _EPS:
+            if not (free[index + step_c] and free[index + step_r * width]):
+                return False
+            index += step_c + step_r * width
+            t_c += dt_c
+            t_r += dt_r
+            left_c -= 1
+            left_r -= 1
+        elif left_c and (not left_r or t_c < t_r):
+            index += step_c
+            t_c += dt_c
+            left_c -= 1
+        else:
+            index += step_r * width
+            t_r += dt_r
+            left_r -= 1
+        if not free[index]:
+            return False
+    return True

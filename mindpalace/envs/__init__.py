@@ -1,0 +1,34 @@
+"""Simulators behind one Gymnasium-style API, created by id with lazy entry points.
+
+    env = mindpalace.envs.make("mindpalace/Household-v0", width=320, height=240)
+    obs, info = env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step(BaseVelocity(0.3, 0.0, 0.5))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mindpalace.core.registry import Registry
+
+ENVS: Registry[Any] = Registry("env")
+ENVS.register(
+    "mindpalace/Household-v0",
+    "mindpalace.envs.household.env:HouseholdEnv",
+    install_hint="pip install mujoco (and, for headless rendering, apt-get install libegl1 libegl-mesa0 libgl1)",
+    description="Seeded MuJoCo apartments of 3-8 rooms with a mobile robot and a head RGB-D camera.",
+)
+
+
+def register(env_id: str, entry_point: str, **kwargs: Any) -> None:
+    """Register an env id with a "module:Class" entry point (imported on first `make`)."""
+    ENVS.register(env_id, entry_point, **kwargs)
+
+
+def make(env_id: str, **config: Any) -> Any:
+    """Create the env registered as `env_id`; keyword arguments override its config."""
+    return ENVS.make(env_id, **config)
+
+
+def registered() -> list[str]:
+    return ENVS.names()

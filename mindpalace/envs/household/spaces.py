@@ -1,0 +1,42 @@
+"""Gymnasium spaces of the household env, for the dict view that `check_env` and RL libraries use."""
+
+from __future__ import annotations
+
+import numpy as np
+from gymnasium import spaces
+
+from mindpalace.core.actions import ACTION_TYPES
+from mindpalace.envs.household.config import HouseholdConfig
+
+MAX_INSTANCE_ID = 2**16 - 1
+
+
+def observation_space(config: HouseholdConfig) -> spaces.Dict:
+    h, w = config.height, config.width
+    return spaces.Dict(
+        {
+            "rgb": spaces.Box(0, 255, (h, w, 3), np.uint8),
+            "depth": spaces.Box(0.0, config.max_depth, (h, w), np.float32),
+            "segmentation": spaces.Box(0, MAX_INSTANCE_ID, (h, w), np.int32),
+            "intrinsics": spaces.Box(0.0, np.inf, (3, 3), np.float64),
+            "camera_pose": spaces.Box(-np.inf, np.inf, (4, 4), np.float64),
+            "base_pose": spaces.Box(-np.inf, np.inf, (4, 4), np.float64),
+            "time": spaces.Box(0.0, np.inf, (1,), np.float64),
+            "time_of_day": spaces.Box(0.0, 86400.0, (1,), np.float64),
+        }
+    )
+
+
+def action_space(config: HouseholdConfig) -> spaces.Dict:
+    """One flat dict for every action kind; `type` picks which of the other fields are read."""
+    return spaces.Dict(
+        {
+            "type": spaces.Discrete(len(ACTION_TYPES)),  # an index into ACTION_TYPES' order
+            "v": spaces.Box(-config.max_linear, config.max_linear, (1,), np.float32),
+            "omega": spaces.Box(-config.max_angular, config.max_angular, (1,), np.float32),
+            "duration": spaces.Box(0.05, 1.0, (1,), np.float32),
+            "pan_tilt": spaces.Box(np.array([-2.6, -0.8], np.float32), np.array([2.6, 1.3], np.float32)),
+            "target": spaces.Discrete(MAX_INSTANCE_ID + 1),
+            "relation": spaces.Discrete(2),
+        }
+    )

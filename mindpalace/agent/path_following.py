@@ -8,6 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
+from mindpalace.core.geometry import wrap_angle
+
 
 @dataclass
 class FollowerConfig:
@@ -62,7 +64,7 @@ class PathFollower:
 
         self._progress = max(self._progress, self._project(x, y))
         tx, ty = self._point_at(min(self._progress + cfg.lookahead, self._total))
-        alpha = _wrap(math.atan2(ty - y, tx - x) - yaw)
+        alpha = wrap_angle(math.atan2(ty - y, tx - x) - yaw)
         if abs(alpha) > cfg.turn_in_place_angle:
             return 0.0, _clip(cfg.angular_gain * alpha, cfg.max_angular)
 
@@ -77,7 +79,7 @@ class PathFollower:
 
     def _align(self, yaw: float) -> tuple[float, float]:
         if self.final_yaw is not None:
-            error = _wrap(self.final_yaw - yaw)
+            error = wrap_angle(self.final_yaw - yaw)
             if abs(error) > self.config.heading_tolerance:
                 self._done = False
                 return 0.0, _clip(self.config.angular_gain * error, self.config.max_angular)
@@ -110,12 +112,6 @@ class PathFollower:
         frac = (s - self._seg_start_s[i]) / self._seg_len[i] if self._seg_len[i] > 0 else 1.0
         p = self._points[i] + min(frac, 1.0) * self._seg[i]
         return float(p[0]), float(p[1])
-
-
-def _wrap(angle: float) -> float:
-    """Wrap to (-pi, pi]."""
-    wrapped = math.remainder(angle, 2.0 * math.pi)
-    return math.pi if wrapped <= -math.pi else wrapped
 
 
 def _clip(value: float, limit: float) -> float:

@@ -21,7 +21,8 @@ Point = tuple[float, float]
 # break on the heuristic rather than on float rounding noise, which would flood open areas.
 _ORTHOGONAL = 1_000_000
 _DIAGONAL = 1_414_214
-# Float slack for "distance <= radius" so cells exactly on the disc boundary count as inside.
+# Float slack so that exact geometric ties (a cell on the disc boundary, a segment through a
+# cell corner) are recognised as ties despite rounding.
 _EPS = 1e-9
 
 
@@ -32,6 +33,10 @@ class GridMap:
     blocked: NDArray[np.bool_]
     origin: tuple[float, float]
     resolution: float
+
+    def __post_init__(self) -> None:
+        # `~blocked` must be a logical not; on an integer array it would be a bitwise one.
+        object.__setattr__(self, "blocked", np.asarray(self.blocked, dtype=bool))
 
     def to_cell(self, x: float, y: float) -> tuple[int, int]:
         """(row, col) of the cell containing world point (x, y); a point on a cell border goes up."""
@@ -250,16 +255,19 @@ def _turns(cells: list[int]) -> list[int]:
 
 
 def _shortcut(points: list[Point], free: list[bool], width: int) -> list[Point]:
-    """Greedy line-of-sight simplification of a polyline whose consecutive segments are already clear."""
-    if len(points) <= 2:
-        return points
+    """Line-of-sight simplification of a polyline whose consecutive segments are already clear.
+
+    From each kept point, jump to the farthest later point in sight; trying the far end first
+    (rather than extending step by step) avoids keeping corners a step-by-step scan gets stuck on.
+    """
     kept = [points[0]]
     anchor = 0
-    for k in range(2, len(points)):
-        if not _segment_clear(free, width, points[anchor], points[k]):
-            anchor = k - 1
-            kept.append(points[anchor])
-    kept.append(points[-1])
+    while anchor < len(points) - 1:
+        nxt = len(points) - 1
+        while nxt > anchor + 1 and not _segment_clear(free, width, points[anchor], points[nxt]):
+            nxt -= 1
+        kept.append(points[nxt])
+        anchor = nxt
     return kept
 
 

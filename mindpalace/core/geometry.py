@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -35,7 +37,8 @@ def yaw_of(pose: Pose) -> float:
 
 def wrap_angle(angle: float) -> float:
     """Wrap to (-pi, pi]."""
-    return float((angle + np.pi) % (2.0 * np.pi) - np.pi)
+    wrapped = math.remainder(angle, 2.0 * math.pi)
+    return math.pi if wrapped <= -math.pi else wrapped
 
 
 def invert_pose(pose: Pose) -> Pose:

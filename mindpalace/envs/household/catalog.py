@@ -134,12 +134,13 @@ def _drawer_unit(
             _slab(d, d + 0.025, -0.06, 0.06, (z0 + z1) / 2 - 0.012, (z0 + z1) / 2 + 0.012, HANDLE),
         )
         part = f"drawer_{i + 1}"
-        parts.append(Part(part, "drawer", boxes, (0.0, 0.0, 0.0), travel=min(0.8 * depth, 0.35)))
+        travel = min(0.8 * depth, 0.38)
+        parts.append(Part(part, "drawer", boxes, (0.0, 0.0, 0.0), travel=travel))
+        # Things go in the part of the drawer that slides out, where they can be seen and reached.
+        x_front, x_back = d - 0.05, d - travel + 0.03
         receptacles.append(
-            Receptacle(
-                part, "in", ((-dz + 0.035 + d - 0.02) / 2, 0.0), ((d - 0.02 + dz - 0.035) / 2 - 0.03, inner_w - 0.04),
-                z0 + 0.015, part=part, clearance=(z1 - 0.03) - (z0 + 0.015),
-            )
+            Receptacle(part, "in", ((x_front + x_back) / 2, 0.0), ((x_front - x_back) / 2, inner_w - 0.04),
+                       z0 + 0.015, part=part, clearance=(z1 - 0.03) - (z0 + 0.015))
         )
     return FurnitureType(name, depth, width, height, tuple(carcass), tuple(parts), tuple(receptacles))
 

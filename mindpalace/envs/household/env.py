@@ -36,7 +36,7 @@ from mindpalace.core.geometry import GL_TO_OPTICAL, make_pose, pose_from_xy_yaw,
 from mindpalace.core.types import CameraInfo, InstanceInfo, Observation
 from mindpalace.envs.household.catalog import OBJECTS, Receptacle
 from mindpalace.envs.household.config import HouseholdConfig
-from mindpalace.envs.household.layout import Apartment, Furniture, free_spot, generate_apartment
+from mindpalace.envs.household.layout import Apartment, Furniture, fits, free_spot, generate_apartment
 from mindpalace.envs.household.mjcf import FLOOR_ID, ROBOT_ID, WALL_ID, ModelOptions, build_mjcf
 from mindpalace.envs.household.renderer import CameraRenderer, mujoco
 from mindpalace.envs.household.spaces import action_space, observation_space
@@ -129,7 +129,7 @@ class HouseholdEnv(gym.Env):
         for obj in apartment.objects:
             piece = apartment.furniture_by_id(obj.furniture)
             receptacle = piece.receptacle(obj.receptacle)
-            body = f"p{piece.part_ids[receptacle.part]}" if receptacle.part and self._part_kind(piece, receptacle.part) == "drawer" else f"f{piece.id}"
+            body = self.receptacle_body(piece, receptacle)
             world = make_pose(rot_z(obj.yaw), np.array(obj.position))
             self._placements[obj.id] = Placement(piece.id, receptacle.name, body, np.eye(4))
             mujoco.mj_kinematics(self.model, self.data)
@@ -310,11 +310,13 @@ class HouseholdEnv(gym.Env):
         if not (self._visible(target) or self._visible(piece.id)):
             return ActionOutcome.fail(FailureReason.NOT_VISIBLE, f"{label} is not in view")
         category = OBJECTS[self._instances[self._held].category]
+        if not any(fits(category, r) for r in options):
+            return ActionOutcome.fail(FailureReason.NO_FREE_SPOT, f"{self._instances[self._held].label} does not fit {relation.value} {label}")
         base_xy = np.array(self._base_xy_yaw()[:2])
         for receptacle in options:
             if receptacle.part and not self._is_open(piece.part_ids[receptacle.part]):
                 continue
-            body = f"p{piece.part_ids[receptacle.part]}" if receptacle.part and self._part_kind(piece, receptacle.part) == "drawer" else f"f{piece.id}"
+            body = self.receptacle_body(piece, receptacle)
             frame = self._body_pose(body)
             occupied = [(p.local[0, 3], p.local[1, 3], OBJECTS[self._instances[oid].category].footprint_radius)
                         for oid, p in self._placements.items() if p.furniture == piece.id and p.receptacle == receptacle.name]
@@ -377,8 +379,11 @@ class HouseholdEnv(gym.Env):
         return ActionOutcome.ok(f"{'opened' if opening else 'closed'} {part_label}")
 
     # ---------------------------------------------------------------- state helpers
-    def _part_kind(self, piece: Furniture, part: str) -> str:
-        return next(p.kind for p in piece.type.parts if p.name == part)
+    @staticmethod
+    def receptacle_body(piece: Furniture, receptacle: Receptacle) -> str:
+        """The MuJoCo body a receptacle moves with: its drawer, else the furniture itself."""
+        drawer = receptacle.part is not None and any(p.name == receptacle.part and p.kind == "drawer" for p in piece.type.parts)
+        return f"p{piece.part_ids[receptacle.part]}" if drawer else f"f{piece.id}"
 
     def _gate_of(self, placement: Placement) -> int | None:
         """The part id that must be open to reach an object in this placement (None if on an open surface)."""

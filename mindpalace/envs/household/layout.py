@@ -394,6 +394,13 @@ def _place_objects(
     return objects
 
 
+def fits(category: ObjectCategory, receptacle: Receptacle) -> bool:
+    """Whether an object of `category` fits on or in `receptacle` at all (its footprint and its height)."""
+    radius = category.footprint_radius
+    return (2 * category.half_height <= receptacle.clearance - 0.01
+            and receptacle.half[0] >= radius and receptacle.half[1] >= radius)
+
+
 def free_spot(
     rng: np.random.Generator,
     piece: Furniture,
@@ -403,12 +410,10 @@ def free_spot(
     tries: int = 25,
 ) -> tuple[tuple[float, float], float] | None:
     """A random spot (furniture-frame x, y) and yaw on `receptacle` that fits `category` and clears `occupied`."""
+    if not fits(category, receptacle):
+        return None
     radius = category.footprint_radius
-    if 2 * category.half_height > receptacle.clearance - 0.01:
-        return None
     (cx, cy), (hx, hy) = receptacle.center, receptacle.half
-    if hx < radius or hy < radius:
-        return None
     for _ in range(tries):
         x = float(rng.uniform(cx - hx + radius, cx + hx - radius))
         y = float(rng.uniform(cy - hy + radius, cy + hy - radius))

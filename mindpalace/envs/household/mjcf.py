@@ -20,6 +20,7 @@ FLOOR_ID, WALL_ID, ROBOT_ID = 1, 2, 3
 
 ROBOT_RADIUS = 0.25
 CAMERA_HEIGHT = 1.25
+HEAD_PIVOT = (-0.12, 0.0, CAMERA_HEIGHT)  # pan/tilt axes' crossing point in the base frame; the camera sits on it
 GRIPPER_OFFSET = (0.32, 0.0, 0.85)  # in the base frame: where a held object is carried
 
 
@@ -78,7 +79,7 @@ def _robot(world: ET.Element, vertical_fov_deg: float) -> None:
                   rgba="0.3 0.3 0.3 1", mass="1", contype="0", conaffinity="0")
     gripper = ET.SubElement(base, "body", name="gripper", pos=_fmt(GRIPPER_OFFSET))
     ET.SubElement(gripper, "site", name="gripper", size="0.02", rgba="0 0 0 0")
-    pan = ET.SubElement(base, "body", name="head_pan", pos=_fmt((-0.12, 0.0, CAMERA_HEIGHT)), gravcomp="1")
+    pan = ET.SubElement(base, "body", name="head_pan", pos=_fmt(HEAD_PIVOT), gravcomp="1")
     ET.SubElement(pan, "joint", name="head_pan", type="hinge", axis="0 0 1", range="-2.6 2.6", damping="2", armature="0.01")
     ET.SubElement(pan, "inertial", pos="0 0 0", mass="0.5", diaginertia="0.002 0.002 0.002")
     tilt = ET.SubElement(pan, "body", name="head_tilt", pos="0 0 0", gravcomp="1")

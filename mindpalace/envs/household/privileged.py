@@ -62,6 +62,17 @@ class PrivilegedState:
         room = self.apartment.room_at(x, y)
         return room.name if room else None
 
+    def part_position(self, part_id: int) -> NDArray[np.float64]:
+        """World position of an articulated part's frame (a drawer's moves as it slides)."""
+        return self._env._body_pose(f"p{part_id}")[:3, 3]
+
+    def receptacle_point(self, furniture_id: int, receptacle: str) -> NDArray[np.float64]:
+        """World centre of a receptacle's surface, following its drawer when it has one."""
+        piece = self.apartment.furniture_by_id(furniture_id)
+        surface = piece.receptacle(receptacle)
+        frame = self._env._body_pose(self._env.receptacle_body(piece, surface))
+        return frame[:3, :3] @ np.array([*surface.center, surface.z]) + frame[:3, 3]
+
     def receptacle_contents(self) -> dict[tuple[int, str], list[int]]:
         """(furniture id, receptacle name) -> ids of the objects resting there."""
         contents: dict[tuple[int, str], list[int]] = {}

@@ -1,0 +1,221 @@
+"""A scripted oracle that carries out pick-and-place jobs in the household env from privileged state.
+
+It plans base paths with A* on the apartment's true occupancy, follows them with a pure-pursuit
+controller, aims the head at its targets, and opens and closes containers on the way. It is how a
+"day of activity" is generated (as FindingDory collects its data): the robot's own memory later sees
+only the frames and outcomes, never this module's state.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mindpalace.agent.path_following import FollowerConfig, PathFollower
+from mindpalace.agent.path_planning import GridMap, plan_path
+from mindpalace.core.actions import Action, ActionOutcome, BaseVelocity, Close, Look, Open, Pick, Place, Relation
+from mindpalace.core.geometry import wrap_angle
+from mindpalace.core.types import Observation
+from mindpalace.envs.household.env import HouseholdEnv
+from mindpalace.envs.household.layout import Furniture, fits
+from mindpalace.envs.household.mjcf import HEAD_PIVOT, ROBOT_RADIUS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """Move object `object_id` on or in `receptacle_id` (a furniture or drawer id)."""
+
+    object_id: int
+    receptacle_id: int
+    relation: Relation = Relation.ON
+
+
+@dataclass
+class JobResult:
+    job: Job
+    success: bool
+    reason: str
+    steps: int
+
+
+@dataclass
+class OracleConfig:
+    control_dt: float = 0.2  # seconds per base-velocity command
+    max_steps_per_leg: int = 400  # base commands before a navigation leg gives up
+    clearance: float = 0.05  # added to the robot radius when inflating the occupancy
+    follower: FollowerConfig = field(default_factory=FollowerConfig)
+
+
+def look_angles(base: tuple[float, float, float], target: np.ndarray) -> tuple[float, float]:
+    """Head (pan, tilt) that points the camera from the base pose (x, y, yaw) at a world point."""
+    x, y, yaw = base
+    pivot_x = x + HEAD_PIVOT[0] * math.cos(yaw) - HEAD_PIVOT[1] * math.sin(yaw)
+    pivot_y = y + HEAD_PIVOT[0] * math.sin(yaw) + HEAD_PIVOT[1] * math.cos(yaw)
+    dx, dy, dz = target[0] - pivot_x, target[1] - pivot_y, target[2] - HEAD_PIVOT[2]
+    pan = float(np.clip(wrap_angle(math.atan2(dy, dx) - yaw), -2.6, 2.6))
+    tilt = float(np.clip(math.atan2(-dz, math.hypot(dx, dy)), -0.8, 1.3))
+    return pan, tilt
+
+
+def random_jobs(env: HouseholdEnv, rng: np.random.Generator, count: int) -> list[Job]:
+    """`count` jobs moving distinct random objects to a random receptacle of other furniture that they fit."""
+    apartment = env.privileged.apartment
+    objects = list(rng.permutation([o.id for o in apartment.objects]))[:count]
+    jobs = []
+    for object_id in objects:
+        source = env.privileged.object_location(int(object_id))
+        category = next(o for o in apartment.objects if o.id == object_id).category
+        choices = [(p, r) for p in apartment.furniture for r in p.type.receptacles
+                   if (source is None or p.name != source[0]) and fits(category, r)]
+        piece, receptacle = choices[int(rng.integers(len(choices)))]
+        target = piece.part_ids[receptacle.part] if receptacle.part and receptacle.part.startswith("drawer") else piece.id
+        jobs.append(Job(int(object_id), target, Relation(receptacle.relation)))
+    return jobs
+
+
+class OracleAgent:
+    """Feeds actions for a list of jobs; call `act(obs)` each step until it returns None."""
+
+    def __init__(self, env: HouseholdEnv, jobs: list[Job], config: OracleConfig | None = None) -> None:
+        self.env = env
+        self.jobs = list(jobs)
+        self.config = config or OracleConfig()
+        self.results: list[JobResult] = []
+        self.path: list[tuple[float, float]] = []  # the current navigation path, for maps
+        self._last_outcome: ActionOutcome | None = None
+        self._script = self._run()
+        self._started = False
+        self._steps = 0
+        self._grid = self._occupancy()
+
+    def _occupancy(self) -> GridMap:
+        blocked, origin = self.env.privileged.occupancy()
+        return GridMap(blocked, origin, 0.05).inflated(ROBOT_RADIUS + self.config.clearance)
+
+    def act(self, obs: Observation) -> Action | None:
+        """The next action given the latest observation, or None when every job is finished."""
+        self._last_outcome = obs.last_outcome
+        try:
+            return next(self._script) if not self._started else self._script.send(obs)
+        except StopIteration:
+            return None
+        finally:
+            self._started = True
+
+    # ------------------------------------------------------------------ script
+    def _run(self) -> Generator[Action, Observation, None]:
+        for job in self.jobs:
+            steps_before = self._steps
+            ok, reason = yield from self._do_job(job)
+            self.results.append(JobResult(job, ok, reason, self._steps - steps_before))
+            log.info("job %s: %s %s", job, "done" if ok else "failed", reason)
+
+    def _send(self, action: Action) -> Generator[Action, Observation, ActionOutcome]:
+        self._steps += 1
+        obs = yield action
+        assert obs.last_outcome is not None
+        return obs.last_outcome
+
+    def _do_job(self, job: Job) -> Generator[Action, Observation, tuple[bool, str]]:
+        privileged = self.env.privileged
+        if privileged.held_object() is None:
+            location = privileged.object_location(job.object_id)
+            if location is None:
+                return False, "object location unknown"
+            source = next(p for p in privileged.apartment.furniture if p.name == location[0])
+            if not (yield from self._navigate(source)):
+                return False, f"could not reach {source.name}"
+            gate = self._gate(source, location[1])
+            if gate is not None and not privileged.joint_states()[gate][1]:
+                yield from self._look_at(self._part_point(gate))
+                outcome = yield from self._send(Open(gate))
+                if not outcome.success:
+                    return False, outcome.message
+            outcome = yield from self._pick(job.object_id)
+            if gate is not None:
+                yield from self._look_at(self._part_point(gate))
+                yield from self._send(Close(gate))
+            if not outcome.success:
+                return False, outcome.message
+        target = self._furniture_of(job.receptacle_id)
+        if not (yield from self._navigate(target)):
+            return False, f"could not reach {target.name}"
+        gate = self._destination_gate(target, job)
+        if gate is not None and not privileged.joint_states()[gate][1]:
+            yield from self._look_at(self._part_point(gate))
+            outcome = yield from self._send(Open(gate))
+            if not outcome.success:
+                return False, outcome.message
+        yield from self._look_at(self._receptacle_point(target, job))
+        outcome = yield from self._send(Place(job.receptacle_id, job.relation))
+        if gate is not None:
+            yield from self._look_at(self._part_point(gate))
+            yield from self._send(Close(gate))
+        return outcome.success, outcome.message
+
+    def _pick(self, object_id: int) -> Generator[Action, Observation, ActionOutcome]:
+        yield from self._look_at(self.env.privileged.object_pose(object_id)[:3, 3])
+        return (yield from self._send(Pick(object_id)))
+
+    def _navigate(self, piece: Furniture) -> Generator[Action, Observation, bool]:
+        privileged = self.env.privileged
+        gx, gy, gyaw = piece.access_pose()
+        for _attempt in range(3):
+            x, y, _ = privileged.robot_pose()
+            path = plan_path(self._grid, (x, y), (gx, gy), robot_radius=0.0, goal_tolerance=0.3)
+            if path is None:
+                return False
+            self.path = path
+            follower = PathFollower(path, self.config.follower, final_yaw=gyaw)
+            blocked = 0
+            for _ in range(self.config.max_steps_per_leg):
+                v, omega = follower.command(*privileged.robot_pose())
+                if follower.done:
+                    return True
+                outcome = yield from self._send(BaseVelocity(v, omega, self.config.control_dt))
+                blocked = blocked + 1 if not outcome.success else 0
+                if blocked >= 3:
+                    break  # replan from where the base got stuck
+        return False
+
+    def _look_at(self, point: np.ndarray) -> Generator[Action, Observation, ActionOutcome]:
+        pan, tilt = look_angles(self.env.privileged.robot_pose(), point)
+        return (yield from self._send(Look(pan, tilt)))
+
+    # ------------------------------------------------------------------ geometry
+    def _furniture_of(self, instance_id: int) -> Furniture:
+        for piece in self.env.privileged.apartment.furniture:
+            if piece.id == instance_id or instance_id in piece.part_ids.values():
+                return piece
+        raise KeyError(instance_id)
+
+    @staticmethod
+    def _gate(piece: Furniture, receptacle_name: str) -> int | None:
+        receptacle = piece.receptacle(receptacle_name)
+        return piece.part_ids[receptacle.part] if receptacle.part else None
+
+    def _destination_gate(self, piece: Furniture, job: Job) -> int | None:
+        if job.receptacle_id in piece.part_ids.values():
+            return job.receptacle_id
+        gated = [r for r in piece.type.receptacles if r.relation == job.relation.value and r.part]
+        return piece.part_ids[gated[0].part] if gated and job.relation is Relation.IN else None
+
+    def _part_point(self, part_id: int) -> np.ndarray:
+        piece = self._furniture_of(part_id)
+        part = next(p for p in piece.type.parts if piece.part_ids[p.name] == part_id)
+        # Aim at the middle of the part's front panel, a little above its frame origin.
+        z = float(np.mean([b.center[2] for b in part.boxes]))
+        return self.env.privileged.part_position(part_id) + np.array([0.0, 0.0, z])
+
+    def _receptacle_point(self, piece: Furniture, job: Job) -> np.ndarray:
+        options = [r for r in piece.type.receptacles if r.relation == job.relation.value]
+        if job.receptacle_id in piece.part_ids.values():
+            part = next(name for name, pid in piece.part_ids.items() if pid == job.receptacle_id)
+            options = [r for r in options if r.part == part] or options
+        return self.env.privileged.receptacle_point(piece.id, options[0].name)

@@ -1,0 +1,32 @@
+"""`mindpalace` command line: one subcommand per job, each in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from mindpalace.cli import perf, sim
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mindpalace", description="A memory for embodied agents.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", required=True)
+    sim.add_parser(commands)
+    perf.add_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.run(args) or 0)
+    except (ValueError, RuntimeError) as error:
+        print(f"mindpalace {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

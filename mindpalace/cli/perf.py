@@ -1,0 +1,88 @@
+"""`mindpalace perf ...`: benchmarks that print figures, and one JSON object with --json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from mindpalace.core.actions import BaseVelocity
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("perf", help="benchmarks")
+    targets = parser.add_subparsers(dest="target", required=True)
+    sim = targets.add_parser("sim", help="household env steps/s with RGB + depth + segmentation every step")
+    sim.add_argument("--json", action="store_true", help="print one JSON object")
+    sim.add_argument("--steps", type=int, default=200, help="timed steps per resolution")
+    sim.add_argument("--warmup", type=int, default=20)
+    sim.add_argument("--rooms", type=int, default=6)
+    sim.add_argument("--seed", type=int, default=0)
+    sim.set_defaults(run=run_sim)
+
+
+def _time_steps(width: int, height: int, args: argparse.Namespace) -> dict[str, float]:
+    from mindpalace.envs import make
+    from mindpalace.envs.household.layout import generate_apartment
+    from mindpalace.envs.household.mjcf import ModelOptions, build_mjcf
+    from mindpalace.envs.household.renderer import mujoco
+
+    start = time.perf_counter()
+    apartment = generate_apartment(args.seed, n_rooms=args.rooms)
+    generated = time.perf_counter()
+    mujoco.MjModel.from_xml_string(build_mjcf(apartment, ModelOptions(width, height)))
+    compiled = time.perf_counter()
+
+    env = make("mindpalace/Household-v0", width=width, height=height, n_rooms=args.rooms)
+    reset_start = time.perf_counter()
+    env.reset(seed=args.seed)
+    reset_s = time.perf_counter() - reset_start
+    # Drive a slow circle so every frame shows a new view.
+    action = BaseVelocity(0.2, 0.6, 0.1)
+    for _ in range(args.warmup):
+        env.step(action)
+    start_steps = time.perf_counter()
+    for _ in range(args.steps):
+        env.step(action)
+    elapsed = time.perf_counter() - start_steps
+    render_start = time.perf_counter()
+    for _ in range(args.steps // 4):
+        env._renderer.render(env.data)
+    render_ms = (time.perf_counter() - render_start) * 1000 / max(args.steps // 4, 1)
+    env.close()
+    return {
+        "steps_per_s": args.steps / elapsed,
+        "render_ms": render_ms,
+        "generate_s": generated - start,
+        "compile_s": compiled - generated,
+        "reset_s": reset_s,
+        "ngeom": float(env.model.ngeom),
+    }
+
+
+def run_sim(args: argparse.Namespace) -> int:
+    if args.steps < 4 or args.warmup < 0:
+        raise ValueError("--steps must be >= 4 and --warmup >= 0")
+    results: dict[str, Any] = {"rooms": args.rooms, "seed": args.seed, "steps": args.steps,
+                               "cpus": len(os.sched_getaffinity(0)), "mujoco_gl": os.environ.get("MUJOCO_GL", "egl")}
+    for width, height in ((320, 240), (640, 480)):
+        figures = _time_steps(width, height, args)
+        key = f"{width}x{height}"
+        results[f"steps_per_s_{key}"] = round(figures["steps_per_s"], 1)
+        results[f"render_ms_{key}"] = round(figures["render_ms"], 2)
+        if width == 320:
+            results["apartment_generate_s"] = round(figures["generate_s"], 4)
+            results["model_compile_s"] = round(figures["compile_s"], 4)
+            results["apartment_build_s"] = round(figures["generate_s"] + figures["compile_s"], 4)
+            results["reset_s"] = round(figures["reset_s"], 3)
+            results["ngeom"] = int(figures["ngeom"])
+    if args.json:
+        print(json.dumps(results))
+    else:
+        for key, value in results.items():
+            print(f"{key:>24}: {value}")
+    return 0

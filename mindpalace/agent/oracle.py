@@ -129,9 +129,11 @@ class OracleAgent:
             if location is None:
                 return False, "object location unknown"
             source = next(p for p in privileged.apartment.furniture if p.name == location[0])
-            if not (yield from self._navigate(source)):
-                return False, f"could not reach {source.name}"
             gate = self._gate(source, location[1])
+            # Containers are used from the front, where drawers and doors open clear of the base.
+            goal = source.access_pose() if gate is not None else self._approach(source, privileged.object_pose(job.object_id)[:3, 3])
+            if not (yield from self._navigate(goal)):
+                return False, f"could not reach {source.name}"
             if gate is not None and not privileged.joint_states()[gate][1]:
                 yield from self._look_at(self._part_point(gate))
                 outcome = yield from self._send(Open(gate))
@@ -144,9 +146,10 @@ class OracleAgent:
             if not outcome.success:
                 return False, outcome.message
         target = self._furniture_of(job.receptacle_id)
-        if not (yield from self._navigate(target)):
-            return False, f"could not reach {target.name}"
         gate = self._destination_gate(target, job)
+        goal = target.access_pose() if gate is not None else self._approach(target, self._receptacle_point(target, job))
+        if not (yield from self._navigate(goal)):
+            return False, f"could not reach {target.name}"
         if gate is not None and not privileged.joint_states()[gate][1]:
             yield from self._look_at(self._part_point(gate))
             outcome = yield from self._send(Open(gate))
@@ -163,9 +166,29 @@ class OracleAgent:
         yield from self._look_at(self.env.privileged.object_pose(object_id)[:3, 3])
         return (yield from self._send(Pick(object_id)))
 
-    def _navigate(self, piece: Furniture) -> Generator[Action, Observation, bool]:
+    def _approach(self, piece: Furniture, target: np.ndarray) -> tuple[float, float, float]:
+        """A free pose beside `piece` nearest to `target`, facing it; the front access pose if none is nearer.
+
+        Big furniture (a bed, a dining table) has surfaces beyond arm's reach from its front.
+        """
+        x0, y0, x1, y1 = piece.footprint()
+        standoff = ROBOT_RADIUS + self.config.clearance + 0.15
+        tx, ty = float(target[0]), float(target[1])
+        candidates = [piece.access_pose()[:2]]
+        candidates += [(x0 - standoff, float(np.clip(ty, y0, y1))), (x1 + standoff, float(np.clip(ty, y0, y1))),
+                       (float(np.clip(tx, x0, x1)), y0 - standoff), (float(np.clip(tx, x0, x1)), y1 + standoff)]
+        room = self.env.privileged.apartment.rooms[piece.room]
+        free = [(x, y) for x, y in candidates if self._is_free(x, y) and room.contains(x, y, margin=ROBOT_RADIUS)]
+        x, y = min(free or candidates[:1], key=lambda c: math.hypot(c[0] - tx, c[1] - ty))
+        return x, y, math.atan2(ty - y, tx - x)
+
+    def _is_free(self, x: float, y: float) -> bool:
+        row, col = self._grid.to_cell(x, y)
+        return self._grid.in_bounds(row, col) and not self._grid.blocked[row, col]
+
+    def _navigate(self, goal: tuple[float, float, float]) -> Generator[Action, Observation, bool]:
         privileged = self.env.privileged
-        gx, gy, gyaw = piece.access_pose()
+        gx, gy, gyaw = goal
         for _attempt in range(3):
             x, y, _ = privileged.robot_pose()
             path = plan_path(self._grid, (x, y), (gx, gy), robot_radius=0.0, goal_tolerance=0.3)

@@ -31,6 +31,9 @@ WHITE = (0.92, 0.92, 0.90)
 STEEL = (0.70, 0.72, 0.74)
 FABRIC = (0.35, 0.40, 0.55)
 HANDLE = (0.20, 0.20, 0.20)
+DRAWER_DEPTH = 0.12  # m, bottom of a drawer's tray to the top of its front
+ACCESS_DISTANCE = 0.65  # m, from a furniture front to where the robot's centre stands to use it
+ROBOT_RADIUS = 0.25
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class FurnitureType:
     parts: tuple[Part, ...] = ()
     receptacles: tuple[Receptacle, ...] = ()
     freestanding: bool = False  # placed anywhere in a room rather than against a wall
+    access_distance: float = ACCESS_DISTANCE  # front to the robot's centre when using it
 
 
 def _slab(x0: float, x1: float, y0: float, y1: float, z0: float, z1: float, rgb: tuple[float, float, float]) -> Box:
@@ -125,12 +129,14 @@ def _drawer_unit(
         z0 = 0.06 + i * slot + 0.005
         z1 = z0 + slot - 0.01
         dz = d - t  # drawer box runs from the back (-dz + 0.02) to the front (d)
+        # A shallow tray under a full-height front: from a standing camera the front panel hides little of it.
+        zb = z1 - DRAWER_DEPTH
         boxes = (
-            _slab(-dz + 0.02, d, -inner_w, inner_w, z0, z0 + 0.015, rgb),  # bottom
+            _slab(-dz + 0.02, d, -inner_w, inner_w, zb, zb + 0.015, rgb),  # bottom
             _slab(d - 0.02, d, -inner_w, inner_w, z0, z1, LIGHT_WOOD),  # front panel
-            _slab(-dz + 0.02, -dz + 0.035, -inner_w, inner_w, z0, z1 - 0.03, rgb),  # back
-            _slab(-dz + 0.02, d - 0.02, -inner_w, -inner_w + 0.012, z0, z1 - 0.03, rgb),
-            _slab(-dz + 0.02, d - 0.02, inner_w - 0.012, inner_w, z0, z1 - 0.03, rgb),
+            _slab(-dz + 0.02, -dz + 0.035, -inner_w, inner_w, zb, z1 - 0.03, rgb),  # back
+            _slab(-dz + 0.02, d - 0.02, -inner_w, -inner_w + 0.012, zb, z1 - 0.03, rgb),
+            _slab(-dz + 0.02, d - 0.02, inner_w - 0.012, inner_w, zb, z1 - 0.03, rgb),
             _slab(d, d + 0.025, -0.06, 0.06, (z0 + z1) / 2 - 0.012, (z0 + z1) / 2 + 0.012, HANDLE),
         )
         part = f"drawer_{i + 1}"
@@ -140,7 +146,7 @@ def _drawer_unit(
         x_front, x_back = d - 0.05, d - travel + 0.03
         receptacles.append(
             Receptacle(part, "in", ((x_front + x_back) / 2, 0.0), ((x_front - x_back) / 2, inner_w - 0.04),
-                       z0 + 0.015, part=part, clearance=(z1 - 0.03) - (z0 + 0.015))
+                       zb + 0.015, part=part, clearance=(z1 - 0.03) - (zb + 0.015))
         )
     return FurnitureType(name, depth, width, height, tuple(carcass), tuple(parts), tuple(receptacles))
 
@@ -175,7 +181,10 @@ def _cupboard(
          _slab(t / 2, t / 2 + 0.03, -2 * w + 0.05, -2 * w + 0.08, height * 0.45, height * 0.65, HANDLE)),
         joint_pos=(d - t / 2, w, 0.0), travel=1.75,
     )
-    return FurnitureType(name, depth, width, height, tuple(boxes), (door,), tuple(receptacles))
+    # Stand far enough out that the swinging door clears the base: |robot - hinge| >= door width + radius.
+    clear = ((2 * w + ROBOT_RADIUS + 0.05) ** 2 - w**2) ** 0.5
+    return FurnitureType(name, depth, width, height, tuple(boxes), (door,), tuple(receptacles),
+                         access_distance=max(ACCESS_DISTANCE, clear))
 
 
 def _seat(name: str, depth: float, width: float, seat_h: float, back_h: float, rgb: tuple[float, float, float]) -> FurnitureType:

@@ -17,13 +17,13 @@ class HouseholdConfig:
     start_time_of_day: str = "08:00"
     timestep: float = 0.01
     reach: float = 1.3  # metres, base centre to object or part, horizontally
-    min_visible_pixels: int = 15  # an object must cover this many pixels to be "in view"
+    min_visible_fraction: float = 2e-4  # share of the image a target must cover to be "in view" (15 px at 320x240)
     max_linear: float = 1.0  # m/s
     max_angular: float = 2.0  # rad/s
     max_duration: float = 5.0  # s, longest base-velocity or wait action
     articulation_time: float = 1.0  # s an open or close takes
     max_depth: float = 10.0  # m; farther returns read as 0, like a depth sensor's range
-    shadows: bool = False  # rendering shadows costs ~8x; see docs/household.md
+    shadows: bool = False  # off: on a software renderer shadows cost about 8x (README)
     max_episode_steps: int = 1000
 
     def validate(self) -> None:
@@ -38,6 +38,7 @@ class HouseholdConfig:
             (all(math.isfinite(v) and v > 0 for v in (self.reach, self.max_linear, self.max_angular, self.max_duration,
                                                      self.articulation_time, self.max_depth)), "limits must be positive"),
             (self.max_episode_steps > 0, "max_episode_steps must be positive"),
+            (0.0 < self.min_visible_fraction < 0.5, f"min_visible_fraction {self.min_visible_fraction} out of (0, 0.5)"),
         ]
         for ok, message in checks:
             if not ok:

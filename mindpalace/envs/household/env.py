@@ -239,7 +239,8 @@ class HouseholdEnv(gym.Env):
 
     def _visible(self, instance_id: int) -> bool:
         counts = self._pixel_counts
-        return instance_id < len(counts) and counts[instance_id] >= self.config.min_visible_pixels
+        threshold = max(3.0, self.config.min_visible_fraction * self.config.width * self.config.height)
+        return instance_id < len(counts) and counts[instance_id] >= threshold
 
     def _in_reach(self, xyz: NDArray[np.float64]) -> bool:
         x, y, _ = self._base_xy_yaw()

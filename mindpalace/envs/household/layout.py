@@ -14,6 +14,7 @@ import numpy as np
 
 from mindpalace.core.geometry import rot_z
 from mindpalace.envs.household.catalog import (
+    ROBOT_RADIUS,
     FURNITURE,
     OBJECTS,
     ROOM_FURNITURE,
@@ -26,9 +27,8 @@ from mindpalace.envs.household.catalog import (
 WALL_THICKNESS = 0.1
 WALL_HEIGHT = 2.5
 DOOR_WIDTH = 1.0
-ACCESS_DISTANCE = 0.65  # from a furniture front to where the robot's centre stands to use it
-ROBOT_RADIUS = 0.25
 GRID_RESOLUTION = 0.05
+PLACEMENT_REACH = 1.2  # objects start within this distance of their furniture's access pose
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class Furniture:
 
     def access_pose(self) -> tuple[float, float, float]:
         """Where the robot stands (x, y) and faces (yaw) to use this furniture."""
-        distance = self.type.depth / 2 + ACCESS_DISTANCE
+        distance = self.type.depth / 2 + self.type.access_distance
         return (self.x + distance * np.cos(self.yaw), self.y + distance * np.sin(self.yaw), self.yaw + np.pi)
 
     def receptacle(self, name: str) -> Receptacle:
@@ -296,10 +296,14 @@ def _front_zone(piece: Furniture, reach: float) -> tuple[float, float, float, fl
     return (x0, y0 - reach, x1, y0)
 
 
+def _clearance(piece: Furniture) -> float:
+    """Depth of the free strip a piece needs in front: where the robot stands, plus its radius and a margin."""
+    return piece.type.access_distance + ROBOT_RADIUS + 0.1
+
+
 def _place_furniture(rng: np.random.Generator, rooms: list[Room], doorways: list[Doorway], next_id: int) -> list[Furniture]:
     placed: list[Furniture] = []
     margin = WALL_THICKNESS / 2 + 0.02
-    clearance = ACCESS_DISTANCE + ROBOT_RADIUS + 0.1
     door_zones = []
     for door in doorways:
         dx, dy = (DOOR_WIDTH / 2 + 0.2, 1.1) if door.axis == "x" else (1.1, DOOR_WIDTH / 2 + 0.2)
@@ -334,12 +338,12 @@ def _place_furniture(rng: np.random.Generator, rooms: list[Room], doorways: list
                         piece.y = inner[1] + half_y if side == 1 else inner[3] - half_y
                         piece.x = _snap(rng.uniform(inner[0] + half_x, max(inner[0] + half_x, inner[2] - half_x)))
                 box = piece.footprint()
-                zone = _front_zone(piece, clearance)
+                zone = _front_zone(piece, _clearance(piece))
                 inside = inner[0] - 1e-6 <= box[0] and box[2] <= inner[2] + 1e-6 and inner[1] - 1e-6 <= box[1] and box[3] <= inner[3] + 1e-6
                 zone_inside = inner[0] <= zone[0] and zone[2] <= inner[2] and inner[1] <= zone[1] and zone[3] <= inner[3]
                 if not (inside and zone_inside):
                     continue
-                if any(_overlaps(box, other.footprint()) or _overlaps(zone, other.footprint()) or _overlaps(box, _front_zone(other, clearance)) for other in in_room):
+                if any(_overlaps(box, other.footprint()) or _overlaps(zone, other.footprint()) or _overlaps(box, _front_zone(other, _clearance(other))) for other in in_room):
                     continue
                 if any(_overlaps(box, door_zone) for door_zone in door_zones):
                     continue
@@ -376,7 +380,8 @@ def _place_objects(
             spot = None
             for _ in range(30):
                 piece, receptacle = receptacles[int(rng.integers(len(receptacles)))]
-                spot = free_spot(rng, piece, receptacle, category, occupied.get((piece.id, receptacle.name), []))
+                spot = free_spot(rng, piece, receptacle, category, occupied.get((piece.id, receptacle.name), []),
+                                 near=(*piece.access_pose()[:2], PLACEMENT_REACH))
                 if spot is not None:
                     break
             if spot is None:
@@ -408,8 +413,12 @@ def free_spot(
     category: ObjectCategory,
     occupied: list[tuple[float, float, float]],
     tries: int = 25,
+    near: tuple[float, float, float] | None = None,
 ) -> tuple[tuple[float, float], float] | None:
-    """A random spot (furniture-frame x, y) and yaw on `receptacle` that fits `category` and clears `occupied`."""
+    """A random spot (furniture-frame x, y) and yaw on `receptacle` that fits `category` and clears `occupied`.
+
+    With `near` = (world x, world y, radius), the spot must also lie within that radius (arm's reach).
+    """
     if not fits(category, receptacle):
         return None
     radius = category.footprint_radius
@@ -417,6 +426,10 @@ def free_spot(
     for _ in range(tries):
         x = float(rng.uniform(cx - hx + radius, cx + hx - radius))
         y = float(rng.uniform(cy - hy + radius, cy + hy - radius))
+        if near is not None:
+            wx, wy, _ = piece.to_world((x, y, 0.0))
+            if (wx - near[0]) ** 2 + (wy - near[1]) ** 2 > near[2] ** 2:
+                continue
         if all((x - ox) ** 2 + (y - oy) ** 2 >= (radius + orad + 0.02) ** 2 for ox, oy, orad in occupied):
             return (x, y), float(rng.uniform(-np.pi, np.pi))
     return None

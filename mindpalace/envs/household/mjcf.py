@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mindpalace.envs.household.catalog import COLORS, Box, FurnitureType
+from mindpalace.envs.household.catalog import COLORS, ROBOT_RADIUS, Box, FurnitureType
 from mindpalace.envs.household.layout import WALL_HEIGHT, Apartment, Furniture
 
 FLOOR_ID, WALL_ID, ROBOT_ID = 1, 2, 3
 
-ROBOT_RADIUS = 0.25
+
 CAMERA_HEIGHT = 1.25
 HEAD_PIVOT = (-0.12, 0.0, CAMERA_HEIGHT)  # pan/tilt axes' crossing point in the base frame; the camera sits on it
 GRIPPER_OFFSET = (0.32, 0.0, 0.85)  # in the base frame: where a held object is carried

@@ -12,7 +12,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from mindpalace.envs.household.catalog import COLORS
-from mindpalace.envs.household.layout import ROBOT_RADIUS, Apartment, Furniture
+from mindpalace.envs.household.catalog import ROBOT_RADIUS
+from mindpalace.envs.household.layout import Apartment, Furniture
 
 RGB = tuple[int, int, int]
 

@@ -160,7 +160,28 @@ class OracleAgent:
         if gate is not None:
             yield from self._look_at(self._part_point(gate))
             yield from self._send(Close(gate))
+        if not outcome.success:
+            yield from self._put_down(job.object_id, exclude=target)
         return outcome.success, outcome.message
+
+    def _put_down(self, object_id: int, exclude: Furniture) -> Generator[Action, Observation, bool]:
+        """Free the hands after a failed place: set the object on the nearest other surface it fits."""
+        apartment = self.env.privileged.apartment
+        category = next(o for o in apartment.objects if o.id == object_id).category
+        x, y, _ = self.env.privileged.robot_pose()
+        surfaces = sorted(
+            (p for p in apartment.furniture
+             if p.id != exclude.id and any(r.relation == "on" and not r.part and fits(category, r) for r in p.type.receptacles)),
+            key=lambda p: math.hypot(p.x - x, p.y - y),
+        )
+        for piece in surfaces[:3]:
+            point = self.env.privileged.receptacle_point(piece.id, next(r.name for r in piece.type.receptacles if r.relation == "on"))
+            if not (yield from self._navigate(self._approach(piece, point))):
+                continue
+            yield from self._look_at(point)
+            if (yield from self._send(Place(piece.id, Relation.ON))).success:
+                return True
+        return False
 
     def _pick(self, object_id: int) -> Generator[Action, Observation, ActionOutcome]:
         yield from self._look_at(self.env.privileged.object_pose(object_id)[:3, 3])
@@ -237,7 +258,8 @@ class OracleAgent:
         return self.env.privileged.part_position(part_id) + np.array([0.0, 0.0, z])
 
     def _receptacle_point(self, piece: Furniture, job: Job) -> np.ndarray:
-        options = [r for r in piece.type.receptacles if r.relation == job.relation.value]
+        # A job may name a relation the furniture lacks (the env then refuses it): aim at any surface.
+        options = [r for r in piece.type.receptacles if r.relation == job.relation.value] or list(piece.type.receptacles)
         if job.receptacle_id in piece.part_ids.values():
             part = next(name for name, pid in piece.part_ids.items() if pid == job.receptacle_id)
             options = [r for r in options if r.part == part] or options

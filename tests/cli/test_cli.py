@@ -24,7 +24,7 @@ def test_sim_writes_frames_map_and_summary(tmp_path: Path) -> None:
         with Image.open(out / "frames" / names[0]) as image:
             assert image.size == (160, 120) and image.mode == "RGB"
     with Image.open(out / "frames" / "rgb_00000.png") as image:
-        assert np.asarray(image).std() > 5, "the RGB frame is blank"
+        assert np.asarray(image).std() > 1, "the RGB frame is blank"
     with Image.open(out / "topdown.png") as image:
         assert image.width > 200 and image.height > 200
     summary = json.loads((out / "summary.json").read_text())

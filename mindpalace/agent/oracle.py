@@ -49,6 +49,7 @@ class OracleConfig:
     control_dt: float = 0.2  # seconds per base-velocity command
     max_steps_per_leg: int = 400  # base commands before a navigation leg gives up
     clearance: float = 0.05  # added to the robot radius when inflating the occupancy
+    driving_tilt: float = 0.3  # head tilt (rad, down) while driving
     follower: FollowerConfig = field(default_factory=FollowerConfig)
 
 
@@ -210,6 +211,8 @@ class OracleAgent:
     def _navigate(self, goal: tuple[float, float, float]) -> Generator[Action, Observation, bool]:
         privileged = self.env.privileged
         gx, gy, gyaw = goal
+        # Look where it drives, slightly down: the frames of a day then show the rooms it passes through.
+        yield from self._send(Look(0.0, self.config.driving_tilt))
         for _attempt in range(3):
             x, y, _ = privileged.robot_pose()
             path = plan_path(self._grid, (x, y), (gx, gy), robot_radius=0.0, goal_tolerance=0.3)

@@ -7,9 +7,12 @@ outcome with a `FailureReason`, never an exception, so one bad call cannot crash
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any, Mapping, Union
+
+import numpy as np
 
 
 class Relation(str, Enum):
@@ -122,7 +125,7 @@ def action_from_dict(data: Mapping[str, Any]) -> Action:
     if not isinstance(data, Mapping):
         raise ValueError(f"an action must be a mapping, got {type(data).__name__}")
     kind = data.get("type")
-    if kind not in ACTION_TYPES:
+    if not isinstance(kind, str) or kind not in ACTION_TYPES:
         raise ValueError(f"unknown action type {kind!r}; expected one of {sorted(ACTION_TYPES)}")
     cls = ACTION_TYPES[kind]
     fields = {key: value for key, value in data.items() if key != "type"}
@@ -135,8 +138,8 @@ def action_from_dict(data: Mapping[str, Any]) -> Action:
 
 
 def is_finite_number(value: Any) -> bool:
-    """True for a real int or float that is neither NaN nor infinite (bools excluded)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """True for a real number (Python or numpy) that is neither NaN nor infinite; bools excluded."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -157,4 +160,4 @@ class ActionOutcome:
         return ActionOutcome(False, reason, message, dict(details))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"success": self.success, "reason": self.reason.value, "message": self.message, **self.details}
+        return {"success": self.success, "reason": self.reason.value, "message": self.message, "details": dict(self.details)}

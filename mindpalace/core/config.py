@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from pathlib import Path
@@ -36,9 +37,13 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{key}: expected a list, got {value!r}")
-        (item_type, *_) = typing.get_args(annotation) or (Any,)
-        items = [_coerce(item, item_type, key) for item in value]
-        return items if origin is list else tuple(items)
+        args = typing.get_args(annotation) or (Any, ...)
+        if origin is list or (len(args) == 2 and args[1] is Ellipsis):
+            items = [_coerce(item, args[0], key) for item in value]
+            return items if origin is list else tuple(items)
+        if len(value) != len(args):
+            raise ConfigError(f"{key}: expected {len(args)} items, got {len(value)}: {value!r}")
+        return tuple(_coerce(item, item_type, key) for item, item_type in zip(value, args))
     if origin is dict or annotation is Any:
         return value
     if annotation is bool:
@@ -52,7 +57,7 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
             raise ConfigError(f"{key}: expected a number, got {value!r}")
         try:
             number = annotation(value)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OverflowError) as error:
             raise ConfigError(f"{key}: expected {annotation.__name__}, got {value!r}") from error
         if annotation is int and isinstance(value, float) and not value.is_integer():
             raise ConfigError(f"{key}: expected an integer, got {value!r}")
@@ -72,6 +77,10 @@ def from_dict(cls: type[C], data: Mapping[str, Any], prefix: str = "") -> C:
     if unknown:
         raise ConfigError(f"unknown config keys {sorted(prefix + k for k in unknown)}; known: {sorted(names)}")
     values = {key: _coerce(value, hints[key], prefix + key) for key, value in data.items()}
+    missing = [f.name for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+               if f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise ConfigError(f"missing config keys {[prefix + k for k in missing]}")
     return cls(**values)
 
 
@@ -80,9 +89,11 @@ def load_yaml(cls: type[C], path: str | Path, overrides: list[str] | None = None
     import yaml
 
     try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
+        data = yaml.load(Path(path).read_text(), Loader=_loader())
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
     return from_dict(cls, apply_overrides(data, overrides or []))
@@ -103,5 +114,21 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             child = node.get(part)
             node[part] = dict(child) if isinstance(child, dict) else {}
             node = node[part]
-        node[leaf] = yaml.safe_load(raw)
+        node[leaf] = yaml.load(raw, Loader=_loader())
     return result
+
+
+def _loader() -> type:
+    """PyYAML's safe loader with YAML 1.2 integers: YAML 1.1 would read "12:30" as the base-60 number 750."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    int_tag = "tag:yaml.org,2002:int"
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag != int_tag]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    Loader.add_implicit_resolver(int_tag, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+    return Loader

@@ -43,7 +43,8 @@ class Registry(Generic[T]):
         **kwargs: Any,
     ) -> None:
         """Register `name` -> "package.module:Attribute"; `kwargs` are default constructor arguments."""
-        if ":" not in entry_point:
+        module_name, _, attribute = entry_point.partition(":")
+        if not module_name or not attribute:
             raise RegistryError(f"entry point {entry_point!r} for {self.kind} {name!r} must be 'module:attribute'")
         if name in self._entries:
             raise RegistryError(f"{self.kind} {name!r} is already registered")

@@ -12,7 +12,9 @@ from tqdm import tqdm
 
 from mindpalace.agent.oracle import OracleAgent, random_jobs
 from mindpalace.core.colormaps import colorize_depth, colorize_segmentation
+from mindpalace.core.config import apply_overrides, from_dict, load_yaml
 from mindpalace.envs import make
+from mindpalace.envs.household.config import HouseholdConfig
 from mindpalace.envs.household.topdown import save_topdown
 
 
@@ -22,8 +24,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, default=300, help="env steps to run")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--rooms", type=int, default=None, help="number of rooms, 3 to 8 (default: from the seed)")
-    parser.add_argument("--width", type=int, default=320)
-    parser.add_argument("--height", type=int, default=240)
+    parser.add_argument("--width", type=int, default=None, help="image width (default 320)")
+    parser.add_argument("--height", type=int, default=None, help="image height (default 240)")
+    parser.add_argument("--config", type=Path, default=None, help="household env config, YAML (see configs/household.yaml)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one config field")
     parser.add_argument("--every", type=int, default=1, help="write the frames of every k-th step")
     parser.set_defaults(run=run)
 
@@ -33,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--steps and --every must be at least 1")
     frames = args.out / "frames"
     frames.mkdir(parents=True, exist_ok=True)
-    env = make("mindpalace/Household-v0", width=args.width, height=args.height, n_rooms=args.rooms)
+    env = make("mindpalace/Household-v0", config=env_config(args))
     obs, _ = env.reset(seed=args.seed)
     rng = np.random.default_rng(args.seed)
     agent = OracleAgent(env, random_jobs(env, rng, 4))
@@ -69,6 +73,15 @@ def run(args: argparse.Namespace) -> int:
     print(json.dumps(summary))
     env.close()
     return 0
+
+
+def env_config(args: argparse.Namespace) -> HouseholdConfig:
+    """The YAML file (if any), then --set overrides, then the --width/--height/--rooms flags."""
+    flags = [f"{key}={value}" for key, value in (("width", args.width), ("height", args.height), ("n_rooms", args.rooms))
+             if value is not None]
+    if args.config is not None:
+        return load_yaml(HouseholdConfig, args.config, [*args.set, *flags])
+    return from_dict(HouseholdConfig, apply_overrides({}, [*args.set, *flags]))
 
 
 def _write_frames(folder: Path, step: int, obs) -> None:

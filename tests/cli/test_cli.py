@@ -49,3 +49,16 @@ def test_perf_sim_prints_the_named_json_keys() -> None:
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     for key in ("steps_per_s_320x240", "steps_per_s_640x480", "apartment_build_s", "render_ms_320x240"):
         assert isinstance(figures[key], (int, float)) and figures[key] > 0, key
+
+
+def test_sim_reads_a_yaml_config_with_overrides(tmp_path: Path) -> None:
+    """`--config` loads the env config from YAML; `--set` and the size flags override it; bad keys are refused."""
+    config = tmp_path / "household.yaml"
+    config.write_text("width: 200\nheight: 100\nn_rooms: 3\nstart_time_of_day: '07:00'\n")
+    out = tmp_path / "run"
+    assert main(["sim", "--config", str(config), "--set", "start_time_of_day=12:30", "--width", "96", "--height", "72",
+                 "--steps", "2", "--out", str(out)]) == 0
+    with Image.open(out / "frames" / "rgb_00000.png") as image:
+        assert image.size == (96, 72)
+    assert len(json.loads((out / "summary.json").read_text())["rooms"]) == 3
+    assert main(["sim", "--set", "bogus=1", "--steps", "2", "--out", str(tmp_path / "bad")]) == 2

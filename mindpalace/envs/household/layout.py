@@ -155,8 +155,9 @@ class LayoutError(RuntimeError):
 def _room_types(rng: np.random.Generator, n_rooms: int) -> list[str]:
     """Kitchen, living room and bedroom always; then a bathroom, a hallway, an office, more rooms."""
     types = ["kitchen", "living_room", "bedroom", "bathroom", "hallway", "office"][:n_rooms]
+    most = {"bedroom": 3, "office": 2, "bathroom": 2}
     while len(types) < n_rooms:
-        extras = ["bedroom", "office"] + (["bathroom"] if types.count("bathroom") < 2 else [])
+        extras = [room for room, limit in most.items() if types.count(room) < limit]
         types.append(extras[int(rng.integers(len(extras)))])
     return types
 

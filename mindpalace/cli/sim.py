@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "steps": step + 1,
         "sim_time_s": obs.time_s,
+        "time_of_day": obs.clock(),
         "rooms": [room.name for room in env.apartment.rooms],
         "jobs_done": sum(r.success for r in agent.results),
         "failed_actions": failures,

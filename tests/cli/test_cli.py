@@ -60,5 +60,6 @@ def test_sim_reads_a_yaml_config_with_overrides(tmp_path: Path) -> None:
                  "--steps", "2", "--out", str(out)]) == 0
     with Image.open(out / "frames" / "rgb_00000.png") as image:
         assert image.size == (96, 72)
-    assert len(json.loads((out / "summary.json").read_text())["rooms"]) == 3
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["rooms"]) == 3 and summary["time_of_day"].startswith("12:30")
     assert main(["sim", "--set", "bogus=1", "--steps", "2", "--out", str(tmp_path / "bad")]) == 2

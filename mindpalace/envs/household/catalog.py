@@ -140,7 +140,8 @@ def _drawer_unit(
             _slab(d, d + 0.025, -0.06, 0.06, (z0 + z1) / 2 - 0.012, (z0 + z1) / 2 + 0.012, HANDLE),
         )
         part = f"drawer_{i + 1}"
-        travel = min(0.8 * depth, 0.38)
+        # Fully out, drawer and handle stay clear of a robot at its access pose (0.40 m from the front).
+        travel = min(0.8 * depth, 0.36)
         parts.append(Part(part, "drawer", boxes, (0.0, 0.0, 0.0), travel=travel))
         # Things go in the part of the drawer that slides out, where they can be seen and reached.
         x_front, x_back = d - 0.05, d - travel + 0.03

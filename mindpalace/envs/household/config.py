@@ -48,10 +48,9 @@ class HouseholdConfig:
     def start_seconds(self) -> float:
         """The start time of day in seconds since midnight."""
         try:
-            hours, minutes = self.start_time_of_day.split(":")
-            value = int(hours) * 3600 + int(minutes) * 60
+            hours, minutes = (int(part) for part in self.start_time_of_day.split(":"))
         except ValueError as error:
             raise ValueError(f"start_time_of_day must be HH:MM, got {self.start_time_of_day!r}") from error
-        if not 0 <= value < 86400:
-            raise ValueError(f"start_time_of_day must be HH:MM, got {self.start_time_of_day!r}")
-        return float(value)
+        if not (0 <= hours < 24 and 0 <= minutes < 60):
+            raise ValueError(f"start_time_of_day must be HH:MM (00:00 to 23:59), got {self.start_time_of_day!r}")
+        return float(hours * 3600 + minutes * 60)

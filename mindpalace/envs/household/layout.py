@@ -494,8 +494,8 @@ def generate_apartment(seed: int, n_rooms: int | None = None, objects_per_room: 
     """Generate the apartment of `seed` (3 to 8 rooms; random in that range when `n_rooms` is None)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if n_rooms is not None and not 3 <= n_rooms <= 8:
-        raise ValueError(f"n_rooms must be between 3 and 8, got {n_rooms}")
+    if n_rooms is not None and (isinstance(n_rooms, bool) or not isinstance(n_rooms, (int, np.integer)) or not 3 <= n_rooms <= 8):
+        raise ValueError(f"n_rooms must be an integer from 3 to 8, got {n_rooms!r}")
     rng = np.random.default_rng(seed)
     count = int(rng.integers(3, 9)) if n_rooms is None else n_rooms
     for _ in range(20):

@@ -107,6 +107,12 @@ class CameraRenderer:
 
     def close(self) -> None:
         if self._gl is not None:
+            # GL frees the buffers of whichever context is current: make it ours, or another env loses its frames.
+            self._gl.make_current()
             self._context.free()
             self._gl.free()
             self._gl = None  # type: ignore[assignment]
+
+    def __del__(self) -> None:
+        if getattr(self, "_gl", None) is not None:
+            self.close()

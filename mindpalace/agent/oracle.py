@@ -131,39 +131,45 @@ class OracleAgent:
                 return False, "object location unknown"
             source = next(p for p in privileged.apartment.furniture if p.name == location[0])
             gate = self._gate(source, location[1])
-            # Containers are used from the front, where drawers and doors open clear of the base.
-            goal = source.access_pose() if gate is not None else self._approach(source, privileged.object_pose(job.object_id)[:3, 3])
-            if not (yield from self._navigate(goal)):
-                return False, f"could not reach {source.name}"
-            if gate is not None and not privileged.joint_states()[gate][1]:
-                yield from self._look_at(self._part_point(gate))
-                outcome = yield from self._send(Open(gate))
-                if not outcome.success:
-                    return False, outcome.message
-            outcome = yield from self._pick(job.object_id)
-            if gate is not None:
-                yield from self._look_at(self._part_point(gate))
-                yield from self._send(Close(gate))
+            error = yield from self._reach(source, gate, privileged.object_pose(job.object_id)[:3, 3])
+            if error:
+                return False, error
+            yield from self._look_at(privileged.object_pose(job.object_id)[:3, 3])
+            outcome = yield from self._send(Pick(job.object_id))
+            yield from self._close(gate)
             if not outcome.success:
                 return False, outcome.message
         target = self._furniture_of(job.receptacle_id)
         gate = self._destination_gate(target, job)
-        goal = target.access_pose() if gate is not None else self._approach(target, self._receptacle_point(target, job))
-        if not (yield from self._navigate(goal)):
-            return False, f"could not reach {target.name}"
-        if gate is not None and not privileged.joint_states()[gate][1]:
-            yield from self._look_at(self._part_point(gate))
-            outcome = yield from self._send(Open(gate))
-            if not outcome.success:
-                return False, outcome.message
+        error = yield from self._reach(target, gate, self._receptacle_point(target, job))
+        if error:
+            return False, error
         yield from self._look_at(self._receptacle_point(target, job))
         outcome = yield from self._send(Place(job.receptacle_id, job.relation))
-        if gate is not None:
-            yield from self._look_at(self._part_point(gate))
-            yield from self._send(Close(gate))
+        yield from self._close(gate)
         if not outcome.success:
             yield from self._put_down(job.object_id, exclude=target)
         return outcome.success, outcome.message
+
+    def _reach(self, piece: Furniture, gate: int | None, point: np.ndarray) -> Generator[Action, Observation, str | None]:
+        """Drive to `piece` and open `gate` if it is closed; None on success, else why not.
+
+        With a gate the robot uses the front, where drawers and doors open clear of its base.
+        """
+        goal = piece.access_pose() if gate is not None else self._approach(piece, point)
+        if not (yield from self._navigate(goal)):
+            return f"could not reach {piece.name}"
+        if gate is not None and not self.env.privileged.joint_states()[gate][1]:
+            yield from self._look_at(self._part_point(gate))
+            outcome = yield from self._send(Open(gate))
+            if not outcome.success:
+                return outcome.message
+        return None
+
+    def _close(self, gate: int | None) -> Generator[Action, Observation, None]:
+        if gate is not None and self.env.privileged.joint_states()[gate][1]:
+            yield from self._look_at(self._part_point(gate))
+            yield from self._send(Close(gate))
 
     def _put_down(self, object_id: int, exclude: Furniture) -> Generator[Action, Observation, bool]:
         """Free the hands after a failed place: set the object on the nearest other surface it fits."""
@@ -183,10 +189,6 @@ class OracleAgent:
             if (yield from self._send(Place(piece.id, Relation.ON))).success:
                 return True
         return False
-
-    def _pick(self, object_id: int) -> Generator[Action, Observation, ActionOutcome]:
-        yield from self._look_at(self.env.privileged.object_pose(object_id)[:3, 3])
-        return (yield from self._send(Pick(object_id)))
 
     def _approach(self, piece: Furniture, target: np.ndarray) -> tuple[float, float, float]:
         """A free pose beside `piece` nearest to `target`, facing it; the front access pose if none is nearer.

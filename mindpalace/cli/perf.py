@@ -8,7 +8,6 @@ import os
 import time
 from typing import Any
 
-import numpy as np
 
 from mindpalace.core.actions import BaseVelocity
 

@@ -110,3 +110,46 @@ class Event:
     place: str | None = None
     success: bool = True
     reason: str = ""
+
+
+@dataclass
+class Segment:
+    """One instance a segmenter found in a frame.
+
+    mask: (H, W) bool. label: a category name, or "object" from a class-agnostic segmenter.
+    score: confidence in [0, 1]. source_id: the segmenter's own id for it (the simulator's instance
+    id for ground truth), 0 when it has none.
+    """
+
+    mask: NDArray[np.bool_]
+    label: str
+    score: float = 1.0
+    source_id: int = 0
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Percept:
+    """One object seen in one frame, lifted to the world frame.
+
+    points: (N, 3) float64 world points after downsampling and outlier removal.
+    aabb_min, aabb_max: (3,) corners of the axis-aligned box. obb_*: the oriented box (centre (3,),
+    rotation 3x3 whose columns are its axes, full extents (3,)). embedding: (D,) float32 unit vector
+    of the label's text embedding.
+    """
+
+    label: str
+    mask: NDArray[np.bool_]
+    points: NDArray[np.float64]
+    centroid: NDArray[np.float64]
+    aabb_min: NDArray[np.float64]
+    aabb_max: NDArray[np.float64]
+    obb_center: NDArray[np.float64]
+    obb_rotation: NDArray[np.float64]
+    obb_extent: NDArray[np.float64]
+    embedding: NDArray[np.float32]
+    confidence: float
+    time_s: float
+    source_id: int = 0
+    attributes: dict[str, str] = field(default_factory=dict)
+    pixel_count: int = 0

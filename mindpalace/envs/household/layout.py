@@ -170,12 +170,12 @@ def _rooms(rng: np.random.Generator, types: list[str]) -> list[Room]:
     """Two rows of rooms, stretched to the same length, with the hallway (if any) between them."""
     others = [t for t in types if t != "hallway"]
     order = list(rng.permutation(len(others)))
-    top, bottom = [others[i] for i in order[: (len(others) + 1) // 2]], [others[i] for i in order[(len(others) + 1) // 2 :]]
     sizes = {}
     for index, room_type in enumerate(others):
         w0, w1, d0, d1 = ROOM_SIZES[room_type]
         sizes[index] = (_snap(rng.uniform(w0, w1)), _snap(rng.uniform(d0, d1)))
-    top_idx, bottom_idx = order[: len(top)], order[len(top) :]
+    split = (len(others) + 1) // 2
+    top_idx, bottom_idx = order[:split], order[split:]
     length = max(sum(sizes[i][0] for i in top_idx), sum(sizes[i][0] for i in bottom_idx))
     hallway = "hallway" in types
     hall_depth = _snap(rng.uniform(*ROOM_SIZES["hallway"][2:])) if hallway else 0.0

@@ -319,7 +319,7 @@ def test_turning_in_place_changes_yaw_only(fresh_env):
     """A pure yaw-rate command turns the base by omega * duration without translating it."""
     x, y, _ = fresh_env.apartment.start
     teleport_for_test(fresh_env, x, y, 0.0)
-    obs = step_ok(fresh_env, BaseVelocity(0.0, 1.0, 1.0))
+    step_ok(fresh_env, BaseVelocity(0.0, 1.0, 1.0))
     bx, by, yaw = fresh_env.privileged.robot_pose()
     assert math.hypot(bx - x, by - y) < 0.01
     assert yaw == pytest.approx(1.0, abs=0.08)

@@ -115,4 +115,7 @@ class CameraRenderer:
 
     def __del__(self) -> None:
         if getattr(self, "_gl", None) is not None:
-            self.close()
+            try:
+                self.close()
+            except Exception:  # noqa: BLE001  (at interpreter exit EGL may already be gone; nothing is left to free)
+                pass

@@ -36,9 +36,16 @@ class Job:
     relation: Relation = Relation.ON
 
 
+@dataclass(frozen=True)
+class Visit:
+    """Go to a piece of furniture and look at each of its open surfaces (a tour's stop)."""
+
+    furniture_id: int
+
+
 @dataclass
 class JobResult:
-    job: Job
+    job: Job | Visit
     success: bool
     reason: str
     steps: int
@@ -64,6 +71,12 @@ def look_angles(base: tuple[float, float, float], target: np.ndarray) -> tuple[f
     return pan, tilt
 
 
+def tour(env: HouseholdEnv) -> list[Visit]:
+    """A visit to every piece of furniture, room by room in the apartment's order."""
+    furniture = sorted(env.privileged.apartment.furniture, key=lambda p: (p.room, p.id))
+    return [Visit(piece.id) for piece in furniture]
+
+
 def random_jobs(env: HouseholdEnv, rng: np.random.Generator, count: int) -> list[Job]:
     """`count` jobs moving distinct random objects to a random receptacle of other furniture that they fit."""
     apartment = env.privileged.apartment
@@ -83,7 +96,7 @@ def random_jobs(env: HouseholdEnv, rng: np.random.Generator, count: int) -> list
 class OracleAgent:
     """Feeds actions for a list of jobs; call `act(obs)` each step until it returns None."""
 
-    def __init__(self, env: HouseholdEnv, jobs: list[Job], config: OracleConfig | None = None) -> None:
+    def __init__(self, env: HouseholdEnv, jobs: list[Job | Visit], config: OracleConfig | None = None) -> None:
         self.env = env
         self.jobs = list(jobs)
         self.config = config or OracleConfig()
@@ -113,7 +126,7 @@ class OracleAgent:
     def _run(self) -> Generator[Action, Observation, None]:
         for job in self.jobs:
             steps_before = self._steps
-            ok, reason = yield from self._do_job(job)
+            ok, reason = yield from (self._visit(job) if isinstance(job, Visit) else self._do_job(job))
             self.results.append(JobResult(job, ok, reason, self._steps - steps_before))
             log.info("job %s: %s %s", job, "done" if ok else "failed", reason)
 
@@ -150,6 +163,16 @@ class OracleAgent:
         if not outcome.success:
             yield from self._put_down(job.object_id, exclude=target)
         return outcome.success, outcome.message
+
+    def _visit(self, visit: Visit) -> Generator[Action, Observation, tuple[bool, str]]:
+        piece = self._furniture_of(visit.furniture_id)
+        surfaces = [r for r in piece.type.receptacles if r.part is None]
+        points = [self.env.privileged.receptacle_point(piece.id, r.name) for r in surfaces] or [np.array([piece.x, piece.y, 0.5])]
+        if not (yield from self._navigate(self._approach(piece, points[0]))):
+            return False, f"could not reach {piece.name}"
+        for point in points:
+            yield from self._look_at(point)
+        return True, f"looked at {piece.name}"
 
     def _reach(self, piece: Furniture, gate: int | None, point: np.ndarray) -> Generator[Action, Observation, str | None]:
         """Drive to `piece` and open `gate` if it is closed; None on success, else why not.

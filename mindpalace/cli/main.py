@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from mindpalace.cli import perf, sim
+from mindpalace.cli import evaluate, perceive, perf, sim
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +14,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     commands = parser.add_subparsers(dest="command", required=True)
     sim.add_parser(commands)
+    perceive.add_parser(commands)
+    evaluate.add_parser(commands)
     perf.add_parser(commands)
     return parser
 

@@ -22,6 +22,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     sim.add_argument("--rooms", type=int, default=6)
     sim.add_argument("--seed", type=int, default=0)
     sim.set_defaults(run=run_sim)
+    perception = targets.add_parser("perception", help="frames/s of the perception write path on household frames")
+    perception.add_argument("--json", action="store_true", help="print one JSON object")
+    perception.add_argument("--frames", type=int, default=150, help="timed frames per resolution (after 10 warm-up)")
+    perception.add_argument("--rooms", type=int, default=5)
+    perception.add_argument("--seed", type=int, default=0)
+    perception.set_defaults(run=run_perception)
 
 
 def _time_steps(width: int, height: int, args: argparse.Namespace) -> dict[str, float]:
@@ -84,4 +90,25 @@ def run_sim(args: argparse.Namespace) -> int:
     else:
         for key, value in results.items():
             print(f"{key:>24}: {value}")
+    return 0
+
+
+def run_perception(args: argparse.Namespace) -> int:
+    from mindpalace.benchmarks.perception import measure_write_path, record_tour_frames
+
+    if args.frames < 1:
+        raise ValueError("--frames must be at least 1")
+    results: dict[str, Any] = {"rooms": args.rooms, "seed": args.seed, "cpus": len(os.sched_getaffinity(0))}
+    for width, height in ((320, 240), (640, 480)):
+        frames = record_tour_frames(args.seed, args.rooms, width, height, args.frames + 10)
+        figures = measure_write_path(frames)
+        key = f"{width}x{height}"
+        results[f"fps_{key}"] = round(figures.pop("fps"), 1)
+        results[f"frames_{key}"] = figures.pop("frames")
+        results[f"stage_ms_{key}"] = {stage.removesuffix("_ms"): round(value, 2) for stage, value in figures.items()}
+    if args.json:
+        print(json.dumps(results))
+    else:
+        for key, value in results.items():
+            print(f"{key:>20}: {value}")
     return 0

@@ -116,3 +116,34 @@ def project(points_world: NDArray[np.float64], camera: CameraInfo, camera_pose: 
     u = camera.fx * points_cam[:, 0] / safe + camera.cx
     v = camera.fy * points_cam[:, 1] / safe + camera.cy
     return np.stack([u, v, z], axis=1)
+
+
+def rotation_between(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The smallest 3x3 rotation taking direction `a` onto direction `b` (Rodrigues)."""
+    a = np.asarray(a, dtype=np.float64) / np.linalg.norm(a)
+    b = np.asarray(b, dtype=np.float64) / np.linalg.norm(b)
+    axis = np.cross(a, b)
+    s, c = np.linalg.norm(axis), float(a @ b)
+    if s < 1e-9:
+        if c > 0:
+            return np.eye(3)
+        # Opposite directions: half a turn about any axis perpendicular to a.
+        perpendicular = np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0])
+        perpendicular /= np.linalg.norm(perpendicular)
+        return 2.0 * np.outer(perpendicular, perpendicular) - np.eye(3)
+    k = axis / s
+    skew = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + s * skew + (1 - c) * skew @ skew
+
+
+def gravity_alignment(camera_poses: list[NDArray[np.float64]], max_tilt_deg: float = 30.0) -> NDArray[np.float64]:
+    """A world rotation (4x4) making the cameras' mean "up" (optical -y) the world's +z.
+
+    Datasets with a y-up or arbitrary world (Redwood, a single TUM pair) then follow REP-103.
+    Identity when the mean up is already within `max_tilt_deg` of +z.
+    """
+    up = -np.mean([pose[:3, 1] for pose in camera_poses], axis=0)
+    if np.linalg.norm(up) < 1e-6:
+        return np.eye(4)
+    tilt = math.degrees(math.acos(float(np.clip(up[2] / np.linalg.norm(up), -1.0, 1.0))))
+    return np.eye(4) if tilt <= max_tilt_deg else make_pose(rotation_between(up, np.array([0.0, 0.0, 1.0])), np.zeros(3))

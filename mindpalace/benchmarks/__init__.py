@@ -1,0 +1,1 @@
+"""Task suites, episode generation, metrics, baselines, the runner and its reports."""

@@ -1,0 +1,184 @@
+"""Perception quality on household episodes: perceived objects against the simulator's ground truth.
+
+An episode: the oracle tours every piece of furniture, moves a few objects between open surfaces
+(the robot carries them; its camera sees the pick and the place), and tours again. Perception and
+spatial memory see only the frames. At the end, perceived small objects are matched to true ones
+of the same category (nearest first, within `match_distance`), counting only true objects seen
+with at least `min_pixels` pixels in some frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mindpalace.agent.oracle import Job, OracleAgent, tour
+from mindpalace.core.actions import Relation
+from mindpalace.core.types import Observation
+from mindpalace.envs import make
+from mindpalace.envs.household.env import HouseholdEnv
+from mindpalace.envs.household.layout import fits
+from mindpalace.envs.household.mjcf import GRIPPER_OFFSET
+from mindpalace.memory.spatial.memory import SpatialMemory, SpatialMemoryConfig
+from mindpalace.perception.pipeline import PerceptionConfig, PerceptionPipeline
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PerceptionEvalConfig:
+    seed: int = 0
+    n_rooms: int = 5
+    width: int = 320
+    height: int = 240
+    moves: int = 3
+    min_pixels: int = 200
+    match_distance: float = 0.15  # m
+    perception: PerceptionConfig = field(default_factory=lambda: PerceptionConfig(
+        segmenter_args={"kinds": ("object", "furniture", "part")}))
+    memory: SpatialMemoryConfig = field(default_factory=SpatialMemoryConfig)
+
+
+def _moves(env: HouseholdEnv, rng: np.random.Generator, count: int) -> list[Job]:
+    """Jobs moving objects from one open surface to another open surface of other furniture."""
+    privileged = env.privileged
+    apartment = privileged.apartment
+    jobs: list[Job] = []
+    for obj in rng.permutation(apartment.objects):
+        location = privileged.object_location(obj.id)
+        if location is None or location[2] != "on":
+            continue
+        source = next(p for p in apartment.furniture if p.name == location[0])
+        if source.receptacle(location[1]).part is not None:
+            continue
+        targets = [p for p in apartment.furniture if p.id != source.id
+                   and any(r.relation == "on" and r.part is None and fits(obj.category, r) for r in p.type.receptacles)]
+        if targets:
+            target = targets[int(rng.integers(len(targets)))]
+            jobs.append(Job(obj.id, target.id, Relation.ON))
+        if len(jobs) == count:
+            break
+    return jobs
+
+
+def run_perception_eval(config: PerceptionEvalConfig, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    env = make("mindpalace/Household-v0", width=config.width, height=config.height, n_rooms=config.n_rooms)
+    obs, _ = env.reset(seed=config.seed)
+    pipeline = PerceptionPipeline(config.perception)
+    memory = SpatialMemory(config.memory)
+    seen_pixels: dict[int, int] = {}
+    timings: list[float] = []
+
+    def perceive(obs: Observation) -> None:
+        counts = np.bincount(obs.segmentation.ravel())
+        for instance_id, info in obs.instances.items():
+            if info.kind == "object" and instance_id < len(counts):
+                seen_pixels[instance_id] = max(seen_pixels.get(instance_id, 0), int(counts[instance_id]))
+        start = time.perf_counter()
+        frame = pipeline.process(obs)
+        memory.update(frame, gripper=obs.base_pose[:3, :3] @ np.array(GRIPPER_OFFSET) + obs.base_pose[:3, 3])
+        timings.append(time.perf_counter() - start)
+
+    def run(agent: OracleAgent, obs: Observation) -> Observation:
+        while (action := agent.act(obs)) is not None:
+            obs, *_ = env.step(action)
+            perceive(obs)
+            if progress:
+                progress(1)
+        return obs
+
+    perceive(obs)
+    rng = np.random.default_rng(config.seed)
+    obs = run(OracleAgent(env, tour(env)), obs)
+    before = env.privileged.object_positions()
+    mover = OracleAgent(env, _moves(env, rng, config.moves))
+    obs = run(mover, obs)
+    obs = run(OracleAgent(env, tour(env)), obs)
+    after = env.privileged.object_positions()
+    metrics = score(env, memory, seen_pixels, before, after, config)
+    metrics.update(
+        seed=config.seed, frames=len(timings), moves_done=sum(r.success for r in mover.results),
+        write_path_ms_mean=round(1000 * float(np.mean(timings)), 2),
+    )
+    env.close()
+    return metrics
+
+
+def score(
+    env: HouseholdEnv, memory: SpatialMemory, seen_pixels: dict[int, int],
+    before: dict[int, tuple[float, float, float]], after: dict[int, tuple[float, float, float]], config: PerceptionEvalConfig,
+) -> dict[str, Any]:
+    """Precision, recall, centroid error, duplicates and moved-object detection of the small objects."""
+    apartment = env.privileged.apartment
+    categories = {o.id: o.category.name for o in apartment.objects}
+    truth = {oid: np.array(after[oid]) for oid, px in seen_pixels.items() if px >= config.min_pixels}
+    perceived = {oid: obj for oid, obj in memory.objects.objects.items() if memory.scene.kind_of(obj) == "object"}
+    pairs = sorted(
+        (float(np.linalg.norm(obj.center - position)), pid, tid)
+        for pid, obj in perceived.items() for tid, position in truth.items() if obj.label == categories[tid]
+    )
+    matched_p: dict[int, int] = {}
+    matched_t: dict[int, int] = {}
+    errors = []
+    for distance, pid, tid in pairs:
+        if distance > config.match_distance or pid in matched_p or tid in matched_t:
+            continue
+        matched_p[pid], matched_t[tid] = tid, pid
+        errors.append(distance)
+    duplicates = sum(
+        1 for pid, obj in perceived.items() if pid not in matched_p and any(
+            categories[tid] == obj.label and np.linalg.norm(obj.center - truth[tid]) <= config.match_distance and tid in matched_t
+            for tid in truth)
+    )
+    moved = [oid for oid in truth if np.linalg.norm(np.array(after[oid]) - np.array(before[oid])) > memory.config.objects.moved_distance]
+    detected = [oid for oid in moved if oid in matched_t and memory.objects.objects[matched_t[oid]].moves]
+    return {
+        "precision": round(len(matched_p) / max(len(perceived), 1), 4),
+        "recall": round(len(matched_t) / max(len(truth), 1), 4),
+        "centroid_error_median_m": round(float(np.median(errors)), 4) if errors else None,
+        "duplicate_rate": round(duplicates / max(len(perceived), 1), 4),
+        "moved_detected_rate": round(len(detected) / len(moved), 4) if moved else None,
+        "perceived_objects": len(perceived),
+        "true_objects_seen": len(truth),
+        "moved_objects": len(moved),
+        "config": {k: v for k, v in asdict(config).items() if k in ("n_rooms", "width", "height", "moves", "min_pixels", "match_distance")},
+    }
+
+
+def record_tour_frames(seed: int, n_rooms: int, width: int, height: int, frames: int) -> list[Observation]:
+    """The first `frames` observations of an oracle tour (copied), for timing perception apart from the sim."""
+    env = make("mindpalace/Household-v0", width=width, height=height, n_rooms=n_rooms)
+    obs, _ = env.reset(seed=seed)
+    recorded = [obs]
+    agent = OracleAgent(env, tour(env))
+    while len(recorded) < frames and (action := agent.act(obs)) is not None:
+        obs, *_ = env.step(action)
+        recorded.append(obs)
+    env.close()
+    return recorded
+
+
+def measure_write_path(observations: list[Observation], warmup: int = 10) -> dict[str, float]:
+    """Frames/s of segment -> lift -> associate -> octree -> scene graph, and the mean ms of each stage."""
+    pipeline = PerceptionPipeline(PerceptionConfig(segmenter_args={"kinds": ("object", "furniture", "part")}))
+    memory = SpatialMemory()
+    for obs in observations[:warmup]:
+        memory.update(pipeline.process(obs))
+    stages: dict[str, list[float]] = {}
+    start = time.perf_counter()
+    for obs in observations[warmup:]:
+        frame = pipeline.process(obs)
+        memory.update(frame)
+        mark = time.perf_counter()
+        memory.scene_graph()
+        timings = {**frame.timings_ms, **memory.last_timings_ms, "scene_graph": (time.perf_counter() - mark) * 1000}
+        for stage, value in timings.items():
+            stages.setdefault(stage, []).append(value)
+    elapsed = time.perf_counter() - start
+    frames = len(observations) - warmup
+    return {"fps": frames / elapsed, "frames": frames, **{f"{k}_ms": float(np.mean(v)) for k, v in stages.items()}}

@@ -1,0 +1,35 @@
+"""`mindpalace eval ...`: quality benchmarks that print metrics (one JSON object with --json)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from tqdm import tqdm
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("eval", help="quality benchmarks")
+    targets = parser.add_subparsers(dest="target", required=True)
+    perception = targets.add_parser("perception", help="perceived objects vs ground truth over a household episode")
+    perception.add_argument("--seed", type=int, default=0)
+    perception.add_argument("--rooms", type=int, default=5)
+    perception.add_argument("--moves", type=int, default=3, help="objects the robot moves between the two tours")
+    perception.add_argument("--width", type=int, default=320)
+    perception.add_argument("--height", type=int, default=240)
+    perception.add_argument("--json", action="store_true", help="print one JSON object")
+    perception.set_defaults(run=run_perception)
+
+
+def run_perception(args: argparse.Namespace) -> int:
+    from mindpalace.benchmarks.perception import PerceptionEvalConfig, run_perception_eval
+
+    config = PerceptionEvalConfig(seed=args.seed, n_rooms=args.rooms, width=args.width, height=args.height, moves=args.moves)
+    with tqdm(desc="eval perception", unit="frame", disable=args.json) as bar:
+        metrics = run_perception_eval(config, progress=bar.update)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        for key, value in metrics.items():
+            print(f"{key:>26}: {value}")
+    return 0

@@ -1,0 +1,211 @@
+"""Class-agnostic objects from depth alone: drop the dominant planes, cluster what stands out of them.
+
+The depth image is back-projected into the camera frame, reduced to one point per voxel, the largest
+planes (floor, walls, table tops) are removed by RANSAC and the remaining voxels are clustered by
+DBSCAN (both from open3d, seeded, so the same frame gives the same segments). Every valid pixel then
+takes the cluster of the voxel its own 3D point falls in, so the masks are full-frame, pixel-exact
+and never overlap. Needs open3d (imported when the segmenter is built).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mindpalace.core.types import Observation, Segment
+from mindpalace.core.voxels import voxel_keys
+
+log = logging.getLogger(__name__)
+
+
+def _erode(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Pixels of `mask` whose four neighbours are in it too (outside the array counts as out)."""
+    eroded = mask.copy()
+    eroded[0, :] = eroded[-1, :] = False
+    eroded[:, 0] = eroded[:, -1] = False
+    eroded[1:, :] &= mask[:-1, :]
+    eroded[:-1, :] &= mask[1:, :]
+    eroded[:, 1:] &= mask[:, :-1]
+    eroded[:, :-1] &= mask[:, 1:]
+    return eroded
+
+
+def depth_noise_sigma(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Axial depth noise (m, one standard deviation) of a structured-light sensor (Kinect v1 /
+    PrimeSense) at depth z (m): 0.0012 + 0.0019 (z - 0.4)^2 (Nguyen, Izadi and Lovell, 2012)."""
+    return 0.0012 + 0.0019 * (np.asarray(z, dtype=np.float64) - 0.4) ** 2
+
+
+class DepthClusterSegmenter:
+    """Segments labelled "object", one per 3D cluster of the depth that is not on a dominant plane.
+
+    voxel: voxel side (m) of the downsampled cloud. plane_distance: RANSAC inlier distance (m).
+    max_planes: how many planes to remove at most; a plane is removed only while it holds at least
+    `min_plane_points_fraction` of the frame's voxels. cluster_eps: DBSCAN neighbourhood (m);
+    `dbscan_min_points` voxels within it make a core point. min_cluster_points: the fewest voxels of a
+    kept cluster. max_depth: readings farther than this (m) are ignored. min_pixels: the fewest pixels
+    of a kept mask. max_extent: clusters whose bounding box is longer than this (m) on any axis, which
+    are room structure rather than furniture, are dropped (None keeps them). plane_noise_sigmas: once
+    a plane is found, the voxels within this many standard deviations of the sensor's depth noise
+    (`depth_noise_sigma`, never less than plane_distance) of it are removed with it, so that the
+    noisy fringe of a far floor or wall does not come back as clusters (0 turns this off).
+    min_solidity: masks of which fewer than this fraction of pixels survive an erosion (their four
+    neighbours in the mask too) are speckle, such as the noisy fringe of a wall, and are dropped.
+    seed: RANSAC's seed.
+
+    score: in [0, 1], the geometric mean of a size term n / (n + 4 * min_cluster_points) (n voxels)
+    and the mask's solidity (a compactness: 1 for a solid blob, near 0 for scattered pixels).
+    Segments come largest first, `source_id` 1, 2, ...; attributes hold "voxels", "extent_m" (the
+    cluster's camera-frame box, x y z) and "solidity".
+    """
+
+    def __init__(
+        self,
+        voxel: float = 0.02,
+        plane_distance: float = 0.02,
+        max_planes: int = 3,
+        min_plane_points_fraction: float = 0.1,
+        cluster_eps: float = 0.05,
+        min_cluster_points: int = 50,
+        max_depth: float = 4.0,
+        min_pixels: int = 100,
+        *,
+        dbscan_min_points: int = 10,
+        ransac_iterations: int = 500,
+        max_extent: float | None = 3.0,
+        plane_noise_sigmas: float = 3.0,
+        min_solidity: float = 0.25,
+        seed: int = 0,
+    ) -> None:
+        positive = {"voxel": voxel, "plane_distance": plane_distance, "cluster_eps": cluster_eps, "max_depth": max_depth}
+        for name, value in positive.items():
+            if not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value!r}")
+        if max_planes < 0 or min_cluster_points < 1 or min_pixels < 0 or dbscan_min_points < 1 or ransac_iterations < 1:
+            raise ValueError("max_planes, min_pixels must be >= 0; min_cluster_points, dbscan_min_points, ransac_iterations >= 1")
+        if not 0.0 <= min_plane_points_fraction <= 1.0:
+            raise ValueError(f"min_plane_points_fraction must be in [0, 1], got {min_plane_points_fraction!r}")
+        try:
+            import open3d  # noqa: F401
+        except ModuleNotFoundError as error:
+            raise ModuleNotFoundError("the depth_clusters segmenter needs open3d: pip install open3d", name=error.name) from error
+        self.voxel = float(voxel)
+        self.plane_distance = float(plane_distance)
+        self.max_planes = int(max_planes)
+        self.min_plane_points_fraction = float(min_plane_points_fraction)
+        self.cluster_eps = float(cluster_eps)
+        self.min_cluster_points = int(min_cluster_points)
+        self.max_depth = float(max_depth)
+        self.min_pixels = int(min_pixels)
+        self.dbscan_min_points = int(dbscan_min_points)
+        self.ransac_iterations = int(ransac_iterations)
+        self.max_extent = None if max_extent is None else float(max_extent)
+        self.plane_noise_sigmas = float(plane_noise_sigmas)
+        self.min_solidity = float(min_solidity)
+        self.seed = int(seed)
+        #: What the last call found: planes (a, b, c, d with ax + by + cz + d = 0, camera frame) and counts.
+        self.last_stats: dict[str, Any] = {}
+
+    def segment(self, obs: Observation) -> list[Segment]:
+        import open3d as o3d
+
+        depth = self._checked_depth(obs)
+        height, width = depth.shape
+        camera = obs.camera
+        valid = np.isfinite(depth) & (depth > 0) & (depth <= self.max_depth)
+        pixels = np.flatnonzero(valid)
+        self.last_stats = {"valid_pixels": len(pixels), "voxels": 0, "planes": [], "clusters": 0}
+        if len(pixels) == 0:
+            return []
+        v, u = np.divmod(pixels, width)
+        z = depth.ravel()[pixels].astype(np.float64)
+        points = np.stack([(u - camera.cx) * z / camera.fx, (v - camera.cy) * z / camera.fy, z], axis=1)
+
+        # One point (the centroid) per voxel; `inverse` maps every valid pixel to its voxel.
+        _, inverse, counts = np.unique(voxel_keys(points, self.voxel), return_inverse=True, return_counts=True)
+        inverse = inverse.ravel()
+        n_voxels = len(counts)
+        centroids = (
+            np.stack([np.bincount(inverse, weights=points[:, axis], minlength=n_voxels) for axis in range(3)], axis=1)
+            / counts[:, None]
+        )
+        self.last_stats["voxels"] = n_voxels
+
+        remaining = np.arange(n_voxels)
+        min_plane = max(3, int(np.ceil(self.min_plane_points_fraction * n_voxels)))
+        for _ in range(self.max_planes):
+            if len(remaining) < min_plane:
+                break
+            cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(centroids[remaining]))
+            o3d.utility.random.seed(self.seed)
+            plane, inliers = cloud.segment_plane(self.plane_distance, 3, self.ransac_iterations)
+            if len(inliers) < min_plane:
+                break
+            plane = np.asarray(plane, dtype=np.float64) / max(float(np.linalg.norm(plane[:3])), 1e-12)
+            self.last_stats["planes"].append((tuple(float(x) for x in plane), len(inliers)))
+            keep = np.ones(len(remaining), dtype=bool)
+            keep[np.asarray(inliers, dtype=np.int64)] = False
+            if self.plane_noise_sigmas > 0:
+                # Far from the camera depth noise outgrows plane_distance: widen the band with it.
+                near = centroids[remaining]
+                distance = np.abs(near @ plane[:3] + plane[3])
+                keep &= distance > np.maximum(self.plane_distance, self.plane_noise_sigmas * depth_noise_sigma(near[:, 2]))
+            remaining = remaining[keep]
+
+        voxel_label = np.full(n_voxels, -1, dtype=np.int64)
+        if len(remaining) >= self.min_cluster_points:
+            cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(centroids[remaining]))
+            labels = np.asarray(cloud.cluster_dbscan(self.cluster_eps, self.dbscan_min_points, print_progress=False))
+            voxel_label[remaining] = labels
+        n_clusters = int(voxel_label.max()) + 1
+        self.last_stats["clusters"] = n_clusters
+        if n_clusters == 0:
+            return []
+
+        cluster_voxels = np.bincount(voxel_label[voxel_label >= 0], minlength=n_clusters)
+        pixel_label = voxel_label[inverse]
+        candidates = []
+        for cluster in np.nonzero(cluster_voxels >= self.min_cluster_points)[0]:
+            members = centroids[voxel_label == cluster]
+            extent = members.max(axis=0) - members.min(axis=0)
+            if self.max_extent is not None and float(extent.max()) > self.max_extent:
+                continue
+            mask_pixels = pixels[pixel_label == cluster]
+            if len(mask_pixels) < max(1, self.min_pixels):
+                continue
+            candidates.append((len(mask_pixels), int(cluster), mask_pixels, extent))
+
+        kept = []
+        candidates.sort(key=lambda item: (-item[0], item[1]))
+        for n_pixels, cluster, mask_pixels, extent in candidates:
+            mask = np.zeros(height * width, dtype=bool)
+            mask[mask_pixels] = True
+            mask = mask.reshape(height, width)
+            rows, cols = np.divmod(mask_pixels, width)
+            crop = mask[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+            solidity = float(_erode(crop).sum()) / n_pixels
+            if solidity < self.min_solidity:
+                continue
+            n = int(cluster_voxels[cluster])
+            size_term = n / (n + 4.0 * self.min_cluster_points)
+            score = float(np.clip(np.sqrt(size_term * solidity), 0.0, 1.0))
+            attributes = {"voxels": str(n), "extent_m": " ".join(f"{e:.2f}" for e in extent), "solidity": f"{solidity:.2f}"}
+            kept.append((mask, score, attributes))
+        self.last_stats["segments"] = len(kept)
+        return [Segment(mask, "object", score, rank, attributes) for rank, (mask, score, attributes) in enumerate(kept, start=1)]
+
+    @staticmethod
+    def _checked_depth(obs: Observation) -> NDArray[np.float32]:
+        if obs.depth is None:
+            raise ValueError("the depth_clusters segmenter needs an observation with a depth image")
+        depth = np.asarray(obs.depth)
+        if depth.ndim != 2:
+            raise ValueError(f"depth must be (H, W), got shape {depth.shape}")
+        if obs.rgb is not None and np.asarray(obs.rgb).shape[:2] != depth.shape:
+            raise ValueError(f"depth is {depth.shape} but rgb is {np.asarray(obs.rgb).shape[:2]}")
+        if (obs.camera.height, obs.camera.width) != depth.shape:
+            raise ValueError(f"depth is {depth.shape} but the camera is {obs.camera.width}x{obs.camera.height} (width x height)")
+        return depth

@@ -12,6 +12,8 @@ from mindpalace.memory.spatial.objects import ObjectMap, ObjectMapConfig
 MUG_CENTER = np.array([2.01, 0.01, 0.05])
 MUG_HALF = np.array([0.04, 0.04, 0.05])
 EYE = np.array([0.0, 0.0, 1.2])
+# The test camera is 160x120: a mug 2.3 m away covers ~20 px, below the default for "would have been seen".
+SMALL_VISIBLE = ObjectMapConfig(min_expected_pixels=10)
 
 
 @pytest.fixture
@@ -142,7 +144,7 @@ def test_within_returns_objects_in_radius(mem, mug_views):
 def test_seen_missing_then_found_elsewhere_is_a_move(mem, mug_views):
     """After depth twice sees past its place, a mug found 1 m away is the same mug, moved."""
     front, _ = mug_views
-    objects = ObjectMap()
+    objects = ObjectMap(SMALL_VISIBLE)
     (new,) = objects.integrate([front], 1.0)
     old_center = objects.objects[new.object_id].center.copy()
     assert _mark_missing(mem, objects, old_center, 2) == [[], [new.object_id]]
@@ -164,7 +166,7 @@ def test_without_missing_evidence_a_far_percept_is_a_new_object(mem, mug_views):
     """With no (or not enough) negative evidence, a mug 1 m away is another mug."""
     front, _ = mug_views
     for absences in (0, 1):
-        objects = ObjectMap()
+        objects = ObjectMap(SMALL_VISIBLE)
         objects.integrate([front], 1.0)
         _mark_missing(mem, objects, objects.objects[1].center, absences)
         (update,) = objects.integrate([mem.percept("mug", front.points + [0.0, 1.0, 0.0])], 5.0)
@@ -175,7 +177,7 @@ def test_without_missing_evidence_a_far_percept_is_a_new_object(mem, mug_views):
 def test_a_missing_object_does_not_claim_another_kind(mem, mug_views):
     """A missing mug does not become a book found elsewhere."""
     front, _ = mug_views
-    objects = ObjectMap()
+    objects = ObjectMap(SMALL_VISIBLE)
     objects.integrate([front], 1.0)
     _mark_missing(mem, objects, objects.objects[1].center, 2)
     (update,) = objects.integrate([mem.percept("book", front.points + [0.0, 1.0, 0.0])], 5.0)
@@ -185,7 +187,7 @@ def test_a_missing_object_does_not_claim_another_kind(mem, mug_views):
 def test_not_missing_when_the_same_kind_is_seen_there(mem, mug_views):
     """Depth past the place does not count while a percept of the same kind is at the place (and resets the count)."""
     front, side = mug_views
-    objects = ObjectMap()
+    objects = ObjectMap(SMALL_VISIBLE)
     objects.integrate([front], 1.0)
     center = objects.objects[1].center
     depth, pose = _far_depth(mem, center, 1.0)
@@ -198,22 +200,23 @@ def test_not_missing_when_the_same_kind_is_seen_there(mem, mug_views):
     assert objects.objects[1].missing_count == 1  # another kind of thing there is no evidence for the mug
 
 
-@pytest.mark.parametrize("extra", [-0.5, 0.0, 0.05], ids=["occluded", "at-object", "within-margin"])
-def test_not_missing_when_depth_does_not_see_past(mem, mug_views, extra):
-    """A reading in front of the place (occluder) or at it (within see_through_margin) is no evidence."""
+@pytest.mark.parametrize(("extra", "missing"), [(-0.5, False), (-0.3, False), (0.0, True), (0.01, True), (1.0, True)],
+                         ids=["occluded", "occluded-closer", "at-object", "surface-behind", "see-through"])
+def test_missing_only_where_the_place_is_in_plain_view(mem, mug_views, extra, missing):
+    """A surface well in front of the place hides it (no evidence); a clear view of it with no mug detected is evidence."""
     front, _ = mug_views
-    objects = ObjectMap()
+    objects = ObjectMap(SMALL_VISIBLE)
     objects.integrate([front], 1.0)
     depth, pose = _far_depth(mem, objects.objects[1].center, extra)
     for _ in range(3):
-        assert objects.note_absences([], depth, mem.camera, pose) == []
-    assert objects.objects[1].missing_count == 0
+        objects.note_absences([], depth, mem.camera, pose)
+    assert (objects.objects[1].missing_count == 3) is missing
 
 
 def test_not_missing_when_out_of_view_or_unmeasured(mem, mug_views):
     """Behind the camera, outside the image, or at a pixel with no depth reading, the place is not observed."""
     front, _ = mug_views
-    objects = ObjectMap()
+    objects = ObjectMap(SMALL_VISIBLE)
     objects.integrate([front], 1.0)
     center = objects.objects[1].center
     far = np.full((mem.camera.height, mem.camera.width), 50.0, np.float32)
@@ -232,7 +235,7 @@ def test_not_missing_when_out_of_view_or_unmeasured(mem, mug_views):
 def test_note_absences_reports_each_object_once(mem, mug_views):
     """An object is reported as just missing once, when the count reaches missing_after, not on every frame."""
     front, _ = mug_views
-    objects = ObjectMap(ObjectMapConfig(missing_after=3))
+    objects = ObjectMap(ObjectMapConfig(missing_after=3, min_expected_pixels=10))
     objects.integrate([front], 1.0)
     reports = _mark_missing(mem, objects, objects.objects[1].center, 5)
     assert reports == [[], [], [1], [], []]
@@ -241,13 +244,13 @@ def test_note_absences_reports_each_object_once(mem, mug_views):
 def test_note_absences_on_an_empty_map(mem):
     """An empty map has nothing to miss."""
     depth, pose = _far_depth(mem, MUG_CENTER, 1.0)
-    assert ObjectMap().note_absences([], depth, mem.camera, pose) == []
+    assert ObjectMap(SMALL_VISIBLE).note_absences([], depth, mem.camera, pose) == []
 
 
 def test_found_elsewhere_first_then_seen_missing_is_a_move(mem, mug_views):
     """A mug seen 3 m away (filed as new) and then missing from its old place is folded back as a move of the old mug."""
     front, _ = mug_views
-    objects = ObjectMap()
+    objects = ObjectMap(SMALL_VISIBLE)
     (old,) = objects.integrate([front], 1.0)
     old_center = objects.objects[old.object_id].center.copy()
     # Behind the camera that later sees the old place empty, so only the old place gathers negative evidence.
@@ -265,7 +268,7 @@ def test_found_elsewhere_first_then_seen_missing_is_a_move(mem, mug_views):
 def test_a_new_object_far_from_a_missing_one_of_another_kind_stays_new(mem, mug_views):
     """Only the same kind of thing is folded back: a book appearing elsewhere is not the missing mug."""
     front, _ = mug_views
-    objects = ObjectMap()
+    objects = ObjectMap(SMALL_VISIBLE)
     (old,) = objects.integrate([front], 1.0)
     objects.integrate([mem.percept("book", front.points + [-3.0, 0.0, 0.0])], 5.0)
     depth, pose = _far_depth(mem, objects.objects[old.object_id].center, 1.0)
@@ -287,3 +290,23 @@ def test_touching_partial_views_of_one_object_merge(mem):
     assert len(objects.objects) == 1
     (obj,) = objects.objects.values()
     assert obj.observations == 3 and obj.first_seen == 1.0
+
+
+def test_an_object_too_small_in_view_is_not_missing(mem, mug_views):
+    """A place in view but where the object would cover too few pixels to be detected is no evidence."""
+    front, _ = mug_views
+    objects = ObjectMap(ObjectMapConfig(min_expected_pixels=200))
+    objects.integrate([front], 1.0)
+    assert _mark_missing(mem, objects, objects.objects[1].center, 3) == [[], [], []]
+
+
+def test_a_flat_object_gone_from_a_table_is_missing(mem):
+    """Keys 1 cm thick: the table behind them reads only a centimetre deeper, yet their absence counts."""
+    keys = mem.percept("keys", mem.box_faces([1.5, 0.0, 0.755], [0.08, 0.05, 0.005], ("+z",), 0.01))
+    objects = ObjectMap(SMALL_VISIBLE)
+    objects.integrate([keys], 1.0)
+    center = objects.objects[1].center
+    pose = mem.look_at(EYE, center)
+    table = np.full((mem.camera.height, mem.camera.width), float(np.linalg.norm(center - EYE)) + 0.01, np.float32)
+    reports = [[u.object_id for u in objects.note_absences([], table, mem.camera, pose) if u.kind == "missing"] for _ in range(2)]
+    assert reports == [[], [1]]

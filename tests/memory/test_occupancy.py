@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -372,6 +373,33 @@ def test_an_open_doorway_is_a_frontier_seen_from_free_space(doorway_room: Occupa
     assert closed.frontiers() == []
 
 
+def test_a_view_pose_sees_its_frontier_past_no_wall() -> None:
+    """A second room behind the doorway room's south wall has free cells as near the ideal view
+    distance as the doorway room's own: the view pose must be on the side that sees the doorway."""
+    config = replace(DENSE, frontier_view_distance=1.75)
+    occupancy = OccupancyMap(config)
+    occupancy.integrate(room_points(door=DOOR), ORIGIN)
+    occupancy.integrate(room_points() - [0.0, 3.0, 0.0], ORIGIN - [0.0, 3.0, 0.0])
+    door = max(occupancy.frontiers(), key=lambda f: f.centroid[0])
+    assert 3.85 < door.centroid[0] < 4.0
+    x, y, _ = door.view_pose
+    assert y > 0.05  # in the doorway's room, not behind the wall at y = 0
+    grid, known = occupancy.costmap()
+    assert known[grid.to_cell(x, y)] == 0
+
+
+def test_the_view_pose_is_the_best_candidate_that_sees_the_frontier() -> None:
+    from mindpalace.core.grid import GridMap
+
+    known = np.zeros((40, 40), dtype=np.int8)
+    known[20, :30] = 1  # a wall along y = 1.0 m, open beyond x = 1.5 m
+    grid = GridMap(blocked=known == 1, origin=(0.0, 0.0), resolution=0.05)
+    # Two candidates 1 m from the frontier at (1.0, 1.5): the first (it wins ties) is behind the wall.
+    sx, sy = np.array([1.0, 1.0]), np.array([0.5, 2.5])
+    x, y, yaw = OccupancyMap()._view_pose(known, grid, sx, sy, 1.0, 1.5)
+    assert (x, y) == (1.0, 2.5) and yaw == pytest.approx(-math.pi / 2)
+
+
 def test_frontiers_follow_new_observations() -> None:
     occupancy = OccupancyMap(DENSE)
     occupancy.integrate(room_points(door=DOOR), ORIGIN)
@@ -409,15 +437,22 @@ def test_save_and_load_round_trip(doorway_room: OccupancyMap, tmp_path, suffix: 
 
 
 def test_saving_a_binary_map_keeps_the_live_probabilities(tmp_path) -> None:
-    frames = [(room_points(door=DOOR), ORIGIN), (room_points(door=DOOR), ORIGIN + [0.4, 0.2, 0.0])]
-    saved, unsaved = OccupancyMap(), OccupancyMap()
+    """.bt holds max-likelihood states: written from the live tree, one weak hit would become certain."""
+    origin = np.array([0.01, 0.01, 1.0])
+    y, z = _grid((-0.5, 0.5), (0.5, 1.5), 0.05)
+    first_wall = np.stack([np.full_like(y, 2.0), y, z], axis=1)
+    y, z = _grid((-0.75, 0.75), (0.25, 1.75), 0.025)
+    second_wall = np.stack([np.full_like(y, 3.0), y, z], axis=1)  # seen through where the first one was
+    saved, unsaved = OccupancyMap(DENSE), OccupancyMap(DENSE)
     for occupancy in (saved, unsaved):
-        occupancy.integrate(*frames[0])
+        occupancy.integrate(first_wall, origin)  # one hit each: occupied, but only just
+    assert saved.is_occupied(first_wall[100]) is True
     saved.save(tmp_path / "m.bt")
     for occupancy in (saved, unsaved):
-        occupancy.integrate(*frames[1])
-    queries = np.random.default_rng(2).uniform([0, 0, 0], [4, 3, 2.5], size=(2000, 3))
-    assert [saved.is_occupied(q) for q in queries] == [unsaved.is_occupied(q) for q in queries]
+        for _ in range(3):  # three misses outweigh one hit
+            occupancy.integrate(second_wall, origin)
+    assert unsaved.is_occupied(first_wall[100]) is False
+    assert [saved.is_occupied(p) for p in first_wall] == [unsaved.is_occupied(p) for p in first_wall]
 
 
 def test_load_uses_the_files_resolution_and_rejects_bad_files(doorway_room: OccupancyMap, tmp_path, caplog) -> None:

@@ -5,8 +5,8 @@ few centimetres of the object's box) and their labels mean the same (text-embedd
 A percept that matches nothing here, but whose label matches an object that has since been seen to
 be missing from its place, is that object moved: a state change, not a new object.
 
-"Missing" is negative evidence from depth: the object's place was in view, nothing of that label
-was detected there, and the measured depth ran past where the object was.
+"Missing" is negative evidence: the object's place was in view and not hidden (the measured depth
+reaches it), it would have covered enough pixels to be detected, and nothing of its kind was there.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ class ObjectMapConfig:
     moved_distance: float = 0.3  # m; an object seen again farther than this from its place has moved
     search_radius: float = 1.5  # m; only objects this close are candidates
     missing_after: int = 2  # frames with negative evidence before an object counts as missing
-    see_through_margin: float = 0.1  # m; depth this far beyond the object's place means it is not there
+    occlusion_margin: float = 0.05  # m; a surface this much nearer than the object's place hides it
+    min_expected_pixels: int = 60  # the object would cover at least this many pixels: small or far ones prove nothing
 
 
 @dataclass
@@ -121,7 +122,7 @@ class ObjectMap:
     def note_absences(
         self, percepts: list[Percept], depth: NDArray[np.float32], camera: CameraInfo, camera_pose: NDArray[np.float64]
     ) -> list[ObjectUpdate]:
-        """Count, for objects whose place is in view, frames where depth sees past it and no percept is there.
+        """Count, for objects whose place is in plain view, frames where no percept of their kind is there.
 
         Returns a "missing" update for each object that just became missing. One that was already seen at
         its new place and filed as new (the robot looked there first) is folded back: a "moved" update follows.
@@ -143,7 +144,11 @@ class ObjectMap:
             present = np.any((similar >= self.config.min_semantic_similarity) & (distance < self.config.moved_distance), axis=1)
         else:
             present = np.zeros(len(ids), dtype=bool)
-        absent = in_view & (measured > 0) & ~present & (measured > z + self.config.see_through_margin)
+        extents = np.stack([o.aabb_max - o.aabb_min for o in objects])
+        size = np.maximum(np.sort(extents, axis=1)[:, 1:].prod(axis=1), 1e-6)  # the two largest sides
+        expected_pixels = camera.fx * camera.fy * size / np.maximum(z, 1e-3) ** 2
+        visible = (measured > 0) & (measured >= z - np.linalg.norm(extents, axis=1) / 2 - self.config.occlusion_margin)
+        absent = in_view & visible & ~present & (expected_pixels >= self.config.min_expected_pixels)
         updates = []
         for index in np.nonzero(present | absent)[0]:
             obj = objects[index]

@@ -219,8 +219,10 @@ class OccupancyMap:
         if origin.shape not in ((3,), (3, 1), (1, 3)):
             raise ValueError(f"origin must have shape (3,), got {origin.shape}")
         origin = origin.reshape(3)
-        if not np.all(np.isfinite(origin)) or np.any(np.abs(origin) >= self._limit):
-            raise ValueError(f"origin must be finite and within +-{self._limit:.0f} m, got {origin}")
+        # Every ray then ends (clipped to max_range) where OctoMap can key it.
+        reach = self._limit - self.config.max_range - self.config.resolution
+        if not np.all(np.isfinite(origin)) or np.any(np.abs(origin) >= reach):
+            raise ValueError(f"origin must be finite and within +-{reach:.0f} m, got {origin}")
         if len(points) == 0:
             return 0
         cfg = self.config

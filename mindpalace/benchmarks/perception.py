@@ -72,6 +72,8 @@ def run_perception_eval(config: PerceptionEvalConfig, progress: Callable[[int], 
     obs, _ = env.reset(seed=config.seed)
     pipeline = PerceptionPipeline(config.perception)
     memory = SpatialMemory(config.memory)
+    # The simulator offers its room labels; the graph marks them privileged (perception did not find them).
+    memory.set_rooms(env.privileged.room_polygons(), privileged=True)
     seen_pixels: dict[int, int] = {}
     timings: list[float] = []
 

@@ -85,6 +85,10 @@ class PrivilegedState:
         return {pid: (self._env.joint_value(pid), self._env._is_open(pid))
                 for piece in self.apartment.furniture for pid in piece.part_ids.values()}
 
+    def room_polygons(self) -> list[tuple[str, list[tuple[float, float]]]]:
+        """The apartment's room names and polygons, as a simulator's region annotations give them."""
+        return [(room.name, list(room.polygon)) for room in self.apartment.rooms]
+
     def occupancy(self, resolution: float = 0.05) -> tuple[NDArray[np.bool_], tuple[float, float]]:
         """Blocked cells of walls and furniture footprints, and the world (x, y) of cell (0, 0)."""
         return occupancy_grid(self.apartment, resolution)

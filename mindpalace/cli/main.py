@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from mindpalace.cli import evaluate, perceive, perf, sim
+from mindpalace.cli import evaluate, memory, perceive, perf, sim
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_parser(commands)
     perceive.add_parser(commands)
     evaluate.add_parser(commands)
+    memory.add_parser(commands)
     perf.add_parser(commands)
     return parser
 
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.run(args) or 0)
-    except (ValueError, RuntimeError) as error:
+    except (ValueError, RuntimeError, OSError) as error:
         print(f"mindpalace {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -47,21 +48,25 @@ class Bank:
         self._lock = threading.RLock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
-        exists = self.path.exists()
-        if not exists and (not create or readonly):
-            raise BankError(f"{self.path}: no such memory bank")
-        if exists:
-            self._check_header()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = None
+        if not self.path.exists():
+            if not create or readonly:
+                raise BankError(f"{self.path}: no such memory bank")
+            self._create()
+        self._check_header()
         try:
+            # Read the header tables before writing anything: a foreign file is rejected untouched.
+            self._read_version(self.reader())
             self._writer = None if readonly else self._connect(write=True)
             if not readonly:
-                self._migrate(new=not exists)
+                self._migrate()
             self.schema_version = self._read_version(self._writer or self.reader())
         except sqlite3.DatabaseError as error:
             self.close()
             raise BankError(f"{self.path}: damaged database: {error}") from error
+        except BankError:
+            self.close()
+            raise
 
     # ------------------------------------------------------------------ opening
     def _check_header(self) -> None:
@@ -100,15 +105,22 @@ class Bank:
                             f"({SCHEMA_VERSION}); upgrade mindpalace to open it")
         return version
 
-    def _migrate(self, new: bool) -> None:
+    def _create(self) -> None:
+        """Write the new bank's header under a temporary name, then rename: a kill mid-way leaves no half bank."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(self.path.name + ".creating")
+        partial.unlink(missing_ok=True)
+        connection = sqlite3.connect(partial)
+        with connection:
+            connection.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            connection.executemany("INSERT INTO meta VALUES (?, ?)",
+                                   [("magic", MAGIC), ("schema_version", "0"), ("created", str(time.time()))])
+        connection.close()
+        os.replace(partial, self.path)
+
+    def _migrate(self) -> None:
         assert self._writer is not None
         with self._lock:
-            if new:
-                self._writer.execute("BEGIN IMMEDIATE")
-                self._writer.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                self._writer.executemany("INSERT INTO meta VALUES (?, ?)",
-                                         [("magic", MAGIC), ("schema_version", "0"), ("created", str(time.time()))])
-                self._writer.execute("COMMIT")
             version = self._read_version(self._writer)
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 self._writer.execute("BEGIN IMMEDIATE")

@@ -12,7 +12,7 @@ reaches it), it would have covered enough pixels to be detected, and nothing of 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -83,6 +83,7 @@ class ObjectUpdate:
     time_s: float
     previous_center: NDArray[np.float64] | None = None
     center: NDArray[np.float64] | None = None
+    pixels: int = 0  # how large the percept was in its frame (0 for updates without one)
 
 
 def _voxel_keys(points: NDArray[np.float64], voxel: float) -> NDArray[np.int64]:
@@ -107,16 +108,16 @@ class ObjectMap:
             match = self._match(percept, claimed)
             if match is not None:
                 claimed.add(match)
-                updates.append(self._fuse(match, percept, time_s))
+                updates.append(replace(self._fuse(match, percept, time_s), pixels=percept.pixel_count))
                 continue
             moved = self._missing_counterpart(percept, claimed)
             if moved is not None:
                 claimed.add(moved)
-                updates.append(self._relocate(moved, percept, time_s))
+                updates.append(replace(self._relocate(moved, percept, time_s), pixels=percept.pixel_count))
                 continue
             new = self._add(percept, time_s)
             claimed.add(new.id)
-            updates.append(ObjectUpdate(new.id, "new", new.label, time_s, None, new.center))
+            updates.append(ObjectUpdate(new.id, "new", new.label, time_s, None, new.center, percept.pixel_count))
         return updates
 
     def note_absences(

@@ -6,7 +6,10 @@ import argparse
 import json
 import os
 import time
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 
 from mindpalace.core.actions import BaseVelocity
@@ -28,6 +31,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     perception.add_argument("--rooms", type=int, default=5)
     perception.add_argument("--seed", type=int, default=0)
     perception.set_defaults(run=run_perception)
+    memory = targets.add_parser("memory", help="memory query latency at 1e4..1e6 items, write throughput, a 24 h day")
+    memory.add_argument("--json", action="store_true", help="print one JSON object")
+    memory.add_argument("--sizes", default="1e4,1e5,1e6", help="items per store, comma separated")
+    memory.add_argument("--queries", type=int, default=200, help="timed queries per kind and size")
+    memory.add_argument("--hours", type=float, default=24.0, help="length of the simulated day (0 to skip)")
+    memory.add_argument("--plot", type=Path, default=None, help="write the day's bank size and RSS as a PNG")
+    memory.set_defaults(run=run_memory)
 
 
 def _time_steps(width: int, height: int, args: argparse.Namespace) -> dict[str, float]:
@@ -112,3 +122,61 @@ def run_perception(args: argparse.Namespace) -> int:
         for key, value in results.items():
             print(f"{key:>20}: {value}")
     return 0
+
+
+def run_memory(args: argparse.Namespace) -> int:
+    import sys
+
+    from mindpalace.benchmarks.memory_perf import measure_queries, simulate_day, write_throughput
+    from mindpalace.perception.embeddings import TextEmbedder
+
+    def progress(message: str) -> None:
+        print(f"[perf memory] {message}", file=sys.stderr, flush=True)
+
+    sizes = [int(float(size)) for size in args.sizes.split(",") if size.strip()]
+    if not sizes or min(sizes) < 100:
+        raise ValueError("--sizes must list item counts of at least 100")
+    results: dict[str, Any] = {"cpus": len(os.sched_getaffinity(0))}
+    results.update({f"write_{k}": v for k, v in write_throughput().items()})
+    embedder = TextEmbedder()
+    embedder.embed(["warm up"])
+    samples = []
+    for q in range(50):
+        start = time.perf_counter()
+        embedder.embed([f"where did I leave the object number {q}"])
+        samples.append((time.perf_counter() - start) * 1000)
+    results["query_embedding_ms_p50"] = round(float(np.percentile(samples, 50)), 2)
+    results["query_embedding_ms_p95"] = round(float(np.percentile(samples, 95)), 2)
+    for size in sizes:
+        tag = f"1e{round(np.log10(size))}" if float(size) == 10 ** round(np.log10(size)) else str(size)
+        figures = measure_queries(size, args.queries, progress=progress)
+        results.update({f"{key}_{tag}": value for key, value in figures.items()})
+    if args.hours > 0:
+        day = simulate_day(args.hours, embedder=embedder, progress=progress)
+        results.update({f"day_{k}": v for k, v in day.items() if k != "hourly"})
+        if args.plot:
+            _plot_day(day["hourly"], args.plot)
+    if args.json:
+        print(json.dumps(results))
+    else:
+        for key, value in results.items():
+            print(f"{key:>32}: {value}")
+    return 0
+
+
+def _plot_day(hourly: list[dict[str, float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    hours = [h["hour"] for h in hourly]
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    axis.plot(hours, [h["bank_mb"] for h in hourly], label="bank (MB)")
+    axis.plot(hours, [h["rss_mb"] for h in hourly], label="RSS (MB)")
+    axis.set_xlabel("simulated hour")
+    axis.legend()
+    axis.grid(alpha=0.3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)

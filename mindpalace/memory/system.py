@@ -165,14 +165,12 @@ class MemorySystem:
             if obj is None:
                 continue
             room = self._room_of(obj.center)
+            # Sightings of a known object are written at most every 10 s; changes always.
             due = update.time_s - self._last_object_write.get(update.object_id, -math.inf) >= 10.0
             if update.kind in ("new", "moved", "missing") or due:
-                change = update.kind if update.kind != "seen" else None
-                self.objects.upsert(update.object_id, obj.label, tuple(obj.center), update.time_s, attributes=obj.attributes,
-                                    room=room, observations=obj.observations, confidence=obj.confidence, change=change)
-                self._last_object_write[update.object_id] = update.time_s
-                if update.kind == "new":
-                    self._queue_text("object", update.object_id, f"{obj.label.replace('_', ' ')} in the {room or 'house'}")
+                self.remember_object(update.object_id, obj.label, tuple(obj.center), update.time_s, room=room,
+                                     attributes=obj.attributes, observations=obj.observations, confidence=obj.confidence,
+                                     change=update.kind if update.kind != "seen" else None)
             if update.kind in ("new", "moved", "missing") and "state_change" in self.config.working_kinds:
                 verb = {"new": "saw", "moved": "saw that it moved:", "missing": "noticed missing:"}[update.kind]
                 self.working.add(
@@ -193,6 +191,20 @@ class MemorySystem:
             return None
         room = next((r for r in self.spatial.rooms if r.contains(float(center[0]), float(center[1]))), None)
         return room.name if room else None
+
+    def remember_object(self, object_id: int, label: str, position: tuple[float, float, float], time_s: float, *,
+                        room: str | None = None, attributes: dict[str, str] | None = None, observations: int = 1,
+                        confidence: float = 1.0, change: str | None = None) -> None:
+        """Record an object in long-term memory (from perception, or any other source such as a ROS node)."""
+        if not self.config.objects:
+            return
+        known = self.objects.get(object_id) is not None
+        self.objects.upsert(object_id, label, position, time_s, attributes=attributes, room=room,
+                            observations=observations, confidence=confidence, change=change)
+        self._last_object_write[object_id] = time_s
+        if not known:
+            words = [attributes[k] for k in ("color", "material") if attributes and k in attributes]
+            self._queue_text("object", object_id, f"{' '.join([*words, label.replace('_', ' ')])} in the {room or 'house'}")
 
     def record_event(self, event: Event, x: float | None = None, y: float | None = None, importance: float = 0.5) -> int:
         """Append to the timeline (acknowledged on return) and to working memory."""
@@ -317,8 +329,9 @@ class MemorySystem:
             queries = [TextQuery(task)] if self.vectors is not None else []
             queries += [ObjectQuery(label) for label in self.mentioned_labels(task)]
         items = self.retrieve(queries, k=50) if queries else []
+        # What the task is about first; recent changes fill what budget is left.
         recent = [MemoryItem(f"working:{w.key}", "recent", w.text, w.time_s) for w in self.working.recent(10)]
-        return build_context(recent[:5] + items + recent[5:], budget_tokens)
+        return build_context(items + recent, budget_tokens)
 
     def mentioned_labels(self, text: str) -> list[str]:
         """Object labels the bank knows that the text mentions ("the red mug" -> "mug")."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
@@ -40,6 +40,9 @@ from mindpalace.envs.household.layout import Apartment, Furniture, fits, free_sp
 from mindpalace.envs.household.mjcf import FLOOR_ID, ROBOT_ID, WALL_ID, ModelOptions, build_mjcf
 from mindpalace.envs.household.renderer import CameraRenderer, mujoco
 from mindpalace.envs.household.spaces import action_space, observation_space
+
+if TYPE_CHECKING:
+    from mindpalace.envs.household.privileged import PrivilegedState
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,488 @@
+"""The embedding index of a memory bank: text embeddings searched by cosine similarity.
+
+Vectors are unit vectors (all-MiniLM-L6-v2 gives 384-d ones; any input is normalised, so cosine is the
+inner product). Each has an id (the item's global id, given by the caller) and a kind ("event", "fact",
+...), and `search` can be limited to some kinds.
+
+Truth and cache. The vectors live in the bank's `vectors` table (id, kind, vector as float16: half the
+bytes of float32 and, for unit vectors, cosines within ~1e-3 of it). Every `add`/`remove` commits in one
+transaction with a generation counter in the bank's meta table, so an acknowledged write survives a crash.
+The ANN index is a cache derived from the table: `save()` writes it beside the bank (`<bank>.faiss`, and
+`<bank>.faiss.json` saying what it covers: the generation and, per kind, the count, the largest id, the
+index type and a CRC of its bytes). Opening loads it when it matches the table (same generation, and per
+kind the same count and largest id), else rebuilds it from the table and logs why: a missing, stale (writes
+after the last save, e.g. a crash), corrupt or foreign file never keeps a bank from opening. The
+generation is needed because count and largest id alone miss a vector replaced under the same id, or one
+removed while another is added below the largest id.
+
+One index per kind. A filtered search then reads only the kinds it asks for: a rare kind is searched
+exactly and fully, where over-fetching from one shared index would return too few hits for it (and cost
+more for every filter). A search over several kinds merges their top k.
+
+Index choice, per kind, decided when the kind's index is built (measured on this machine, one core,
+synthetic clustered 384-d vectors, `benchmark_vector_index`):
+
+- up to `exact_below` (20,000) vectors: exact, `IndexFlatIP` in an `IndexIDMap2` (p95 ~0.7 ms at 10^4,
+  ~1.2 ms at 2*10^4, so it stays under the ~2 ms the IVF index needs at 10^6).
+- above: "IVF{nlist},SQ8", nlist = 4*sqrt(N), trained on a seeded sample of up to 50,000 vectors: at 10^6
+  it trains in ~10 s, adds in ~18 s and takes ~392 bytes a vector. HNSW was ruled out: faiss's HNSW32
+  built 10^5 384-d vectors in ~14 s, so 10^6 would take minutes; an HNSW coarse quantiser
+  ("IVF4000_HNSW32,SQ8") was slower to add (37 s vs 18 s) for little search gain; SQfp16 gave the same
+  recall as SQ8 for twice the memory.
+- a kind is rebuilt from the table when its count leaves [N/4, 4N] for the N its index was built at (an
+  exact one: when it passes `exact_below`), so nlist follows the size; the rebuild runs inside the
+  `add`/`remove` that crosses the bound.
+
+Probing. `nprobe` (16) is a floor: a search probes enough lists to scan at least `min_scan` (4,096)
+vectors, since recall depends on how many vectors are scanned, and small lists (a young IVF index, just
+above `exact_below`) are cheap: at 2*10^4 vectors 16 of 566 lists gave recall@10 0.86, 116 lists 0.94, in
+0.25 ms. At 10^6 the floor itself scans ~4,000 vectors.
+
+Measured (see the module's `benchmark_vector_index`; filled here in the module docstring below).
+
+faiss runs single-threaded by default (`threads=1`, a process-wide faiss setting): the memory runs on one
+core beside perception and the planner, and a one-vector search gains nothing from threads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sqlite3
+import tempfile
+import threading
+import time
+import zlib
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from mindpalace.memory.bank import Bank, register_schema
+
+try:
+    import faiss
+except ImportError as exc:  # pragma: no cover - depends on the install
+    raise ImportError("the vector index needs faiss: pip install faiss-cpu") from exc
+
+log = logging.getLogger(__name__)
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS vectors (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, vector BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS vectors_by_kind ON vectors (kind, id)",
+)
+register_schema("vectors", SCHEMA)
+
+FILE_FORMAT = 1
+STORED = np.dtype("<f2")  # the table's vector format
+TRAIN_SAMPLE = 50_000  # vectors an IVF index is trained on, at most
+GROWTH = 4  # an IVF index trained at N is rebuilt outside [N / GROWTH, N * GROWTH]
+READ_CHUNK = 65_536  # rows read from the table at a time when building
+
+
+@dataclass
+class _KindIndex:
+    index: faiss.Index
+    trained_at: int  # the count an IVF index was built at; 0 for an exact index
+
+    @property
+    def exact(self) -> bool:
+        return self.trained_at == 0
+
+
+class _Unusable(Exception):
+    """The saved index does not match the table (or cannot be read); the message says why."""
+
+
+class VectorIndex:
+    """The text-embedding index of `bank`: `add`, `remove`, `search`, `save`.
+
+    `index_path` defaults to `<bank path>.faiss`. See the module docstring for `exact_below`, `nlist`
+    (default 4*sqrt(N)), `nprobe` and `min_scan`; `threads` sets faiss's process-wide thread count (None
+    leaves it alone); `seed` picks the training sample.
+    """
+
+    def __init__(self, bank: Bank, dim: int = 384, index_path: str | Path | None = None, exact_below: int = 20_000,
+                 nlist: int | None = None, nprobe: int = 16, *, min_scan: int = 8192, threads: int | None = 1,
+                 seed: int = 0) -> None:
+        if dim < 1 or exact_below < 0 or nprobe < 1 or min_scan < 0 or (nlist is not None and nlist < 1):
+            raise ValueError("dim, nprobe and nlist must be positive; exact_below and min_scan not negative")
+        self.dim = dim
+        self.exact_below = exact_below
+        self.nlist = nlist
+        self.nprobe = nprobe
+        self.min_scan = min_scan
+        self.seed = seed
+        self.index_path = Path(index_path) if index_path is not None else bank.path.with_name(bank.path.name + ".faiss")
+        self.manifest_path = self.index_path.with_name(self.index_path.name + ".json")
+        self._bank = bank
+        self._lock = threading.RLock()
+        self._indexes: dict[str, _KindIndex] = {}
+        self._generation = 0  # the bank generation the in-memory indexes reflect
+        self._saved_generation: int | None = None  # the generation of the files on disk, when known to match
+        if threads is not None:
+            faiss.omp_set_num_threads(threads)
+        if not bank.readonly:
+            # The bank may have been opened before this module registered its schema.
+            with bank.write() as db:
+                for statement in SCHEMA:
+                    db.execute(statement)
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('vectors_dim', ?)", (str(dim),))
+        stored_dim = int(bank.meta().get("vectors_dim", dim))
+        if stored_dim != dim:
+            raise ValueError(f"{bank.path} holds {stored_dim}-d vectors, not {dim}-d")
+        self._open()
+
+    # ------------------------------------------------------------------ opening and saving
+    def _open(self) -> None:
+        try:
+            self._indexes = self._load()
+        except FileNotFoundError:
+            log.info("%s: no saved vector index; building it from the table", self.index_path)
+        except _Unusable as why:
+            log.warning("%s: rebuilding the vector index from the table: %s", self.index_path, why)
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+            log.warning("%s: rebuilding the vector index from the table: unreadable (%s: %s)", self.index_path,
+                        type(error).__name__, error)
+        else:
+            self._generation = self._saved_generation = self._bank_generation()
+            log.info("%s: loaded the vector index (%d vectors)", self.index_path, len(self))
+            return
+        self.rebuild()
+
+    def _load(self) -> dict[str, _KindIndex]:
+        manifest = json.loads(self.manifest_path.read_text())
+        if manifest["format"] != FILE_FORMAT or manifest["dim"] != self.dim:
+            raise _Unusable(f"format {manifest['format']} and dim {manifest['dim']}, expected {FILE_FORMAT} and {self.dim}")
+        generation = self._bank_generation()
+        if manifest["generation"] != generation:
+            raise _Unusable(f"it covers generation {manifest['generation']} of the table, which is at {generation} "
+                            "(writes after the last save)")
+        covered = {kind: (entry["count"], entry["max_id"]) for kind, entry in manifest["kinds"].items()}
+        if covered != self._table_stats():
+            raise _Unusable("its per-kind counts or largest ids differ from the table's")
+        indexes = {}
+        with self.index_path.open("rb") as handle:
+            for kind, entry in manifest["kinds"].items():
+                handle.seek(entry["offset"])
+                data = handle.read(entry["size"])
+                # Checked before faiss reads them: faiss trusts the sizes written in its own format.
+                if len(data) != entry["size"] or zlib.crc32(data) != entry["crc32"]:
+                    raise _Unusable(f"kind {kind!r}: its bytes do not match their checksum (a corrupt file)")
+                index = faiss.deserialize_index(np.frombuffer(data, np.uint8))
+                if index.ntotal != entry["count"] or index.d != self.dim:
+                    raise _Unusable(f"kind {kind!r}: the index holds {index.ntotal} {index.d}-d vectors")
+                indexes[kind] = _KindIndex(index, entry["trained_at"])
+        return indexes
+
+    def save(self) -> None:
+        """Write the index beside the bank (nothing to do when it has not changed since it was saved or loaded).
+
+        Each file is written under a temporary name and renamed, the index first: a crash in between leaves an
+        index that fails its checksum or its manifest's generation, which the next open rebuilds.
+        """
+        with self._lock:
+            if self._saved_generation == self._generation:
+                return
+            largest = {kind: max_id for kind, (_, max_id) in self._table_stats().items()}
+            kinds = {}
+            offset = 0
+            partial = self.index_path.with_name(self.index_path.name + ".tmp")
+            with partial.open("wb") as handle:
+                for kind, entry in sorted(self._indexes.items()):
+                    data = faiss.serialize_index(entry.index)
+                    handle.write(memoryview(data))
+                    kinds[kind] = {"offset": offset, "size": data.nbytes, "crc32": zlib.crc32(data),
+                                   "count": entry.index.ntotal, "max_id": largest.get(kind),
+                                   "trained_at": entry.trained_at, "type": self._describe(entry)}
+                    offset += data.nbytes
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(partial, self.index_path)
+            manifest = {"format": FILE_FORMAT, "dim": self.dim, "generation": self._generation, "kinds": kinds}
+            partial = self.manifest_path.with_name(self.manifest_path.name + ".tmp")
+            partial.write_text(json.dumps(manifest, indent=1))
+            os.replace(partial, self.manifest_path)
+            self._saved_generation = self._generation
+
+    def rebuild(self) -> None:
+        """Rebuild every kind's index from the table."""
+        with self._lock:
+            generation = self._bank_generation()
+            self._indexes = {kind: self._build(kind, count) for kind, (count, _) in self._table_stats().items()}
+            self._generation = generation
+            self._saved_generation = None
+
+    def _build(self, kind: str, count: int) -> _KindIndex:
+        """One kind's index from the table, exact or IVF by its size."""
+        started = time.perf_counter()
+        if count <= self.exact_below:
+            entry = _KindIndex(faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim)), 0)
+        else:
+            nlist = min(count, self.nlist or round(4 * math.sqrt(count)))
+            index = faiss.index_factory(self.dim, f"IVF{nlist},SQ8", faiss.METRIC_INNER_PRODUCT)
+            # faiss warns below 39 training vectors a list; recall was measured fine at 12 (50,000 for 4,000).
+            index.cp.min_points_per_centroid = 1
+            index.train(self._training_sample(kind))
+            entry = _KindIndex(index, count)
+        cursor = self._bank.reader().execute("SELECT id, vector FROM vectors WHERE kind = ? ORDER BY id", (kind,))
+        while rows := cursor.fetchmany(READ_CHUNK):
+            ids = np.fromiter((row[0] for row in rows), np.int64, len(rows))
+            entry.index.add_with_ids(self._decode([row[1] for row in rows]), ids)
+        log.info("vector index %r: built %s over %d vectors in %.1f s", kind, self._describe(entry), entry.index.ntotal,
+                 time.perf_counter() - started)
+        return entry
+
+    def _training_sample(self, kind: str) -> NDArray[np.float32]:
+        ids = np.array([row[0] for row in self._bank.query("SELECT id FROM vectors WHERE kind = ?", (kind,))], np.int64)
+        chosen = np.random.default_rng(self.seed).choice(ids, min(TRAIN_SAMPLE, len(ids)), replace=False)
+        rows = self._bank.query("SELECT vector FROM vectors WHERE id IN (SELECT value FROM json_each(?))",
+                                (json.dumps(chosen.tolist()),))
+        return self._decode([row[0] for row in rows])
+
+    # ------------------------------------------------------------------ writing
+    def add(self, ids: ArrayLike, kinds: str | Sequence[str], vectors: ArrayLike) -> None:
+        """Store and index vectors (n, dim) under their ids, in one transaction; an existing id is replaced.
+
+        `kinds` is one kind per vector, or one kind for all. Vectors are normalised; NaN, infinite or zero
+        ones are rejected with ValueError, as are negative or repeated ids.
+        """
+        id_array = self._check_ids(ids)
+        if len(id_array) == 0:
+            return
+        kind_list = [kinds] * len(id_array) if isinstance(kinds, str) else list(kinds)
+        if not all(isinstance(kind, str) and kind for kind in kind_list):
+            raise ValueError("kinds must be non-empty strings")
+        stored = self._unit_rows(vectors).astype(STORED)
+        if not len(id_array) == len(kind_list) == len(stored):
+            raise ValueError(f"{len(id_array)} ids, {len(kind_list)} kinds and {len(stored)} vectors")
+        with self._lock:
+            with self._bank.write() as db:
+                replaced = self._kinds_of(db, id_array)
+                db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                               zip(id_array.tolist(), kind_list, (row.tobytes() for row in stored)))
+                generation = self._bump_generation(db)
+            # The in-memory index holds exactly what the table holds: the float16 values.
+            values = stored.astype(np.float32)
+            added = {kind: (id_array[rows], values[rows]) for kind, rows in _rows_by_kind(kind_list).items()}
+            self._apply(replaced, added)
+            self._generation = generation
+
+    def remove(self, ids: ArrayLike) -> int:
+        """Delete vectors by id (unknown ids are ignored); returns how many were deleted."""
+        id_array = self._check_ids(ids)
+        with self._lock:
+            with self._bank.write() as db:
+                removed = self._kinds_of(db, id_array)
+                if not removed:
+                    return 0
+                db.execute("DELETE FROM vectors WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(removed)),))
+                generation = self._bump_generation(db)
+            self._apply(removed, {})
+            self._generation = generation
+            return len(removed)
+
+    def _apply(self, removed: dict[int, str], added: dict[str, tuple[NDArray[np.int64], NDArray[np.float32]]]) -> None:
+        """Bring the in-memory indexes in line with a committed change to the table."""
+        gone: dict[str, list[int]] = {}
+        for vector_id, kind in removed.items():
+            gone.setdefault(kind, []).append(vector_id)
+        for kind in gone.keys() | added.keys():
+            entry = self._indexes.get(kind)
+            new_ids, new_vectors = added.get(kind, (np.empty(0, np.int64), np.empty((0, self.dim), np.float32)))
+            count = (entry.index.ntotal if entry else 0) - len(gone.get(kind, ())) + len(new_ids)
+            if count == 0:
+                self._indexes.pop(kind, None)
+            elif entry is None or self._outgrown(entry, count):
+                self._indexes[kind] = self._build(kind, count)  # from the table, which holds the change already
+            else:
+                if kind in gone:
+                    entry.index.remove_ids(np.array(gone[kind], np.int64))
+                if len(new_ids):
+                    entry.index.add_with_ids(new_vectors, new_ids)
+
+    def _outgrown(self, entry: _KindIndex, count: int) -> bool:
+        if entry.exact:
+            return count > self.exact_below
+        return count > entry.trained_at * GROWTH or count < entry.trained_at / GROWTH
+
+    # ------------------------------------------------------------------ reading
+    def search(self, query: ArrayLike, k: int = 10, kinds: Collection[str] | str | None = None) -> list[tuple[int, float]]:
+        """The k nearest vectors to `query` (dim,) by cosine, best first, as (id, score); `kinds` limits the kinds.
+
+        Scores of IVF-indexed kinds are computed on 8-bit codes (within ~1e-3 of the cosine).
+        """
+        if k < 1:
+            raise ValueError(f"k must be positive, got {k}")
+        if np.shape(query) != (self.dim,):
+            raise ValueError(f"query must be ({self.dim},), got {np.shape(query)}")
+        vector = self._unit_rows(np.reshape(query, (1, self.dim)))
+        wanted = {kinds} if isinstance(kinds, str) else kinds
+        hits: list[tuple[int, float]] = []
+        with self._lock:
+            for kind, entry in self._indexes.items():
+                if wanted is not None and kind not in wanted:
+                    continue
+                if not entry.exact:
+                    entry.index.nprobe = self._nprobe(entry)
+                scores, ids = entry.index.search(vector, k)
+                hits += [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        hits.sort(key=lambda hit: -hit[1])
+        return hits[:k]
+
+    def _nprobe(self, entry: _KindIndex) -> int:
+        per_list = max(1.0, entry.index.ntotal / entry.index.nlist)
+        return min(entry.index.nlist, max(self.nprobe, math.ceil(self.min_scan / per_list)))
+
+    def ids(self) -> set[int]:
+        """Every stored id (from the table)."""
+        return {row[0] for row in self._bank.query("SELECT id FROM vectors")}
+
+    def describe(self) -> dict[str, str]:
+        """Per kind, the index type and its size, e.g. {"fact": "IVF4000,SQ8 nprobe 16: 1000000 vectors"}."""
+        with self._lock:
+            return {kind: f"{self._describe(entry)}: {entry.index.ntotal} vectors" for kind, entry in self._indexes.items()}
+
+    def _describe(self, entry: _KindIndex) -> str:
+        if entry.exact:
+            return "Flat (exact)"
+        return f"IVF{entry.index.nlist},SQ8 nprobe {self._nprobe(entry)}"
+
+    def __len__(self) -> int:
+        with self._lock:
+            return sum(entry.index.ntotal for entry in self._indexes.values())
+
+    # ------------------------------------------------------------------ helpers
+    def _unit_rows(self, vectors: ArrayLike) -> NDArray[np.float32]:
+        array = np.asarray(vectors, dtype=np.float32)
+        if array.ndim != 2 or array.shape[1] != self.dim:
+            raise ValueError(f"vectors must be (n, {self.dim}), got {array.shape}")
+        if not np.isfinite(array).all():
+            raise ValueError("vectors contain NaN or infinite values")
+        norms = np.linalg.norm(array, axis=1, keepdims=True)
+        if not (norms > 0).all():
+            raise ValueError("a zero vector has no direction to compare by cosine")
+        return array / norms
+
+    @staticmethod
+    def _check_ids(ids: ArrayLike) -> NDArray[np.int64]:
+        array = np.asarray(ids, dtype=np.int64).reshape(-1)
+        # faiss marks a missing hit with id -1.
+        if (array < 0).any():
+            raise ValueError("ids must not be negative")
+        if len(np.unique(array)) != len(array):
+            raise ValueError("ids repeat within one call")
+        return array
+
+    def _decode(self, blobs: list[bytes]) -> NDArray[np.float32]:
+        return np.frombuffer(b"".join(blobs), STORED).reshape(len(blobs), self.dim).astype(np.float32)
+
+    @staticmethod
+    def _kinds_of(db: sqlite3.Connection, ids: NDArray[np.int64]) -> dict[int, str]:
+        rows = db.execute("SELECT id, kind FROM vectors WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids.tolist()),))
+        return {row[0]: row[1] for row in rows}
+
+    @staticmethod
+    def _bump_generation(db: sqlite3.Connection) -> int:
+        db.execute("INSERT INTO meta VALUES ('vectors_generation', '1') "
+                   "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+        return int(db.execute("SELECT value FROM meta WHERE key = 'vectors_generation'").fetchone()[0])
+
+    def _bank_generation(self) -> int:
+        rows = self._bank.query("SELECT value FROM meta WHERE key = 'vectors_generation'")
+        return int(rows[0][0]) if rows else 0
+
+    def _table_stats(self) -> dict[str, tuple[int, int]]:
+        """Per kind, (count, largest id) in the table."""
+        rows = self._bank.query("SELECT kind, COUNT(*), MAX(id) FROM vectors GROUP BY kind")
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def _rows_by_kind(kinds: Iterable[str]) -> dict[str, list[int]]:
+    rows: dict[str, list[int]] = {}
+    for row, kind in enumerate(kinds):
+        rows.setdefault(kind, []).append(row)
+    return rows
+
+
+# ---------------------------------------------------------------------- benchmark
+def clustered_unit_vectors(n: int, dim: int = 384, clusters: int = 2000, seed: int = 0) -> NDArray[np.float32]:
+    """`n` synthetic embedding-like unit vectors (n, dim): Gaussian clusters of uneven size and spread.
+
+    Centres are random directions; cluster sizes are log-normal (a few common topics, many rare ones); a
+    point is its centre plus noise of norm 0.8-1.6 (per cluster), so two points of one cluster have cosine
+    ~0.3-0.6 and of two clusters ~0. The wide, isotropic spread makes it harder for IVF than tight clusters.
+    """
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, dim), dtype=np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    weights = rng.lognormal(0.0, 1.0, clusters)
+    spread = rng.uniform(0.8, 1.6, clusters).astype(np.float32)
+    labels = rng.choice(clusters, n, p=weights / weights.sum())
+    points = np.empty((n, dim), np.float32)
+    for start in range(0, n, 100_000):  # in chunks, to hold only one chunk of noise
+        chunk = labels[start:start + 100_000]
+        noise = rng.standard_normal((len(chunk), dim), dtype=np.float32)
+        points[start:start + len(chunk)] = centres[chunk] + spread[chunk, None] * noise / np.sqrt(dim)
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    return points
+
+
+def _rss_bytes() -> int | None:
+    """This process's resident memory (Linux; None elsewhere)."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def benchmark_vector_index(n: int, dim: int = 384, queries: int = 200, seed: int = 0) -> dict:
+    """Fill a fresh bank's index with `n` clustered vectors and measure it with `queries` held-out ones.
+
+    Returns: fill_s (adding in batches of 10,000, the SQLite writes and the rebuilds as it grows included),
+    build_s (`rebuild()` from the table, what opening without a usable index file costs), save_s, load_s,
+    p50_ms/p95_ms (one query, k=10), recall_at_10 (against exact search of the same vectors),
+    index_bytes_per_vector (the saved index), bank_bytes_per_vector (the SQLite file), rss_growth_mb
+    (after filling; None off Linux) and the index type.
+    """
+    data = clustered_unit_vectors(n + queries, dim, seed=seed)
+    probes, data = data[:queries], data[queries:]
+    with tempfile.TemporaryDirectory(prefix="mindpalace-vectors-") as folder, Bank(Path(folder) / "bank.db") as bank:
+        rss_before = _rss_bytes()
+        started = time.perf_counter()
+        index = VectorIndex(bank, dim)
+        for start in range(0, n, 10_000):
+            index.add(np.arange(start, min(n, start + 10_000)), "text", data[start:start + 10_000])
+        fill_s = time.perf_counter() - started
+        rss_after = _rss_bytes()
+        index.search(probes[0])  # the first search pays one-off costs
+        latencies, found = [], []
+        for probe in probes:
+            started = time.perf_counter()
+            hits = index.search(probe, 10)
+            latencies.append(time.perf_counter() - started)
+            found.append({hit_id for hit_id, _ in hits})
+        _, truth = faiss.knn(probes, data, 10, metric=faiss.METRIC_INNER_PRODUCT)
+        recall = float(np.mean([len(hits & set(true.tolist())) / 10 for hits, true in zip(found, truth)]))
+        started = time.perf_counter()
+        index.save()
+        save_s = time.perf_counter() - started
+        index_bytes = index.index_path.stat().st_size
+        started = time.perf_counter()
+        index.rebuild()
+        build_s = time.perf_counter() - started
+        started = time.perf_counter()
+        VectorIndex(bank, dim)
+        load_s = time.perf_counter() - started
+        bank.checkpoint()
+        return {
+            "n": n, "index": index.describe()["text"], "fill_s": fill_s, "build_s": build_s, "save_s": save_s,
+            "load_s": load_s, "p50_ms": float(np.percentile(latencies, 50) * 1e3),
+            "p95_ms": float(np.percentile(latencies, 95) * 1e3), "recall_at_10": recall,
+            "index_bytes_per_vector": index_bytes / n, "bank_bytes_per_vector": bank.size_bytes() / n,
+            "rss_growth_mb": None if rss_before is None or rss_after is None else (rss_after - rss_before) / 2**20,
+        }

@@ -3,6 +3,10 @@
 The stores are filled in bulk with synthetic records (SQL batches; clustered random unit vectors
 standing in for text embeddings, since embedding 10^6 texts would take hours here); every query then
 goes through the real query path. The text query's own embedding (MiniLM) is timed apart.
+
+Density is constant across sizes, so each query's answer is the same size at 10^4 and 10^6 and the
+figures show how the query path scales, not how many more rows it returns: one record a second of
+history (10^6 items = 11.6 days) over an area of 10 objects per square metre.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import resource
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,22 +36,29 @@ ROOMS = ("kitchen", "living room", "bedroom", "bathroom", "office", "hallway")
 ACTIONS = ("navigate", "pick", "place", "open", "close", "look_around", "explore")
 
 
+def _log(message: str) -> None:
+    print(f"[perf memory] {message}", file=sys.stderr, flush=True)
+
+
 def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """Resident memory now (not the peak), from /proc."""
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * resource.getpagesize() / 1e6
 
 
-def fill_bank(path: Path, n: int, seed: int = 0, dim: int = 384, progress: Callable[[str], None] = print) -> Bank:
+def fill_bank(path: Path, n: int, seed: int = 0, dim: int = 384, progress: Callable[[str], None] = _log) -> Bank:
     """A bank with n objects, n events, n facts and n vectors, written in batches."""
     rng = np.random.default_rng(seed)
     bank = Bank(path)
     EpisodicStore(bank)
     SemanticStore(bank)
     batch = 20_000
+    side = math.sqrt(n / 10.0)  # metres: 10 objects a square metre at every size
     for start in range(0, n, batch):
         ids = np.arange(start + 1, min(start + batch, n) + 1)
-        xs, ys = rng.uniform(0, 100, len(ids)), rng.uniform(0, 100, len(ids))
+        xs, ys = rng.uniform(0, side, len(ids)), rng.uniform(0, side, len(ids))
         labels = rng.integers(len(LABELS), size=len(ids))
-        t = ids * (86400.0 / max(n, 1))
+        t = ids.astype(np.float64)  # one record a second
         with bank.write() as db:
             db.executemany(
                 "INSERT INTO objects (id, label, x, y, z, room, first_seen, last_seen, size_bytes) VALUES (?, ?, ?, ?, 0.8, ?, ?, ?, 150)",
@@ -70,10 +82,11 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return float(np.percentile(samples, 50)), float(np.percentile(samples, 95))
 
 
-def measure_queries(n: int, queries: int = 200, seed: int = 0, progress: Callable[[str], None] = print) -> dict[str, float]:
+def measure_queries(n: int, queries: int = 200, seed: int = 0, progress: Callable[[str], None] = _log) -> dict[str, float]:
     """p50 and p95 (ms) of each query kind on a bank of n items a store."""
     rng = np.random.default_rng(seed + 1)
     dim = 384
+    side = math.sqrt(n / 10.0)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.db"
         bank = fill_bank(path, n, seed, dim, progress)
@@ -91,9 +104,9 @@ def measure_queries(n: int, queries: int = 200, seed: int = 0, progress: Callabl
         runs: dict[str, Callable[[int], Any]] = {
             "text": lambda q: vectors.search(probes[q], 10),
             "object": lambda q: objects.find(LABELS[q % len(LABELS)], ROOMS[q % len(ROOMS)], limit=10),
-            "place": lambda q: objects.near(float(rng.uniform(5, 95)), float(rng.uniform(5, 95)), 1.0, 10),
-            "time": lambda q: events.events_between(q * 300.0, q * 300.0 + 60.0, 20),
-            "order": lambda q: events.first_event(action=ACTIONS[q % len(ACTIONS)], after=q * 300.0),
+            "place": lambda q: objects.near(float(rng.uniform(1, side - 1)), float(rng.uniform(1, side - 1)), 1.0, 10),
+            "time": lambda q: events.events_between(float(q * n // queries), float(q * n // queries) + 60.0, 20),
+            "order": lambda q: events.first_event(action=ACTIONS[q % len(ACTIONS)], after=float(q * n // queries)),
             "fact": lambda q: facts.facts_about(f"object:{1 + (q * 7919) % n}"),
         }
         figures: dict[str, float] = {}
@@ -114,7 +127,7 @@ def measure_queries(n: int, queries: int = 200, seed: int = 0, progress: Callabl
 
 
 def simulate_day(hours: float = 24.0, budget_items: int | None = None, seed: int = 0, embedder: Any | None = None,
-                 progress: Callable[[str], None] = print) -> dict[str, Any]:
+                 progress: Callable[[str], None] = _log) -> dict[str, Any]:
     """A robot's day at one observation a second through MemorySystem: size and RSS hour by hour.
 
     Each second a working-memory observation; every 10 s an object sighting; every 30 s an event; every

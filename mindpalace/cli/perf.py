@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     memory.add_argument("--queries", type=int, default=200, help="timed queries per kind and size")
     memory.add_argument("--hours", type=float, default=24.0, help="length of the simulated day (0 to skip)")
     memory.add_argument("--plot", type=Path, default=None, help="write the day's bank size and RSS as a PNG")
+    memory.add_argument("--tight-budget", type=int, default=1500,
+                        help="item budget of the second simulated day, small enough that forgetting runs")
     memory.set_defaults(run=run_memory)
 
 
@@ -152,10 +156,15 @@ def run_memory(args: argparse.Namespace) -> int:
         figures = measure_queries(size, args.queries, progress=progress)
         results.update({f"{key}_{tag}": value for key, value in figures.items()})
     if args.hours > 0:
-        day = simulate_day(args.hours, embedder=embedder, progress=progress)
-        results.update({f"day_{k}": v for k, v in day.items() if k != "hourly"})
+        # Each day runs in a fresh process, so its RSS is its own, not what the 10^6 runs above left behind.
+        context = multiprocessing.get_context("spawn")
+        days = {}
+        for name, budget in (("day", None), ("day_tight", args.tight_budget)):
+            with ProcessPoolExecutor(1, mp_context=context) as pool:
+                days[name] = pool.submit(simulate_day, args.hours, budget).result()
+            results.update({f"{name}_{k}": v for k, v in days[name].items() if k != "hourly"})
         if args.plot:
-            _plot_day(day["hourly"], args.plot)
+            _plot_day(days, args.plot)
     if args.json:
         print(json.dumps(results))
     else:
@@ -164,19 +173,22 @@ def run_memory(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plot_day(hourly: list[dict[str, float]], path: Path) -> None:
+def _plot_day(days: dict[str, dict[str, Any]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    hours = [h["hour"] for h in hourly]
-    figure, axis = plt.subplots(figsize=(7, 3.5))
-    axis.plot(hours, [h["bank_mb"] for h in hourly], label="bank (MB)")
-    axis.plot(hours, [h["rss_mb"] for h in hourly], label="RSS (MB)")
-    axis.set_xlabel("simulated hour")
-    axis.legend()
-    axis.grid(alpha=0.3)
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for name, day in days.items():
+        hours = [h["hour"] for h in day["hourly"]]
+        axes[0].plot(hours, [h["bank_mb"] for h in day["hourly"]], label=name)
+        axes[1].plot(hours, [h["rss_mb"] for h in day["hourly"]], label=name)
+    for axis, title in zip(axes, ("bank size (MB)", "RSS (MB)")):
+        axis.set_title(title)
+        axis.set_xlabel("simulated hour")
+        axis.grid(alpha=0.3)
+        axis.legend()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
     figure.savefig(path, dpi=100)

@@ -19,26 +19,41 @@ One index per kind. A filtered search then reads only the kinds it asks for: a r
 exactly and fully, where over-fetching from one shared index would return too few hits for it (and cost
 more for every filter). A search over several kinds merges their top k.
 
-Index choice, per kind, decided when the kind's index is built (measured on this machine, one core,
-synthetic clustered 384-d vectors, `benchmark_vector_index`):
+Index choice, per kind, made when the kind's index is built (figures: one core of this machine,
+384-d vectors from `clustered_unit_vectors`, k=10):
 
-- up to `exact_below` (20,000) vectors: exact, `IndexFlatIP` in an `IndexIDMap2` (p95 ~0.7 ms at 10^4,
-  ~1.2 ms at 2*10^4, so it stays under the ~2 ms the IVF index needs at 10^6).
-- above: "IVF{nlist},SQ8", nlist = 4*sqrt(N), trained on a seeded sample of up to 50,000 vectors: at 10^6
-  it trains in ~10 s, adds in ~18 s and takes ~392 bytes a vector. HNSW was ruled out: faiss's HNSW32
-  built 10^5 384-d vectors in ~14 s, so 10^6 would take minutes; an HNSW coarse quantiser
-  ("IVF4000_HNSW32,SQ8") was slower to add (37 s vs 18 s) for little search gain; SQfp16 gave the same
-  recall as SQ8 for twice the memory.
-- a kind is rebuilt from the table when its count leaves [N/4, 4N] for the N its index was built at (an
-  exact one: when it passes `exact_below`), so nlist follows the size; the rebuild runs inside the
-  `add`/`remove` that crosses the bound.
+- up to `exact_below` (20,000) vectors: exact, `IndexFlatIP` in an `IndexIDMap2`, p95 0.7-1.0 ms at 10^4
+  and ~1.2 ms at 2*10^4, under the ~2 ms that keeps 10^6 within 3x of 10^4.
+- above: "IVF{nlist},SQ8" (inner product), nlist = 4*sqrt(N), trained on a seeded sample of up to 50,000
+  vectors. At 10^6: trained in ~10 s, the vectors added in ~18 s, 397 bytes a vector on disk and after a
+  load (~530 right after a build: faiss grows its lists by doubling). SQ8 codes lose ~0.015 recall@10 to
+  float16 or float32 ones, which take 2x or 4x the bytes. HNSW was ruled out: HNSW32 took 20 s to add 10^5 vectors
+  (recall@10 0.97 at efSearch 64), so minutes for 10^6 at 1.6 kB a vector; an HNSW coarse quantiser
+  ("IVF4000_HNSW32,SQ8") took 37 s to add 10^6 against 18 s, to save ~0.15 ms a search.
+- a kind's index is rebuilt from the table when its count leaves [N/4, 4N] for the N it was built at (an
+  exact one: when it passes `exact_below`), so nlist follows the size; the rebuild runs inside the `add`
+  or `remove` that crosses the bound (at 10^6: ~33 s).
 
-Probing. `nprobe` (16) is a floor: a search probes enough lists to scan at least `min_scan` (4,096)
-vectors, since recall depends on how many vectors are scanned, and small lists (a young IVF index, just
-above `exact_below`) are cheap: at 2*10^4 vectors 16 of 566 lists gave recall@10 0.86, 116 lists 0.94, in
-0.25 ms. At 10^6 the floor itself scans ~4,000 vectors.
+Probing. `nprobe` (16) is a floor: a search probes enough lists to scan at least `min_scan` (8,192)
+vectors. Small lists are cheap to scan, and an index holds small lists just above `exact_below` and
+right after a rebuild: at 2*10^4 vectors, 16 of 566 lists recalled 0.86 of the top 10, the 232 lists
+that make 8,192 vectors 0.97 in 0.46 ms (p95). The worst case is an index serving 4x the count it was
+trained at (nlist then 2*sqrt(N)): trained at 2*10^4 and holding 8*10^4, scanning 4,096 vectors recalled
+0.89, 8,192 0.91. At 10^6 the floor scans 8,000-12,000 vectors (24-33 lists) in ~1 ms.
 
-Measured (see the module's `benchmark_vector_index`; filled here in the module docstring below).
+Measured with `benchmark_vector_index` (fresh process each; "grown": filled by adds of 10,000, as a bank
+grows; "rebuilt": `rebuild()` at that size, as after opening without a usable index file):
+
+| n | index (grown) | fill s | p50 / p95 ms | recall@10 | rebuilt: index, build s | p50 / p95 ms | recall@10 |
+|---|---|---|---|---|---|---|---|
+| 10^4 | Flat | 0.12 | 0.70 / 0.82 | 1.00 | Flat, 0.03 | 0.61 / 0.70 | 1.00 |
+| 10^5 | IVF693 (built at 3*10^4), nprobe 57 | 2.7 | 0.58 / 0.72 | 0.91 | IVF1265 nprobe 104, 4.7 | 0.67 / 0.82 | 0.96 |
+| 10^6 | IVF2912 (built at 5.3*10^5), nprobe 24 | 42 | 0.80 / 1.02 | 0.96 | IVF4000 nprobe 33, 33 | 0.91 / 1.10 | 0.98 |
+
+So p95 at 10^6 is ~1.1 ms (target: <= 10 ms, and <= 3x the ~0.8 ms at 10^4). Index bytes a vector: 1,544
+(Flat), 397-403 (IVF); the SQLite table takes ~840 a vector. At 10^6, saving takes 3.4 s and loading 2.4 s.
+The synthetic clusters are wide (two points of a cluster at cosine 0.3-0.6), harder for IVF than
+tighter ones (0.4-0.7), where recall@10 was 0.95-0.97 from nprobe 4 on.
 
 faiss runs single-threaded by default (`threads=1`, a process-wide faiss setting): the memory runs on one
 core beside perception and the planner, and a one-vector search gains nothing from threads.
@@ -145,7 +160,7 @@ class VectorIndex:
             log.info("%s: no saved vector index; building it from the table", self.index_path)
         except _Unusable as why:
             log.warning("%s: rebuilding the vector index from the table: %s", self.index_path, why)
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as error:
             log.warning("%s: rebuilding the vector index from the table: unreadable (%s: %s)", self.index_path,
                         type(error).__name__, error)
         else:
@@ -440,49 +455,54 @@ def _rss_bytes() -> int | None:
         return None
 
 
+def _measure_search(index: VectorIndex, probes: NDArray[np.float32], truth: NDArray[np.int64]) -> dict[str, float]:
+    """p50/p95 latency of one k=10 search, and recall@10 against the exact neighbours `truth`."""
+    index.search(probes[0])  # the first search pays one-off costs
+    latencies, recalls = [], []
+    for probe, true in zip(probes, truth):
+        started = time.perf_counter()
+        hits = index.search(probe, 10)
+        latencies.append(time.perf_counter() - started)
+        recalls.append(len({hit_id for hit_id, _ in hits} & set(true.tolist())) / 10)
+    return {"p50_ms": float(np.percentile(latencies, 50) * 1e3), "p95_ms": float(np.percentile(latencies, 95) * 1e3),
+            "recall_at_10": float(np.mean(recalls))}
+
+
 def benchmark_vector_index(n: int, dim: int = 384, queries: int = 200, seed: int = 0) -> dict:
     """Fill a fresh bank's index with `n` clustered vectors and measure it with `queries` held-out ones.
 
-    Returns: fill_s (adding in batches of 10,000, the SQLite writes and the rebuilds as it grows included),
-    build_s (`rebuild()` from the table, what opening without a usable index file costs), save_s, load_s,
-    p50_ms/p95_ms (one query, k=10), recall_at_10 (against exact search of the same vectors),
-    index_bytes_per_vector (the saved index), bank_bytes_per_vector (the SQLite file), rss_growth_mb
-    (after filling; None off Linux) and the index type.
+    Returns: the index type, fill_s (adding in batches of 10,000, with the SQLite writes and the rebuilds
+    as it grows), p50_ms/p95_ms (one search, k=10) and recall_at_10 (against exact search of the same
+    vectors) of the grown index; build_s (`rebuild()` from the table: what opening without a usable index
+    file costs) and the same figures for the rebuilt index ("rebuilt_..."); save_s, load_s,
+    index_bytes_per_vector (the saved index), bank_bytes_per_vector (the SQLite file) and rss_growth_mb
+    (after filling; meaningful in a fresh process, None off Linux).
     """
     data = clustered_unit_vectors(n + queries, dim, seed=seed)
     probes, data = data[:queries], data[queries:]
+    _, truth = faiss.knn(probes, data, 10, metric=faiss.METRIC_INNER_PRODUCT)
     with tempfile.TemporaryDirectory(prefix="mindpalace-vectors-") as folder, Bank(Path(folder) / "bank.db") as bank:
         rss_before = _rss_bytes()
         started = time.perf_counter()
         index = VectorIndex(bank, dim)
         for start in range(0, n, 10_000):
             index.add(np.arange(start, min(n, start + 10_000)), "text", data[start:start + 10_000])
-        fill_s = time.perf_counter() - started
+        result: dict = {"n": n, "index": index.describe()["text"], "fill_s": time.perf_counter() - started}
         rss_after = _rss_bytes()
-        index.search(probes[0])  # the first search pays one-off costs
-        latencies, found = [], []
-        for probe in probes:
-            started = time.perf_counter()
-            hits = index.search(probe, 10)
-            latencies.append(time.perf_counter() - started)
-            found.append({hit_id for hit_id, _ in hits})
-        _, truth = faiss.knn(probes, data, 10, metric=faiss.METRIC_INNER_PRODUCT)
-        recall = float(np.mean([len(hits & set(true.tolist())) / 10 for hits, true in zip(found, truth)]))
+        result["rss_growth_mb"] = None if rss_before is None or rss_after is None else (rss_after - rss_before) / 2**20
+        result.update(_measure_search(index, probes, truth))
         started = time.perf_counter()
         index.save()
-        save_s = time.perf_counter() - started
-        index_bytes = index.index_path.stat().st_size
+        result["save_s"] = time.perf_counter() - started
+        result["index_bytes_per_vector"] = index.index_path.stat().st_size / n
         started = time.perf_counter()
         index.rebuild()
-        build_s = time.perf_counter() - started
+        result["build_s"] = time.perf_counter() - started
+        result["rebuilt_index"] = index.describe()["text"]
+        result.update({f"rebuilt_{key}": value for key, value in _measure_search(index, probes, truth).items()})
         started = time.perf_counter()
         VectorIndex(bank, dim)
-        load_s = time.perf_counter() - started
+        result["load_s"] = time.perf_counter() - started
         bank.checkpoint()
-        return {
-            "n": n, "index": index.describe()["text"], "fill_s": fill_s, "build_s": build_s, "save_s": save_s,
-            "load_s": load_s, "p50_ms": float(np.percentile(latencies, 50) * 1e3),
-            "p95_ms": float(np.percentile(latencies, 95) * 1e3), "recall_at_10": recall,
-            "index_bytes_per_vector": index_bytes / n, "bank_bytes_per_vector": bank.size_bytes() / n,
-            "rss_growth_mb": None if rss_before is None or rss_after is None else (rss_after - rss_before) / 2**20,
-        }
+        result["bank_bytes_per_vector"] = bank.size_bytes() / n
+        return result

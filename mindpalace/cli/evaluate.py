@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from tqdm import tqdm
+
+from mindpalace.cli.output import print_figures
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -27,9 +28,5 @@ def run_perception(args: argparse.Namespace) -> int:
     config = PerceptionEvalConfig(seed=args.seed, n_rooms=args.rooms, width=args.width, height=args.height, moves=args.moves)
     with tqdm(desc="eval perception", unit="frame", disable=args.json) as bar:
         metrics = run_perception_eval(config, progress=bar.update)
-    if args.json:
-        print(json.dumps(metrics))
-    else:
-        for key, value in metrics.items():
-            print(f"{key:>26}: {value}")
+    print_figures(metrics, args.json)
     return 0

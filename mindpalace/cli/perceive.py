@@ -33,11 +33,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mindpalace.core.geometry import gravity_alignment, make_pose
     from mindpalace.memory.spatial.memory import SpatialMemory, SpatialMemoryConfig
     from mindpalace.memory.spatial.topdown import costmap_image, save_image, scene_graph_image
     from mindpalace.perception.depth_render import depth_agreement, render_depth
     from mindpalace.perception.pipeline import FrameError, PerceptionConfig, PerceptionPipeline
-    from mindpalace.core.geometry import gravity_alignment, make_pose
     from mindpalace.perception.rgbd_io import open_sequence
 
     options = {"format": args.format, "depth_scale": args.depth_scale, "max_frames": args.max_frames}

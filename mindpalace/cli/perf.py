@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import time
@@ -13,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-
+from mindpalace.cli.output import print_figures
 from mindpalace.core.actions import BaseVelocity
 
 
@@ -99,11 +98,7 @@ def run_sim(args: argparse.Namespace) -> int:
             results["apartment_build_s"] = round(figures["generate_s"] + figures["compile_s"], 4)
             results["reset_s"] = round(figures["reset_s"], 3)
             results["ngeom"] = int(figures["ngeom"])
-    if args.json:
-        print(json.dumps(results))
-    else:
-        for key, value in results.items():
-            print(f"{key:>24}: {value}")
+    print_figures(results, args.json)
     return 0
 
 
@@ -120,11 +115,7 @@ def run_perception(args: argparse.Namespace) -> int:
         results[f"fps_{key}"] = round(figures.pop("fps"), 1)
         results[f"frames_{key}"] = figures.pop("frames")
         results[f"stage_ms_{key}"] = {stage.removesuffix("_ms"): round(value, 2) for stage, value in figures.items()}
-    if args.json:
-        print(json.dumps(results))
-    else:
-        for key, value in results.items():
-            print(f"{key:>20}: {value}")
+    print_figures(results, args.json)
     return 0
 
 
@@ -165,11 +156,7 @@ def run_memory(args: argparse.Namespace) -> int:
             results.update({f"{name}_{k}": v for k, v in days[name].items() if k != "hourly"})
         if args.plot:
             _plot_day(days, args.plot)
-    if args.json:
-        print(json.dumps(results))
-    else:
-        for key, value in results.items():
-            print(f"{key:>32}: {value}")
+    print_figures(results, args.json)
     return 0
 
 

@@ -87,3 +87,12 @@ def embedder():
     text = TextEmbedder()
     text.embed(["object"])
     return text
+
+
+@pytest.fixture
+def bank(tmp_path):
+    """A fresh memory bank in the test's own folder."""
+    from mindpalace.memory.bank import Bank
+
+    with Bank(tmp_path / "bank.db") as opened:
+        yield opened

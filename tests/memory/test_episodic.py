@@ -17,12 +17,6 @@ from mindpalace.memory.episodic import EpisodicStore, SnapshotConfig, SnapshotSe
 
 
 @pytest.fixture
-def bank(tmp_path):
-    with Bank(tmp_path / "bank.db") as opened:
-        yield opened
-
-
-@pytest.fixture
 def store(bank):
     return EpisodicStore(bank)
 

@@ -12,12 +12,6 @@ from mindpalace.memory.semantic import MAX_STATEMENT_CHARS, ParsedFact, Semantic
 
 
 @pytest.fixture
-def bank(tmp_path):
-    with Bank(tmp_path / "bank.db") as opened:
-        yield opened
-
-
-@pytest.fixture
 def store(bank):
     return SemanticStore(bank)
 

@@ -35,7 +35,7 @@ Index choice, per kind, made when the kind's index is built (figures: one core o
   or `remove` that crosses the bound (at 10^6: ~33 s).
 
 Probing. `nprobe` (16) is a floor: a search probes enough lists to scan at least `min_scan` (8,192)
-vectors. Small lists are cheap to scan, and an index holds small lists just above `exact_below` and
+vectors in all, shared among the IVF kinds it searches. Small lists are cheap to scan, and an index holds small lists just above `exact_below` and
 right after a rebuild: at 2*10^4 vectors, 16 of 566 lists recalled 0.86 of the top 10, the 232 lists
 that make 8,192 vectors 0.97 in 0.46 ms (p95). The worst case is an index serving 4x the count it was
 trained at (nlist then 2*sqrt(N)): trained at 2*10^4 and holding 8*10^4, scanning 4,096 vectors recalled
@@ -339,19 +339,22 @@ class VectorIndex:
         wanted = {kinds} if isinstance(kinds, str) else kinds
         hits: list[tuple[int, float]] = []
         with self._lock:
-            for kind, entry in self._indexes.items():
-                if wanted is not None and kind not in wanted:
-                    continue
+            searched = [(kind, entry) for kind, entry in self._indexes.items() if wanted is None or kind in wanted]
+            # One scan budget for the whole search: the merged top k needs only each kind's share of it
+            # (measured at 3*10^5 over three kinds: p95 2.3 -> 1.0 ms, recall@10 0.94 -> 0.93).
+            shares = max(1, sum(not entry.exact for _, entry in searched))
+            for _, entry in searched:
                 if not entry.exact:
-                    entry.index.nprobe = self._nprobe(entry)
+                    entry.index.nprobe = self._nprobe(entry, self.min_scan / shares)
                 scores, ids = entry.index.search(vector, k)
                 hits += [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
         hits.sort(key=lambda hit: -hit[1])
         return hits[:k]
 
-    def _nprobe(self, entry: _KindIndex) -> int:
+    def _nprobe(self, entry: _KindIndex, min_scan: float | None = None) -> int:
         per_list = max(1.0, entry.index.ntotal / entry.index.nlist)
-        return min(entry.index.nlist, max(self.nprobe, math.ceil(self.min_scan / per_list)))
+        scan = self.min_scan if min_scan is None else min_scan
+        return min(entry.index.nlist, max(self.nprobe, math.ceil(scan / per_list)))
 
     def ids(self) -> set[int]:
         """Every stored id (from the table)."""

@@ -15,13 +15,6 @@ def voxel_keys(points: NDArray[np.float64], voxel: float) -> NDArray[np.int64]:
     return (cells[:, 0] << (2 * _BITS)) | (cells[:, 1] << _BITS) | cells[:, 2]
 
 
-def key_centers(keys: NDArray[np.int64], voxel: float) -> NDArray[np.float64]:
-    """(N, 3) centres of the voxels with these keys."""
-    mask = (1 << _BITS) - 1
-    cells = np.stack([(keys >> (2 * _BITS)) & mask, (keys >> _BITS) & mask, keys & mask], axis=1) - _OFFSET
-    return (cells + 0.5) * voxel
-
-
 def voxel_downsample(points: NDArray[np.float64], voxel: float) -> NDArray[np.float64]:
     """(M, 3) the mean point of each occupied voxel, ordered by key (deterministic)."""
     points = np.asarray(points, dtype=np.float64).reshape(-1, 3)

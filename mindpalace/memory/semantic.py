@@ -90,9 +90,6 @@ class FactRecord:
     def current(self) -> bool:
         return self.valid_to is None
 
-    def valid_at(self, time_s: float) -> bool:
-        return self.valid_from <= time_s and (self.valid_to is None or time_s < self.valid_to)
-
 
 def _record(row: sqlite3.Row) -> FactRecord:
     return FactRecord(row["id"], row["subject"], row["predicate"], row["object"], row["valid_from"], row["valid_to"],

@@ -367,7 +367,6 @@ class MemorySystem:
         before_bytes = self.bank.size_bytes()
         protected = self.facts.pinned_references()
         removed: dict[str, int] = {"event": 0, "snapshot": 0, "fact": 0}
-        kept_pinned = 0
         while self._item_count() > budget_items or self._payload_bytes() > budget_bytes:
             candidates = self._forgetting_candidates(now, protected, limit=2000)
             if not candidates:
@@ -388,8 +387,8 @@ class MemorySystem:
                 removed[kind] += int(deleted or 0)
                 if self.vectors is not None and kind in KIND_CODES:
                     self.vectors.remove([vector_id(kind, i) for i in ids])
-        kept_pinned = len(protected)
         self.bank.checkpoint()
+        kept_pinned = sum(len(ids) for ids in protected.values())
         return ForgetReport(removed, kept_pinned, before_items, self._item_count(), before_bytes, self.bank.size_bytes())
 
     def _item_count(self) -> int:

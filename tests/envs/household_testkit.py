@@ -18,7 +18,8 @@ from mindpalace.core.geometry import invert_pose, transform_points
 from mindpalace.core.types import Observation
 from mindpalace.envs import make
 from mindpalace.envs.household.catalog import Receptacle
-from mindpalace.envs.household.layout import Apartment, Furniture, SmallObject, inflate, occupancy_grid
+from mindpalace.core.grid import GridMap
+from mindpalace.envs.household.layout import Apartment, Furniture, SmallObject, occupancy_grid
 
 ENV_ID = "mindpalace/Household-v0"
 SMALL = {"width": 160, "height": 120}
@@ -205,7 +206,8 @@ def pieces_of_type(apartment: Apartment, type_name: str) -> list[Furniture]:
 def free_cells(apartment: Apartment, clearance: float = ROBOT_RADIUS, resolution: float = 0.05):
     """Cells where the robot's centre fits (occupancy inflated by `clearance`), and the grid origin."""
     grid, origin = occupancy_grid(apartment, resolution)
-    return ~inflate(grid, int(math.ceil(clearance / resolution))), origin
+    cells = math.ceil(clearance / resolution)
+    return ~GridMap(grid, origin, resolution).inflated(cells * resolution).blocked, origin
 
 
 def cell_of(xy: tuple[float, float], origin: tuple[float, float], resolution: float = 0.05) -> tuple[int, int]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mindpalace.core.geometry import rot_z
+from mindpalace.core.grid import GridMap
 from mindpalace.envs.household.catalog import (
     ROBOT_RADIUS,
     FURNITURE,
@@ -459,20 +460,6 @@ def occupancy_grid(apartment: Apartment, resolution: float = GRID_RESOLUTION) ->
     return grid, (x0, y0)
 
 
-def inflate(grid: np.ndarray, radius_cells: int) -> np.ndarray:
-    """Grow blocked cells by a disc of `radius_cells`."""
-    out = grid.copy()
-    offsets = [(dy, dx) for dy in range(-radius_cells, radius_cells + 1) for dx in range(-radius_cells, radius_cells + 1)
-               if dx * dx + dy * dy <= radius_cells * radius_cells]
-    rows, cols = np.nonzero(grid)
-    h, w = grid.shape
-    for dy, dx in offsets:
-        r, c = rows + dy, cols + dx
-        keep = (r >= 0) & (r < h) & (c >= 0) & (c < w)
-        out[r[keep], c[keep]] = True
-    return out
-
-
 def _reachable(free: np.ndarray, start: tuple[int, int]) -> np.ndarray:
     """Cells 4-connected to `start` through free cells."""
     seen = np.zeros_like(free)
@@ -517,7 +504,8 @@ def _try_generate(rng: np.random.Generator, seed: int, n_rooms: int, objects_per
     hub = next((r for t in ("hallway", "living_room") for r in rooms if r.type == t), rooms[0])
     apartment = Apartment(seed, rooms, doorways, walls, furniture, [], (0.0, 0.0, 0.0), bounds)
     grid, origin = occupancy_grid(apartment)
-    free = ~inflate(grid, int(np.ceil((ROBOT_RADIUS + 0.03) / GRID_RESOLUTION)))
+    clearance_cells = int(np.ceil((ROBOT_RADIUS + 0.03) / GRID_RESOLUTION))
+    free = ~GridMap(grid, origin, GRID_RESOLUTION).inflated(clearance_cells * GRID_RESOLUTION).blocked
     start_cell = _nearest_free(free, _cell(hub.center, origin))
     if start_cell is None:
         raise LayoutError("no free cell to start the robot in")

@@ -48,13 +48,13 @@ def scene_graph_image(
         row = (y - grid.origin[1]) / grid.resolution + 0.5
         return col * scale, (height - row) * scale
 
-    for node, data in graph.nodes(data=True):
+    for _, data in graph.nodes(data=True):
         if data["kind"] == "room":
             points = [px(x, y) for x, y in data["polygon"]]
             draw.polygon(points, outline=ROOM_EDGE, width=2)
             cx, cy = np.mean([p[0] for p in points]), np.mean([p[1] for p in points])
             draw.text((cx, cy), data["label"], fill=ROOM_EDGE, font=_font(14), anchor="mm")
-    for node, data in graph.nodes(data=True):
+    for _, data in graph.nodes(data=True):
         if data["kind"] in ("furniture", "part"):
             (x0, y0, _), (x1, y1, _) = data["aabb"]
             a, b = px(x0, y1), px(x1, y0)
@@ -63,7 +63,7 @@ def scene_graph_image(
     for a, b, data in graph.edges(data=True):
         if data["relation"] in ("on", "in"):
             draw.line([px(*graph.nodes[a]["center"][:2]), px(*graph.nodes[b]["center"][:2])], fill=RELATION, width=1)
-    for node, data in graph.nodes(data=True):
+    for _, data in graph.nodes(data=True):
         if data["kind"] == "object":
             x, y = px(*data["center"][:2])
             draw.ellipse([x - 4, y - 4, x + 4, y + 4], fill=OBJECT)

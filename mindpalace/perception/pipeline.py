@@ -29,6 +29,7 @@ class PerceptionConfig:
     depth_stride: int = 4  # every k-th pixel in each direction feeds occupancy
     max_depth: float = 5.0  # m; occupancy rays beyond this are dropped
     ignore_labels: tuple[str, ...] = ()
+    self_radius: float = 0.32  # m; depth points this close to the base's axis are the robot's own body (a self filter)
 
 
 @dataclass
@@ -80,6 +81,9 @@ class PerceptionPipeline:
         full_mask = np.zeros(obs.depth.shape, dtype=bool)
         full_mask[::stride, ::stride] = valid
         depth_points = backproject(obs.depth, obs.camera, obs.camera_pose, full_mask)
+        # Looking down (at a drawer, at the floor) the camera sees its own base: left in, it blocks the robot's own cell.
+        offset = depth_points[:, :2] - obs.base_pose[:2, 3]
+        depth_points = depth_points[np.einsum("ij,ij->i", offset, offset) > self.config.self_radius**2]
         timings["depth_points"] = (time.perf_counter() - mark) * 1000
         return FramePercepts(obs.time_s, percepts, depth_points, obs.camera_pose[:3, 3].copy(), timings, obs.depth,
                              obs.camera, obs.camera_pose, repaired)

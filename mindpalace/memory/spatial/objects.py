@@ -53,6 +53,7 @@ class MapObject:
     attributes: dict[str, str] = field(default_factory=dict)
     missing_count: int = 0
     moves: list[tuple[float, NDArray[np.float64], NDArray[np.float64]]] = field(default_factory=list)  # (time, from, to)
+    source_id: int = 0  # the segmenter's id in its latest percept (a tracker's id; the sim's instance id for ground truth)
     aabb_min: NDArray[np.float64] = field(init=False)
     aabb_max: NDArray[np.float64] = field(init=False)
     center: NDArray[np.float64] = field(init=False)
@@ -98,6 +99,13 @@ class ObjectMap:
         self.objects: dict[int, MapObject] = {}
         self._keys: dict[int, NDArray[np.int64]] = {}
         self._next_id = 1
+        self.aliases: dict[int, int] = {}  # id of an object folded into another -> the id it lives on as
+
+    def resolve(self, object_id: int) -> int:
+        """The id an object is known by now: events and tool results may name an id that was merged since."""
+        while object_id in self.aliases:
+            object_id = self.aliases[object_id]
+        return object_id
 
     # ------------------------------------------------------------------ writing
     def integrate(self, percepts: list[Percept], time_s: float) -> list[ObjectUpdate]:
@@ -178,6 +186,7 @@ class ObjectMap:
         """`object_id` moved to where `newer_id` was seen: it keeps its identity and takes the newer one's place."""
         obj, newer = self.objects[object_id], self.objects.pop(newer_id)
         self._keys.pop(newer_id)
+        self.aliases[newer_id] = object_id
         before = obj.center
         obj.set_points(newer.points)
         obj.observations += newer.observations
@@ -238,7 +247,7 @@ class ObjectMap:
 
     def _add(self, percept: Percept, time_s: float) -> MapObject:
         obj = MapObject(self._next_id, percept.label, percept.embedding, self._compact(percept.points), 1, time_s, time_s,
-                        percept.confidence, dict(percept.attributes))
+                        percept.confidence, dict(percept.attributes), source_id=percept.source_id)
         self._next_id += 1
         self.objects[obj.id] = obj
         self._keys[obj.id] = _voxel_keys(obj.points, self.config.voxel_size)
@@ -254,6 +263,7 @@ class ObjectMap:
         # A running mean of detector scores, discounted until the object has been seen a few times.
         obj.confidence += (percept.confidence - obj.confidence) / obj.observations
         obj.attributes.update(percept.attributes)
+        obj.source_id = percept.source_id or obj.source_id
         self._keys[object_id] = _voxel_keys(obj.points, self.config.voxel_size)
         self._merge_duplicates(object_id)
         return ObjectUpdate(object_id, "seen", obj.label, time_s, before, obj.center)
@@ -269,6 +279,7 @@ class ObjectMap:
                 continue
             self.objects.pop(other.id)
             self._keys.pop(other.id)
+            self.aliases[other.id] = object_id
             obj.set_points(self._compact(np.concatenate([obj.points, other.points])))
             obj.observations += other.observations
             obj.first_seen = min(obj.first_seen, other.first_seen)
@@ -283,6 +294,7 @@ class ObjectMap:
         obj.observations += 1
         obj.last_seen = time_s
         obj.missing_count = 0
+        obj.source_id = percept.source_id or obj.source_id
         self._keys[object_id] = _voxel_keys(obj.points, self.config.voxel_size)
         obj.moves.append((time_s, before, obj.center))
         log.info("%s #%d moved %.2f m", obj.label, object_id, float(np.linalg.norm(obj.center - before)))

@@ -1,0 +1,121 @@
+"""The skill calls that make sense now (SayCan's affordances), from what the robot itself knows.
+
+A candidate must be valid in the current state: pick only what is within reach with empty hands, place
+only when holding something, open only a closed part within reach, navigate only to things memory knows.
+The targets offered are those the task or the memory results so far name, so the model chooses among a
+handful of grounded calls instead of every object in the house. Likeliest first: that order is the
+fallback when the model cannot score.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from mindpalace.agent.runtime import AgentRuntime, display_name
+from mindpalace.memory.spatial.objects import MapObject
+from mindpalace.planning.parsing import Call
+
+_MENTION = re.compile(r"#(\d+)")
+_EVENT = re.compile(r"robot (pick|place|open|close)\(object=([^,)]+)(?:, receptacle=([^,)]+), relation=(on|in))?\)"
+                    r"(?: in the ([a-z ]+?))? at")
+_QUESTION = re.compile(r"^\s*(where|which|what|when|who|how|did|do|is|are)\b|\?\s*$", re.IGNORECASE)
+
+
+def is_question(task: str) -> bool:
+    return bool(_QUESTION.search(task))
+
+
+def mentioned_objects(runtime: AgentRuntime, texts: list[str], task: str) -> list[MapObject]:
+    """Objects named by id in memory results (merged ids resolved), then furniture the task names by label."""
+    objects = runtime.objects()
+    found: dict[int, MapObject] = {}
+    for text in texts:
+        for raw in _MENTION.findall(text):
+            resolved = runtime.memory.spatial.objects.resolve(int(raw))
+            if resolved in objects:
+                found.setdefault(resolved, objects[resolved])
+    words = f" {' '.join(task.lower().replace('_', ' ').replace('?', ' ').replace('.', ' ').split())} "
+    for obj in objects.values():
+        if f" {obj.label.replace('_', ' ')} " in words:
+            found.setdefault(obj.id, obj)
+    return list(found.values())
+
+
+def distance_to(runtime: AgentRuntime, obj: MapObject) -> float:
+    """Horizontal distance from the base to the nearest point of the object's box."""
+    x, y = runtime.xy
+    nearest = np.clip([x, y], obj.aabb_min[:2], obj.aabb_max[:2])
+    return float(math.hypot(nearest[0] - x, nearest[1] - y))
+
+
+def propose(runtime: AgentRuntime, texts: list[str], task: str, reach: float = 1.1) -> list[Call]:
+    """Valid skill calls in the current state, likeliest first."""
+    kind_of = runtime.memory.spatial.scene.kind_of
+    states = runtime.memory.spatial.scene.states
+    mentioned = mentioned_objects(runtime, texts, task)
+    nearby = [o for o in runtime.objects().values() if distance_to(runtime, o) <= reach]
+    calls: list[Call] = []
+    if is_question(task):
+        calls += [Call("answer", {"text": text}) for text in answers(runtime, texts, task)]
+    # What the task or memory names comes first; furniture and parts within reach are offered too,
+    # as places to put things down and drawers to open.
+    for obj in mentioned + [o for o in nearby if o not in mentioned and kind_of(o) != "object"]:
+        kind, name = kind_of(obj), display_name(obj)
+        if obj in nearby:
+            if kind == "object" and runtime.held is None and states.get(obj.id) != "held":
+                calls.append(Call("pick", {"object": name}))
+            if kind == "furniture" and runtime.held is not None:
+                calls.append(Call("place", {"receptacle": name, "relation": "on"}))
+            if kind == "part" and runtime.held is not None and states.get(obj.id) == "open":
+                calls.append(Call("place", {"receptacle": name, "relation": "in"}))
+            if kind == "part":
+                calls.append(Call("close" if states.get(obj.id) == "open" else "open", {"target": name}))
+        elif obj.id != runtime.held:
+            calls.append(Call("navigate_to", {"target": name}))
+    here = runtime.room
+    calls += [Call("navigate_to", {"target": room.name}) for room in runtime.memory.spatial.rooms if room.name != here]
+    calls += [Call("look_around", {}), Call("explore", {}), Call("done", {})]
+    return _unique(calls)
+
+
+def answers(runtime: AgentRuntime, texts: list[str], task: str) -> list[str]:
+    """Answers grounded in memory about what the task names: the robot's own events, and where memory places things."""
+    sentences = []
+    for text in texts:
+        for verb, obj, receptacle, relation, room in _EVENT.findall(text):
+            where = f" in the {room}" if room else ""
+            if verb == "place":
+                sentences.append(f"I put the {obj} {relation} the {receptacle}{where}.")
+            else:
+                sentences.append(f"I {'picked up' if verb == 'pick' else verb + 'ed'} the {obj}{where}.")
+    graph = runtime.memory.spatial.scene_graph()
+    objects = runtime.objects()
+    for obj in mentioned_objects(runtime, texts, task):
+        node = f"object:{obj.id}"
+        # The graph's edges run holder -> object ("on" / "in").
+        supports = [(data.get("relation"), holder) for holder, _, data in graph.in_edges(node, data=True)
+                    if data.get("relation") in ("on", "in")] if node in graph else []
+        room = runtime.room_at(float(obj.center[0]), float(obj.center[1]))
+        where = f" in the {room}" if room else ""
+        for relation, holder in supports[:1]:
+            support = objects.get(int(str(holder).split(":")[-1]))
+            if support is not None:
+                sentences.append(f"The {display_name(obj)} is {relation} the {display_name(support)}{where}.")
+        if not supports and room:
+            sentences.append(f"The {display_name(obj)} is in the {room}.")
+    labels = {o.label.replace("_", " ") for o in mentioned_objects(runtime, [], task)}
+    relevant = [s for s in sentences if any(f"the {label} #" in s for label in labels)] or sentences
+    return list(dict.fromkeys(relevant))[:8]
+
+
+def _unique(calls: list[Call]) -> list[Call]:
+    seen: set[str] = set()
+    result = []
+    for call in calls:
+        if call.key() not in seen:
+            seen.add(call.key())
+            result.append(call)
+    return result

@@ -1,0 +1,144 @@
+"""The agent loop: env -> perception -> memory -> planner -> skill -> env, until the task ends or a budget runs out.
+
+Every env step is perceived and filed in memory (by `AgentRuntime`); every skill is written to the
+timeline as the robot's own event. The critic reviews each step from the second on, and the loop guard
+bans repeated calls or forces exploration. Nothing a model says can crash the loop: invalid replies
+are repaired or end the episode with a clear reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mindpalace.agent.affordances import propose
+from mindpalace.agent.episode import EpisodeRecord, StepRecord
+from mindpalace.agent.runtime import AgentRuntime, display_name
+from mindpalace.agent.skills import SkillConfig, SkillOutcome, run_skill
+from mindpalace.planning.critic import Critic
+from mindpalace.planning.loop_guard import LoopGuard
+from mindpalace.planning.planner import Planner, PlannerState
+
+log = logging.getLogger(__name__)
+
+# Skills whose env actions the runtime already writes as events (pick, place, open, close) are not written twice.
+_RECORDED_BY_RUNTIME = ("pick", "place", "open", "close", "answer")
+
+Checker = Callable[[EpisodeRecord], tuple[bool, str]]
+
+
+@dataclass
+class EpisodeBudget:
+    max_steps: int = 12  # planner decisions
+    max_tokens: int = 60_000
+    max_wall_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.max_steps < 1 or self.max_tokens < 1 or not self.max_wall_s > 0:
+            raise ValueError("budgets must be positive")
+
+
+def run_episode(runtime: AgentRuntime, planner: Planner, task: str, *, budget: EpisodeBudget | None = None,
+                planner_name: str = "", seed: int = 0, checker: Checker | None = None,
+                skill_config: SkillConfig | None = None, guard: LoopGuard | None = None,
+                critic: Critic | None = None, progress: Callable[[StepRecord], None] | None = None) -> EpisodeRecord:
+    """Run one task to its end; `checker` (privileged, for metrics) judges success, else the planner's own `done`."""
+    budget = budget or EpisodeBudget()
+    guard = guard or LoopGuard()
+    critic = critic or Critic()
+    guard.reset()
+    critic.reset()
+    started = time.perf_counter()
+    record = EpisodeRecord(task=task, planner=planner_name, seed=seed)
+    trail_start = len(runtime.trail) - 1
+    runtime.record("task", {"text": task}, (), runtime.obs.time_s, success=True, importance=0.7)
+    planner.start(task)
+    state = _state(runtime)
+    for index in range(budget.max_steps):
+        if record.tokens >= budget.max_tokens:
+            record.reason = "token budget"
+            break
+        if time.perf_counter() - started >= budget.max_wall_s:
+            record.reason = "time budget"
+            break
+        decision = planner.decide(state, lambda texts: propose(runtime, texts, planner.task))
+        if decision.call is None:
+            record.reason = "the planner produced no valid call"
+            record.notes.append(f"step {index + 1}: {decision.choice.strip()[:500]}")
+            break
+        call = decision.call
+        skill_started, steps_before = time.perf_counter(), runtime.stats.env_steps
+        start_s = runtime.obs.time_s
+        outcome = run_skill(runtime, call.name, call.arguments, skill_config)
+        skill_s = time.perf_counter() - skill_started
+        if call.name not in _RECORDED_BY_RUNTIME:
+            runtime.record(call.name, dict(call.arguments), (), start_s, success=outcome.success, reason=outcome.reason)
+        summary = _summary(call.render(), outcome)
+        planner.note(summary)
+        verdict = critic.review(index, call.render(), outcome.success, outcome.reason, outcome.message, _progress(runtime))
+        guard_verdict = guard.check(call, _state_key(runtime, outcome), outcome.success)
+        step = StepRecord(
+            index=index + 1, skill=call.name, arguments=dict(call.arguments), success=outcome.success,
+            reason=outcome.reason, message=outcome.message, time_s=runtime.obs.time_s,
+            memory_calls=decision.memory_calls, prompt_tokens=decision.prompt_tokens,
+            completion_tokens=decision.completion_tokens, inference_s=decision.inference_s,
+            planner_overhead_s=decision.overhead_s, skill_s=skill_s, env_steps=runtime.stats.env_steps - steps_before,
+            choice=decision.choice, critic=verdict,
+            guard="" if guard_verdict.action == "ok" else f"{guard_verdict.action}: {guard_verdict.reason}",
+            repairs=decision.repairs, frame=runtime.obs.rgb.copy(), robot_xy=runtime.xy,
+        )
+        record.steps.append(step)
+        if progress is not None:
+            progress(step)
+        if outcome.data.get("final"):
+            record.reason = "answered" if call.name == "answer" else "done"
+            record.answer = outcome.data.get("answer")
+            break
+        if guard_verdict.action == "abort":
+            record.reason = f"loop guard: {guard_verdict.reason}"
+            break
+        if runtime.truncated:
+            record.reason = "the env ended the episode"
+            break
+        state = _state(runtime, summary, verdict, guard_verdict.reason if guard_verdict.action != "ok" else "",
+                       guard_verdict.banned, "explore" if guard_verdict.action == "explore" else "")
+    else:
+        record.reason = "step budget"
+    record.path = list(runtime.trail[trail_start:])
+    record.wall_s = time.perf_counter() - started
+    runtime.memory.flush()
+    if checker is not None:
+        record.success, detail = checker(record)
+        record.notes.append(f"checker: {detail}")
+    else:
+        record.success = record.reason in ("done", "answered")
+    return record
+
+
+def _summary(call: str, outcome: SkillOutcome) -> str:
+    if outcome.success:
+        return f"{call} -> ok: {outcome.message}"
+    return f"{call} -> failed ({outcome.reason}): {outcome.message}"
+
+
+def _state(runtime: AgentRuntime, last: str = "", critic: str = "", guard: str = "", banned: frozenset[str] = frozenset(),
+           force: str = "") -> PlannerState:
+    held = runtime.objects().get(runtime.held) if runtime.held is not None else None
+    return PlannerState(time_of_day=runtime.obs.clock()[:5] or f"{runtime.obs.time_s:.0f}s", room=runtime.room,
+                        holding=display_name(held) if held is not None else None, last_outcome=last, critic=critic,
+                        guard=guard, banned=banned, force=force)
+
+
+def _progress(runtime: AgentRuntime) -> str:
+    """What a task can change: where the robot is (to half a metre), what it holds, the parts it opened."""
+    x, y = runtime.xy
+    opened = sorted(k for k, v in runtime.memory.spatial.scene.states.items() if v == "open")
+    return f"{round(x * 2) / 2},{round(y * 2) / 2}|{runtime.held}|{opened}"
+
+
+def _state_key(runtime: AgentRuntime, outcome: SkillOutcome) -> str:
+    return f"{_progress(runtime)}|{outcome.reason}"
+
+

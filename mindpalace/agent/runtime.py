@@ -1,0 +1,159 @@
+"""One robot in one env: every env step is perceived and filed in memory, and its own actions become events.
+
+This is the only place where the agent touches the env. What memory learns here comes from the camera
+frame (through perception) and from the outcomes of the robot's own actions; nothing is read from
+`env.privileged`, except the floor plan's room names when the caller hands them over (`set_floor_plan`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mindpalace.core.actions import Action, ActionOutcome, BaseVelocity, Close, Look, Open, Pick, Place, Wait
+from mindpalace.core.types import Event, Observation
+from mindpalace.envs.household.mjcf import GRIPPER_OFFSET
+from mindpalace.memory.spatial.objects import MapObject
+from mindpalace.memory.system import MemorySystem
+from mindpalace.perception.pipeline import PerceptionPipeline
+from mindpalace.perception.validation import FrameError
+
+log = logging.getLogger(__name__)
+
+
+def display_name(obj: MapObject) -> str:
+    """How memory's objects are named to people and models: "mug #12" (the id is memory's, not the simulator's)."""
+    return f"{obj.label.replace('_', ' ')} #{obj.id}"
+
+
+@dataclass
+class StepStats:
+    env_steps: int = 0
+    frames_dropped: int = 0
+    failures: dict[str, int] = field(default_factory=dict)  # env-rejected actions by FailureReason value
+
+
+class AgentRuntime:
+    """Steps the env, perceives each observation, and keeps memory up to date."""
+
+    def __init__(self, env, memory: MemorySystem, pipeline: PerceptionPipeline, obs: Observation, actor: str = "robot") -> None:
+        if memory.spatial is None:
+            raise ValueError("the agent needs a memory preset with spatial memory (e.g. 'mindpalace')")
+        self.env = env
+        self.memory = memory
+        self.pipeline = pipeline
+        self.actor = actor
+        self.obs = obs
+        self.held: int | None = None  # memory id of what the robot holds, known from its own pick and place
+        self.trail: list[tuple[float, float]] = [self.xy]
+        self.stats = StepStats()
+        self.truncated = False
+        self._room: str | None = None
+        self._perceive(obs)
+
+    # ------------------------------------------------------------------ state the robot knows of itself
+    @property
+    def pose(self) -> tuple[float, float, float]:
+        """Base (x, y, yaw) from the observation's odometry."""
+        base = self.obs.base_pose
+        return float(base[0, 3]), float(base[1, 3]), math.atan2(float(base[1, 0]), float(base[0, 0]))
+
+    @property
+    def xy(self) -> tuple[float, float]:
+        return float(self.obs.base_pose[0, 3]), float(self.obs.base_pose[1, 3])
+
+    @property
+    def room(self) -> str | None:
+        return self.room_at(*self.xy)
+
+    def room_at(self, x: float, y: float) -> str | None:
+        rooms = self.memory.spatial.rooms
+        return next((r.name for r in rooms if r.contains(x, y)), None)
+
+    def set_floor_plan(self, named_polygons: list[tuple[str, list[tuple[float, float]]]]) -> None:
+        """Room names and outlines given to the robot (as a person would name them), not perceived."""
+        self.memory.spatial.set_rooms(named_polygons, privileged=False)
+        self._room = self.room
+
+    def objects(self) -> dict[int, MapObject]:
+        return self.memory.spatial.objects.objects
+
+    def memory_id_of(self, source_id: int) -> int | None:
+        """The memory object that perception last saw with this segmenter id."""
+        matches = [o for o in self.objects().values() if o.source_id == source_id]
+        return max(matches, key=lambda o: o.last_seen).id if matches else None
+
+    # ------------------------------------------------------------------ acting
+    def step(self, action: Action) -> Observation:
+        """One env step; the frame is perceived and filed, and the robot's own manipulation becomes an event."""
+        start_s = self.obs.time_s
+        obs, _, _, truncated, info = self.env.step(action)
+        self.obs = obs
+        self.truncated = self.truncated or bool(truncated)
+        self.stats.env_steps += 1
+        outcome: ActionOutcome = info["outcome"]
+        if not outcome.success:
+            self.stats.failures[outcome.reason.value] = self.stats.failures.get(outcome.reason.value, 0) + 1
+        if isinstance(action, (Pick, Place, Open, Close)):
+            self._record_manipulation(action, outcome, start_s)
+        self._perceive(obs)
+        self.trail.append(self.xy)
+        if not isinstance(action, (BaseVelocity, Look, Wait)):
+            return obs
+        room = self.room
+        if room is not None and room != self._room:
+            self.record("enter_room", {"room": room}, (), start_s, success=True)
+            self._room = room
+        return obs
+
+    def record(self, action: str, arguments: dict, objects: tuple[int, ...], start_s: float, *, success: bool,
+               reason: str = "", importance: float = 0.5) -> int:
+        """Write one of the robot's own events at its current place."""
+        x, y = self.xy
+        event = Event(self.actor, action, start_s, self.obs.time_s, arguments, objects, self.room, success, reason)
+        return self.memory.record_event(event, x, y, importance=importance)
+
+    def _record_manipulation(self, action: Pick | Place | Open | Close, outcome: ActionOutcome, start_s: float) -> None:
+        receptacle = None
+        if isinstance(action, Pick):
+            target = self.memory_id_of(action.object_id)
+            verb, arguments = "pick", {}
+        elif isinstance(action, Place):
+            target, receptacle = self.held, self.memory_id_of(action.receptacle_id)
+            verb, arguments = "place", {"receptacle": self._name(receptacle), "relation": action.relation.value}
+        else:
+            target = self.memory_id_of(action.target_id)
+            verb, arguments = ("open" if isinstance(action, Open) else "close"), {}
+        objects = tuple(i for i in (target, receptacle) if i is not None)
+        name = self._name(target)
+        self.record(verb, {"object": name, **arguments}, objects, start_s, success=outcome.success,
+                    reason="" if outcome.success else outcome.reason.value, importance=0.8)
+        if not outcome.success or target is None:
+            return
+        if isinstance(action, Pick):
+            self.held = target
+            self.memory.set_state(target, "held", self.obs.time_s)
+        elif isinstance(action, Place):
+            self.held = None
+            self.memory.set_state(target, "", self.obs.time_s)
+        else:
+            self.memory.set_state(target, "open" if isinstance(action, Open) else "closed", self.obs.time_s)
+
+    def _name(self, memory_id: int | None) -> str:
+        obj = self.objects().get(memory_id) if memory_id is not None else None
+        return display_name(obj) if obj is not None else "something"
+
+    # ------------------------------------------------------------------ perceiving
+    def _perceive(self, obs: Observation) -> None:
+        try:
+            frame = self.pipeline.process(obs)
+        except FrameError as error:
+            # A bad frame is dropped, not filed: the loop goes on with the next one.
+            self.stats.frames_dropped += 1
+            log.warning("frame at %.1fs dropped: %s", obs.time_s, error)
+            return
+        gripper = obs.base_pose[:3, :3] @ np.array(GRIPPER_OFFSET) + obs.base_pose[:3, 3]
+        self.memory.observe(obs, frame, gripper=gripper)

@@ -1,0 +1,298 @@
+"""Skills the planner chooses from, each with a description, typed arguments (a JSON schema) and a structured outcome.
+
+Skills act only on what the robot knows: targets are resolved in its memory (objects, furniture and parts
+by memory id, rooms of its floor plan, points), paths are planned with A* on the occupancy costmap that
+its own depth frames built, and manipulation goes through `env.step` with the segmenter's id of the
+target. A call that memory cannot ground fails here, before anything reaches the env.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mindpalace.agent.oracle import look_angles
+from mindpalace.agent.path_following import FollowerConfig, PathFollower
+from mindpalace.agent.path_planning import plan_path
+from mindpalace.agent.runtime import AgentRuntime, display_name
+from mindpalace.core.actions import BaseVelocity, Close, FailureReason, Look, Open, Pick, Place, Relation
+from mindpalace.envs.household.catalog import ROBOT_RADIUS
+from mindpalace.memory.spatial.objects import MapObject
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SkillConfig:
+    control_dt: float = 0.2  # s per base-velocity command
+    clearance: float = 0.08  # m added to the robot radius when planning on the perceived costmap
+    reach: float = 1.1  # m; stops this close to an object (the arm reaches 1.3 m; margin for map error)
+    max_commands: int = 300  # base commands per navigate_to before it gives up
+    replan_every: int = 25  # commands between replans, as the map grows on the way
+    driving_tilt: float = 0.3  # head tilt (rad, down) while driving
+    look_pans: tuple[float, ...] = (-2.2, -1.1, 0.0, 1.1, 2.2)
+    follower: FollowerConfig = field(default_factory=FollowerConfig)
+
+
+@dataclass
+class SkillOutcome:
+    success: bool
+    reason: str = ""  # a FailureReason value, or "unknown_target" / "no_path" / "nothing_to_explore"
+    message: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def ok(message: str, **data: Any) -> SkillOutcome:
+    return SkillOutcome(True, "", message, data)
+
+
+def fail(reason: str | FailureReason, message: str) -> SkillOutcome:
+    return SkillOutcome(False, reason.value if isinstance(reason, FailureReason) else reason, message)
+
+
+# ---------------------------------------------------------------------- targets
+@dataclass(frozen=True)
+class Target:
+    kind: str  # "object" (any mapped thing: object, furniture or part), "room" or "point"
+    name: str
+    xy: tuple[float, float]
+    obj: MapObject | None = None
+    radius: float = 0.0  # m; how far the target reaches out from xy (half its footprint)
+
+
+_ID = re.compile(r"(?:^|[#:\s])(\d+)\s*$")
+_POINT = re.compile(r"^\(?\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\)?$")
+
+
+def resolve_target(runtime: AgentRuntime, text: str) -> Target | SkillOutcome:
+    """'mug #12', 'object:12', '#12', a room of the floor plan, 'x, y', or a bare label (its latest sighting)."""
+    phrase = str(text).strip()
+    objects = runtime.objects()
+    id_match = _ID.search(phrase)
+    if id_match:
+        resolved = runtime.memory.spatial.objects.resolve(int(id_match.group(1)))
+        if resolved in objects:
+            return object_target(objects[resolved])
+        return fail("unknown_target", f"memory has no object #{id_match.group(1)}")
+    point = _POINT.match(phrase)
+    if point:
+        return Target("point", phrase, (float(point.group(1)), float(point.group(2))))
+    for room in runtime.memory.spatial.rooms:
+        if room.name.lower() == phrase.lower().removeprefix("the "):
+            return Target("room", room.name, room.center)
+    label = phrase.lower().removeprefix("the ").replace(" ", "_")
+    matches = [o for o in objects.values() if o.label == label]
+    if matches:
+        return object_target(max(matches, key=lambda o: o.last_seen))
+    return fail("unknown_target", f"memory knows no object, room or point called {phrase!r}")
+
+
+def object_target(obj: MapObject) -> Target:
+    half = (obj.aabb_max[:2] - obj.aabb_min[:2]) / 2
+    return Target("object", display_name(obj), (float(obj.center[0]), float(obj.center[1])), obj, float(np.linalg.norm(half)))
+
+
+def _mapped(runtime: AgentRuntime, args: dict[str, Any], key: str, kinds: tuple[str, ...]) -> Target | SkillOutcome:
+    target = resolve_target(runtime, args[key])
+    if isinstance(target, SkillOutcome):
+        return target
+    if target.obj is None or runtime.memory.spatial.scene.kind_of(target.obj) not in kinds:
+        return fail(FailureReason.INVALID_ARGUMENT, f"{target.name} is not a {' or '.join(kinds)}")
+    if not target.obj.source_id:
+        return fail(FailureReason.UNKNOWN_TARGET, f"{target.name} has no id the arm can use (perception gave none)")
+    return target
+
+
+# ---------------------------------------------------------------------- motion
+def _look_at(runtime: AgentRuntime, point: np.ndarray) -> None:
+    runtime.step(Look(*look_angles(runtime.pose, point)))
+
+
+def _costmap(runtime: AgentRuntime, goal: tuple[float, float]):
+    """The perceived costmap over what is known plus the start and goal, 1 m around (unknown cells are free)."""
+    occupancy = runtime.memory.spatial.occupancy
+    grid, _ = occupancy.costmap(inflate=False)
+    rows, cols = grid.blocked.shape
+    x0, y0 = grid.origin
+    xs = [x0, x0 + cols * grid.resolution, runtime.xy[0], goal[0]]
+    ys = [y0, y0 + rows * grid.resolution, runtime.xy[1], goal[1]]
+    grid, _ = occupancy.costmap((min(xs) - 1.0, min(ys) - 1.0, max(xs) + 1.0, max(ys) + 1.0), inflate=False)
+    return grid
+
+
+def drive_to(runtime: AgentRuntime, goal: tuple[float, float], tolerance: float, face: tuple[float, float] | None,
+             config: SkillConfig) -> SkillOutcome:
+    """A* on the perceived costmap, then pure pursuit; replans as the map grows and when the base is blocked."""
+    runtime.step(Look(0.0, config.driving_tilt))
+    commands, blocked, last_error = 0, 0, "no path"
+    while commands < config.max_commands:
+        path = plan_path(_costmap(runtime, goal), runtime.xy, goal, robot_radius=ROBOT_RADIUS + config.clearance,
+                         goal_tolerance=tolerance)
+        if path is None:
+            return fail("no_path", f"no path to ({goal[0]:.1f}, {goal[1]:.1f}) on the map ({last_error})")
+        end = path[-1]
+        final_yaw = math.atan2(face[1] - end[1], face[0] - end[0]) if face else None
+        follower = PathFollower(path, config.follower, final_yaw=final_yaw)
+        for _ in range(config.replan_every):
+            v, omega = follower.command(*runtime.pose)
+            if follower.done:
+                return ok(f"reached ({end[0]:.1f}, {end[1]:.1f})", path=[tuple(map(float, p)) for p in path])
+            obs = runtime.step(BaseVelocity(v, omega, config.control_dt))
+            commands += 1
+            blocked = blocked + 1 if not obs.last_outcome.success else 0
+            if blocked >= 3:
+                last_error = "blocked on the way"
+                blocked = 0
+                break
+            if runtime.truncated:
+                return fail("episode_over", "the env ended the episode")
+    return fail(FailureReason.BLOCKED, f"gave up after {config.max_commands} base commands ({last_error})")
+
+
+# ---------------------------------------------------------------------- skills
+def navigate_to(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
+    target = resolve_target(runtime, args["target"])
+    if isinstance(target, SkillOutcome):
+        return target
+    if target.kind == "object":
+        tolerance = max(config.reach, target.radius + ROBOT_RADIUS + 0.25)
+        outcome = drive_to(runtime, target.xy, tolerance, target.xy, config)
+        if outcome.success:
+            _look_at(runtime, target.obj.center)
+    else:
+        outcome = drive_to(runtime, target.xy, 1.0 if target.kind == "room" else 0.3, None, config)
+    if outcome.success:
+        outcome.message = f"at {target.name}" + (f" in the {runtime.room}" if runtime.room else "")
+    return outcome
+
+
+def explore(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
+    frontiers = runtime.memory.spatial.occupancy.frontiers()
+    x, y = runtime.xy
+    # Near, large frontiers first: new space soonest per metre driven.
+    for frontier in sorted(frontiers, key=lambda f: math.hypot(f.centroid[0] - x, f.centroid[1] - y) / math.sqrt(f.size))[:3]:
+        vx, vy, _ = frontier.view_pose
+        outcome = drive_to(runtime, (vx, vy), 0.3, frontier.centroid, config)
+        if outcome.success:
+            look_around(runtime, {}, config)
+            return ok(f"explored towards ({frontier.centroid[0]:.1f}, {frontier.centroid[1]:.1f})")
+    return fail("nothing_to_explore", "no reachable frontier left" if frontiers else "no frontier left")
+
+
+def look_around(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
+    before = len(runtime.objects())
+    for pan in config.look_pans:
+        runtime.step(Look(pan, config.driving_tilt))
+    runtime.step(Look(0.0, config.driving_tilt))
+    return ok(f"looked around; {len(runtime.objects()) - before} new things in memory")
+
+
+def pick(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
+    if runtime.held is not None:
+        return fail(FailureReason.HANDS_FULL, f"already holding #{runtime.held}")
+    target = _mapped(runtime, args, "object", ("object",))
+    if isinstance(target, SkillOutcome):
+        return target
+    _look_at(runtime, target.obj.center)
+    outcome = runtime.step(Pick(target.obj.source_id)).last_outcome
+    return ok(f"picked {target.name}") if outcome.success else fail(outcome.reason, outcome.message)
+
+
+def place(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
+    if runtime.held is None:
+        return fail(FailureReason.HANDS_EMPTY, "holding nothing")
+    target = _mapped(runtime, args, "receptacle", ("furniture", "part"))
+    if isinstance(target, SkillOutcome):
+        return target
+    held = runtime.held
+    _look_at(runtime, target.obj.center)
+    outcome = runtime.step(Place(target.obj.source_id, Relation(args.get("relation", "on")))).last_outcome
+    if not outcome.success:
+        return fail(outcome.reason, outcome.message)
+    return ok(f"put #{held} {args.get('relation', 'on')} {target.name}")
+
+
+def _articulate(runtime: AgentRuntime, args: dict[str, Any], opening: bool) -> SkillOutcome:
+    target = _mapped(runtime, args, "target", ("part",))
+    if isinstance(target, SkillOutcome):
+        return target
+    _look_at(runtime, target.obj.center)
+    action = Open(target.obj.source_id) if opening else Close(target.obj.source_id)
+    outcome = runtime.step(action).last_outcome
+    verb = "opened" if opening else "closed"
+    return ok(f"{verb} {target.name}") if outcome.success else fail(outcome.reason, outcome.message)
+
+
+def open_(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
+    return _articulate(runtime, args, True)
+
+
+def close(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
+    return _articulate(runtime, args, False)
+
+
+def answer(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
+    runtime.record("answer", {"text": args["text"]}, (), runtime.obs.time_s, success=True)
+    return ok("answered", answer=args["text"], final=True)
+
+
+def done(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
+    return ok("the planner declared the task done", final=True)
+
+
+@dataclass(frozen=True)
+class Skill:
+    name: str
+    description: str
+    parameters: dict[str, Any]  # JSON schema of the arguments
+    run: Callable[[AgentRuntime, dict[str, Any], SkillConfig], SkillOutcome]
+
+    def schema(self) -> dict[str, Any]:
+        """The OpenAI-style function description (the same shape as the memory tools')."""
+        return {"type": "function", "function": {"name": self.name, "description": self.description, "parameters": self.parameters}}
+
+
+def _args(required: tuple[str, ...] = (), **properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
+
+
+_NAME = {"type": "string", "minLength": 1, "maxLength": 80}
+
+SKILLS: dict[str, Skill] = {
+    s.name: s
+    for s in (
+        Skill("navigate_to", "Drive to an object, piece of furniture or part ('mug #12'), a room ('kitchen') or a point "
+              "('2.5, -1.0'), and face it.", _args(("target",), target={**_NAME, "description": "what to go to"}), navigate_to),
+        Skill("explore", "Drive to the nearest unexplored part of the map and look around.", _args(), explore),
+        Skill("look_around", "Turn the head all around to see what is near.", _args(), look_around),
+        Skill("pick", "Pick up an object within reach ('mug #12').", _args(("object",), object=_NAME), pick),
+        Skill("place", "Put the held object on or in a piece of furniture or a drawer within reach.",
+              _args(("receptacle",), receptacle=_NAME, relation={"type": "string", "enum": ["on", "in"]}), place),
+        Skill("open", "Open a drawer or door within reach ('drawer #10').", _args(("target",), target=_NAME), open_),
+        Skill("close", "Close a drawer or door within reach.", _args(("target",), target=_NAME), close),
+        Skill("answer", "Answer the user's question in one sentence; ends the task.",
+              _args(("text",), text={"type": "string", "minLength": 1, "maxLength": 300}), answer),
+        Skill("done", "Say the task is complete; ends the task.", _args(), done),
+    )
+}
+
+
+def run_skill(runtime: AgentRuntime, name: str, arguments: dict[str, Any], config: SkillConfig | None = None) -> SkillOutcome:
+    """Run one validated skill call; any error inside a skill becomes a failed outcome, never a crash of the loop."""
+    skill = SKILLS.get(name)
+    if skill is None:
+        return fail(FailureReason.INVALID_ARGUMENT, f"unknown skill {name!r}")
+    try:
+        return skill.run(runtime, arguments, config or SkillConfig())
+    except (ValueError, KeyError, TypeError) as error:
+        log.exception("skill %s(%s) failed", name, arguments)
+        return fail(FailureReason.INVALID_ARGUMENT, f"{name} failed: {error}")

@@ -1,0 +1,294 @@
+"""The demo: a day of activity the robot carries out and remembers, then instructions that need that memory.
+
+The day is driven by the scripted oracle, as FindingDory's data collection is: it tours the apartment,
+moves objects (some into drawers), and the robot's memory sees only its own camera frames and the
+outcomes of its own actions. Then the planner, with the local model by default, carries out
+memory-dependent instructions. The instructions and their success checks are built from the day's
+ground truth: that is the benchmark's side (privileged); the agent never sees it. The one prior the robot
+is given is the floor plan's room names, as a person names the rooms of their home.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mindpalace.agent.episode import EpisodeRecord
+from mindpalace.agent.loop import EpisodeBudget, run_episode
+from mindpalace.agent.oracle import Job, OracleAgent, tour
+from mindpalace.agent.runtime import AgentRuntime
+from mindpalace.agent.skills import SKILLS
+from mindpalace.core.actions import Open, Relation
+from mindpalace.envs import make
+from mindpalace.envs.household.env import HouseholdEnv
+from mindpalace.envs.household.layout import fits
+from mindpalace.envs.household.topdown import save_topdown
+from mindpalace.memory.system import MemorySystem
+from mindpalace.perception.pipeline import PerceptionConfig, PerceptionPipeline
+from mindpalace.planning.backends import LLM_BACKENDS, LLMBackend
+from mindpalace.planning.planner import Planner, PlannerConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DemoConfig:
+    seed: int = 0
+    n_rooms: int = 4
+    width: int = 320
+    height: int = 240
+    moves: int = 3  # objects the robot moves during the day (the first one into a drawer)
+    planner: str = "local"  # an LLM backend name
+    backend_args: dict[str, Any] = field(default_factory=dict)
+    planner_config: PlannerConfig = field(default_factory=PlannerConfig)
+    budget: EpisodeBudget = field(default_factory=lambda: EpisodeBudget(max_steps=8, max_wall_s=240.0))
+
+
+@dataclass
+class DemoTask:
+    instruction: str
+    check: Callable[[EpisodeRecord], tuple[bool, str]]
+
+
+@dataclass
+class DayLog:
+    """What the oracle did (ground truth, for building instructions and checks; never shown to the agent)."""
+
+    moves: list[Job]
+    sources: dict[int, str]  # object id -> the room it was picked up in
+    drawers_opened: list[int]
+    env_steps: int
+    sim_time_s: float
+
+
+def perception_config() -> PerceptionConfig:
+    # Furniture and drawers are mapped too: they are what the robot navigates to, places on and opens.
+    return PerceptionConfig(segmenter_args={"kinds": ("object", "furniture", "part")})
+
+
+def live_day(env: HouseholdEnv, runtime: AgentRuntime, rng: np.random.Generator, moves: int,
+             progress: Callable[[int], None] | None = None) -> DayLog:
+    """Tour the apartment, then move objects: the robot's memory is built from what it sees and does."""
+    steps = 0
+
+    def run(agent: OracleAgent) -> None:
+        nonlocal steps
+        while (action := agent.act(runtime.obs)) is not None:
+            runtime.step(action)
+            steps += 1
+            if progress is not None:
+                progress(1)
+
+    run(OracleAgent(env, tour(env)))
+    jobs = _day_jobs(env, rng, moves)
+    sources = {job.object_id: env.privileged.object_room(job.object_id) or "" for job in jobs}
+    opened_before = {pid for pid, (_, is_open) in env.privileged.joint_states().items() if is_open}
+    mover = OracleAgent(env, jobs)
+    drawers: list[int] = []
+    while (action := mover.act(runtime.obs)) is not None:
+        runtime.step(action)
+        steps += 1
+        if progress is not None:
+            progress(1)
+        outcome = runtime.obs.last_outcome
+        if isinstance(action, Open) and outcome is not None and outcome.success and action.target_id not in opened_before:
+            drawers.append(action.target_id)
+    done = [r.job for r in mover.results if r.success]
+    return DayLog(moves=[j for j in jobs if j in done], sources=sources, drawers_opened=drawers,
+                  env_steps=steps, sim_time_s=runtime.obs.time_s)
+
+
+def _day_jobs(env: HouseholdEnv, rng: np.random.Generator, count: int) -> list[Job]:
+    """Objects of categories unique in the apartment (so "the mug" is unambiguous), moved to other furniture;
+    the first one into a drawer."""
+    privileged = env.privileged
+    apartment = privileged.apartment
+    counts: dict[str, int] = {}
+    for obj in apartment.objects:
+        counts[obj.category.name] = counts.get(obj.category.name, 0) + 1
+    jobs: list[Job] = []
+    for obj in rng.permutation(apartment.objects):
+        location = privileged.object_location(obj.id)
+        if counts[obj.category.name] != 1 or location is None or location[2] != "on":
+            continue
+        source = next(p for p in apartment.furniture if p.name == location[0])
+        if source.receptacle(location[1]).part is not None:
+            continue
+        want_drawer = not jobs
+        options = [(p, r) for p in apartment.furniture if p.id != source.id for r in p.type.receptacles
+                   if fits(obj.category, r) and ((r.part or "").startswith("drawer") if want_drawer else (r.relation == "on" and not r.part))]
+        if not options:
+            continue
+        piece, receptacle = options[int(rng.integers(len(options)))]
+        target = piece.part_ids[receptacle.part] if receptacle.part else piece.id
+        jobs.append(Job(int(obj.id), target, Relation(receptacle.relation)))
+        if len(jobs) == count:
+            break
+    return jobs
+
+
+def build_tasks(env: HouseholdEnv, day: DayLog, rng: np.random.Generator) -> list[DemoTask]:
+    """Five memory-dependent instructions and their checks (privileged: the benchmark's side)."""
+    privileged = env.privileged
+    apartment = privileged.apartment
+    category = {o.id: o.category.name.replace("_", " ") for o in apartment.objects}
+    furniture_of_part = {pid: p for p in apartment.furniture for pid in p.part_ids.values()}
+    tasks: list[DemoTask] = []
+    label_counts: dict[str, int] = {}
+    for piece in apartment.furniture:
+        label_counts[piece.type.name] = label_counts.get(piece.type.name, 0) + 1
+
+    if day.moves:
+        first = day.moves[0]
+        here = privileged.object_room(first.object_id)
+        targets = [p for p in apartment.furniture if label_counts[p.type.name] == 1 and apartment.rooms[p.room].name != here
+                   and any(r.relation == "on" and not r.part for r in p.type.receptacles)]
+        if targets:
+            goal = targets[int(rng.integers(len(targets)))]
+            room = apartment.rooms[goal.room].name
+            tasks.append(DemoTask(
+                f"Bring the {category[first.object_id]} you put away first today to the {goal.type.name.replace('_', ' ')} "
+                f"in the {room}.", _on_furniture(env, first.object_id, goal.name)))
+    if day.drawers_opened:
+        drawer = day.drawers_opened[0]
+        tasks.append(DemoTask("Open the drawer you opened first today.", _is_open(env, drawer)))
+    if len(day.moves) > 1:
+        second = day.moves[1]
+        piece = furniture_of_part.get(second.receptacle_id) or apartment.furniture_by_id(second.receptacle_id)
+        tasks.append(DemoTask(f"Where did you put the {category[second.object_id]}?",
+                              _answer_names(env, second.object_id, piece.type.name.replace("_", " "))))
+    if len(day.moves) > 2:
+        third = day.moves[2]
+        room = day.sources[third.object_id]
+        tasks.append(DemoTask(f"Go to the room where you picked up the {category[third.object_id]}.", _in_room(env, room)))
+    moved = {j.object_id for j in day.moves}
+    counts: dict[str, int] = {}
+    for obj in apartment.objects:
+        counts[obj.category.name] = counts.get(obj.category.name, 0) + 1
+    seen = [o for o in apartment.objects if o.id not in moved and counts[o.category.name] == 1
+            and privileged.object_location(o.id) is not None and privileged.object_location(o.id)[2] == "on"]
+    if seen:
+        target = seen[int(rng.integers(len(seen)))]
+        location = privileged.object_location(target.id)
+        piece = next(p for p in apartment.furniture if p.name == location[0])
+        tasks.append(DemoTask(f"Go to the {category[target.id]} you saw on the {piece.type.name.replace('_', ' ')}.",
+                              _near(env, target.id)))
+    return tasks
+
+
+# ---------------------------------------------------------------------- checks (privileged: metrics only)
+def _on_furniture(env: HouseholdEnv, object_id: int, furniture_name: str) -> Callable[[EpisodeRecord], tuple[bool, str]]:
+    def check(record: EpisodeRecord) -> tuple[bool, str]:
+        location = env.privileged.object_location(object_id)
+        where = f"{location[2]} {location[0]}" if location else "held"
+        return location is not None and location[0] == furniture_name, f"the object is {where} (goal: on {furniture_name})"
+    return check
+
+
+def _is_open(env: HouseholdEnv, part_id: int) -> Callable[[EpisodeRecord], tuple[bool, str]]:
+    def check(record: EpisodeRecord) -> tuple[bool, str]:
+        is_open = bool(env.privileged.joint_states()[part_id][1])
+        return is_open, f"part {part_id} (the first drawer opened today) is {'open' if is_open else 'closed'}"
+    return check
+
+
+def _answer_names(env: HouseholdEnv, object_id: int, furniture_label: str) -> Callable[[EpisodeRecord], tuple[bool, str]]:
+    def check(record: EpisodeRecord) -> tuple[bool, str]:
+        text = (record.answer or "").lower()
+        return furniture_label in text, f"answer {record.answer!r}; it must name the {furniture_label}"
+    return check
+
+
+def _in_room(env: HouseholdEnv, room: str) -> Callable[[EpisodeRecord], tuple[bool, str]]:
+    def check(record: EpisodeRecord) -> tuple[bool, str]:
+        x, y, _ = env.privileged.robot_pose()
+        actual = env.privileged.apartment.room_at(x, y)
+        name = actual.name if actual else "no room"
+        return name == room, f"the robot is in the {name} (goal: {room})"
+    return check
+
+
+def _near(env: HouseholdEnv, object_id: int, distance: float = 1.3) -> Callable[[EpisodeRecord], tuple[bool, str]]:
+    def check(record: EpisodeRecord) -> tuple[bool, str]:
+        x, y, _ = env.privileged.robot_pose()
+        ox, oy, _ = env.privileged.object_positions()[object_id]
+        d = float(np.hypot(ox - x, oy - y))
+        return d <= distance, f"the robot ends {d:.2f} m from the object (goal: within {distance} m)"
+    return check
+
+
+# ---------------------------------------------------------------------- the whole demo
+@dataclass
+class DemoResult:
+    episodes: list[EpisodeRecord]
+    day: DayLog
+    day_wall_s: float
+    rooms: list[str]
+    invalid_env_actions: int  # actions the env rejected as malformed or unknown (the target: 0)
+    env_failures: dict[str, int]
+
+
+_INVALID = ("invalid_argument", "unknown_target", "not_pickable", "not_a_receptacle", "not_articulated")
+
+
+def run_demo(config: DemoConfig, out_dir: Path, backend: LLMBackend | None = None,
+             progress: Callable[[str], None] | None = None) -> DemoResult:
+    """The day, then each instruction as an episode; the bank and the maps are written under `out_dir`."""
+    say = progress or (lambda message: None)
+    env = make("mindpalace/Household-v0", width=config.width, height=config.height, n_rooms=config.n_rooms,
+               max_episode_steps=1_000_000)
+    obs, _ = env.reset(seed=config.seed)
+    rng = np.random.default_rng(config.seed)
+    (out_dir / "maps").mkdir(parents=True, exist_ok=True)
+    bank_path = out_dir / "memory.db"
+    for stale in out_dir.glob("memory.db*"):
+        stale.unlink()  # a demo starts from an empty memory
+    memory = MemorySystem.open(bank_path)
+    try:
+        runtime = AgentRuntime(env, memory, PerceptionPipeline(perception_config()), obs)
+        runtime.set_floor_plan(env.privileged.room_polygons())
+        say("living a day: touring the apartment and moving things (the oracle drives; memory watches)")
+        started = time.perf_counter()
+        day = live_day(env, runtime, rng, config.moves)
+        day_wall_s = time.perf_counter() - started
+        memory.flush()
+        say(f"day done: {day.env_steps} steps, {len(day.moves)} objects moved, {memory.stats()['events']} events remembered "
+            f"({day_wall_s:.0f} s)")
+        tasks = build_tasks(env, day, rng)
+        backend = backend or LLM_BACKENDS.make(config.planner, **config.backend_args)
+        planner = Planner(backend, memory, {name: s.schema() for name, s in SKILLS.items()}, config.planner_config)
+        failures_before = _env_failures(runtime)
+        episodes = []
+        for number, task in enumerate(tasks, 1):
+            say(f"instruction {number}/{len(tasks)}: {task.instruction}")
+            record = run_episode(runtime, planner, task.instruction, budget=config.budget, seed=config.seed,
+                                 planner_name=f"{config.planner}/{config.planner_config.mode}", checker=task.check)
+            record.maps["top-down map with the robot's path (ground truth layout)"] = str(
+                save_episode_map(env, record, out_dir / "maps" / f"episode_{number}.png"))
+            episodes.append(record)
+            say(f"  -> {'success' if record.success else 'failure'} in {len(record.steps)} steps ({record.reason}); "
+                f"{record.notes[-1] if record.notes else ''}")
+        failures = _env_failures(runtime)
+        during = {k: v - failures_before.get(k, 0) for k, v in failures.items() if v - failures_before.get(k, 0)}
+        return DemoResult(episodes, day, day_wall_s, [r.name for r in env.apartment.rooms],
+                          sum(during.get(k, 0) for k in _INVALID), during)
+    finally:
+        memory.close()
+        env.close()
+
+
+def save_episode_map(env: HouseholdEnv, record: EpisodeRecord, path: Path) -> Path:
+    privileged = env.privileged
+    save_topdown(path, env.apartment, robot_pose=privileged.robot_pose(), object_positions=privileged.object_positions(),
+                 held_object=privileged.held_object(), path=record.path)
+    return path
+
+
+def _env_failures(runtime: AgentRuntime) -> dict[str, int]:
+    return dict(runtime.stats.failures)

@@ -1,0 +1,1 @@
+"""LLM backends, prompts, reply parsing, the closed-loop planner, its critic and loop guard."""

@@ -1,0 +1,303 @@
+"""The closed-loop planner: each step a prompt (task, budgeted memory context, last outcome, history), memory
+tool calls (a bounded number), then one skill call.
+
+Two decoding modes:
+- `generate`: the model writes calls freely (native tool calls where the backend has them, else text);
+  every reply is parsed and validated against the schemas, invalid replies are repaired a bounded number
+  of times, then the planner falls back to `score` mode if the backend can score, else gives up clearly.
+- `score` (SayCan): the model ranks valid candidate calls by likelihood, so even a 135M model acts validly.
+  Memory-tool candidates come from the task's words; skill candidates come from the agent (what the robot
+  can do now, with the objects that memory results named). Scores are calibrated by the same candidates'
+  likelihood without the task and memory (pointwise mutual information), which removes the model's prior
+  for short or frequent strings.
+
+The planner sees memory only through `mindpalace.memory.tools` (read-only) and `MemorySystem.context`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mindpalace.memory.system import MemorySystem
+from mindpalace.memory.tools import TOOLS, call_tool
+from mindpalace.planning.backends.base import Completion, LLMBackend, LLMError, Message
+from mindpalace.planning.parsing import Call, ReplyError, parse_and_validate
+
+log = logging.getLogger(__name__)
+
+# What a task's verbs ask memory about: the event actions the robot records.
+_VERB_ACTIONS = {
+    "place": ("put", "placed", "put away", "left", "moved", "brought", "tidied"),
+    "pick": ("picked", "took", "grabbed", "carried"),
+    "open": ("opened",),
+    "close": ("closed", "shut"),
+    "enter_room": ("visited", "went", "entered", "been"),
+}
+
+
+@dataclass
+class MemoryCall:
+    """One read-only memory tool call the planner made, with its result as the model saw it."""
+
+    tool: str
+    arguments: dict[str, Any]
+    ok: bool
+    result: str
+    latency_ms: float
+
+
+@dataclass
+class PlannerConfig:
+    mode: str = "score"  # "score" or "generate"
+    max_tool_calls: int = 2  # memory tool calls per step
+    max_repairs: int = 2  # invalid replies asked again per step (generate mode)
+    context_tokens: int = 300  # memory context budget in the prompt
+    max_reply_tokens: int = 96
+    history_steps: int = 6  # past steps shown in the prompt
+    calibrate: bool = True  # score mode: PMI against the candidates' likelihood without task and memory
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("score", "generate"):
+            raise ValueError(f"mode must be 'score' or 'generate', got {self.mode!r}")
+        if self.max_tool_calls < 0 or self.max_repairs < 0:
+            raise ValueError("max_tool_calls and max_repairs must be >= 0")
+
+
+@dataclass
+class PlannerState:
+    """What the robot knows of itself right now, written by the agent loop."""
+
+    time_of_day: str
+    room: str | None
+    holding: str | None
+    last_outcome: str = ""  # "navigate_to(...) -> ok: at mug #12" or "... -> failed (out_of_reach): ..."
+    critic: str = ""
+    guard: str = ""
+    banned: frozenset[str] = frozenset()  # Call.key()s the loop guard forbids now
+    force: str = ""  # a skill the loop guard forces ("explore"), or ""
+
+
+@dataclass
+class Decision:
+    call: Call | None  # None: the planner could not produce a valid call (see `choice`)
+    memory_calls: list[MemoryCall] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    inference_s: float = 0.0
+    overhead_s: float = 0.0
+    repairs: int = 0
+    choice: str = ""
+
+
+Proposer = Callable[[list[str]], list[Call]]  # memory texts seen so far -> the valid skill calls now
+
+
+class Planner:
+    def __init__(self, backend: LLMBackend, memory: MemorySystem, skills: dict[str, dict[str, Any]],
+                 config: PlannerConfig | None = None) -> None:
+        """`skills` maps a skill name to its OpenAI-style function description."""
+        self.backend = backend
+        self.memory = memory
+        self.skills = skills
+        self.config = config or PlannerConfig()
+        self.task = ""
+        self.history: list[str] = []
+        self.memory_texts: list[str] = []  # every memory result this episode, for prompts and candidates
+        self._tool_keys: set[str] = set()
+        self._context = ""
+
+    @property
+    def functions(self) -> dict[str, dict[str, Any]]:
+        return {**{name: tool.schema() for name, tool in TOOLS.items()}, **self.skills}
+
+    def start(self, task: str) -> None:
+        """A new episode: the task's memory context is retrieved once, within its token budget."""
+        self.task = " ".join(str(task).split())
+        self.history, self.memory_texts, self._tool_keys = [], [], set()
+        self._context, items = self.memory.context(self.task, self.config.context_tokens)
+        # Only what the task's own queries found grounds candidates; recent working-memory lines stay context.
+        self.memory_texts.extend(item.text for item in items if item.kind != "recent")
+
+    def note(self, line: str) -> None:
+        """One finished step for the history ("navigate_to(...) -> ok: ...")."""
+        self.history.append(line)
+
+    # ------------------------------------------------------------------ the decision
+    def decide(self, state: PlannerState, propose: Proposer) -> Decision:
+        started = time.perf_counter()
+        decision = Decision(None)
+        if state.force:
+            decision.call = Call(state.force, {})
+            decision.choice = f"forced by the loop guard: {state.guard}"
+        elif self.config.mode == "generate":
+            self._generate(state, propose, decision)
+        else:
+            self._score(state, propose, decision)
+        decision.overhead_s = time.perf_counter() - started - decision.inference_s
+        return decision
+
+    # ------------------------------------------------------------------ score mode
+    def _score(self, state: PlannerState, propose: Proposer, decision: Decision) -> None:
+        if self._wants_memory(state):
+            tools = [c for c in self.tool_candidates() if c.key() not in self._tool_keys]
+            ranked = self._rank(state, tools, decision, "memory query") if tools else []
+            for call, _ in ranked[: self.config.max_tool_calls]:
+                self._run_tool(call, decision)
+        candidates = [c for c in propose(self.memory_texts) if c.key() not in state.banned]
+        if not candidates:
+            decision.choice = "no valid skill call in this state"
+            return
+        ranked = self._rank(state, candidates, decision, "skill")
+        decision.call = ranked[0][0]
+        top = "\n".join(f"{score:+.2f}  {call.render()}" for call, score in ranked[:8])
+        decision.choice = (decision.choice + "\n" if decision.choice else "") + f"skill candidates (best first):\n{top}"
+
+    def _wants_memory(self, state: PlannerState) -> bool:
+        """Memory is queried at the start of an episode and again when the last step failed."""
+        return self.config.max_tool_calls > 0 and (not self._tool_keys or "failed" in state.last_outcome)
+
+    def tool_candidates(self) -> list[Call]:
+        """Memory queries the task's words suggest: its objects, its verbs (as event actions) and its rooms."""
+        text = f" {self.task.lower()} "
+        labels = self.memory.mentioned_labels(self.task)
+        rooms = [r.name for r in self.memory.spatial.rooms] if self.memory.spatial is not None else []
+        calls: list[Call] = []
+        for label in labels:
+            name = label.replace("_", " ")
+            calls += [Call("where_is", {"object": name}), Call("last_seen", {"object": name})]
+        for action, verbs in _VERB_ACTIONS.items():
+            if any(re.search(rf"\b{re.escape(verb)}\b", text) for verb in verbs):
+                which = "first" if re.search(r"\bfirst\b", text) else "last"
+                calls.append(Call("recall_events", {"order": which, "action": action}))
+        for room in rooms:
+            if f" {room.lower()} " in text:
+                calls.append(Call("describe_room", {"room": room}))
+        calls.append(Call("what_changed", {}))
+        return calls
+
+    def _run_tool(self, call: Call, decision: Decision) -> None:
+        start = time.perf_counter()
+        result = call_tool(self.memory, call.name, call.arguments)
+        text = result.text()
+        decision.memory_calls.append(MemoryCall(call.name, call.arguments, result.ok, text,
+                                                (time.perf_counter() - start) * 1000))
+        self._tool_keys.add(call.key())
+        self.memory_texts.append(f"{call.render()} -> {text}")
+
+    def _rank(self, state: PlannerState, candidates: list[Call], decision: Decision, what: str) -> list[tuple[Call, float]]:
+        prompt = self.messages(state, what)
+        rendered = [c.render() for c in candidates]
+        try:
+            scores = self.backend.score(prompt, rendered)
+            decision.inference_s += scores.latency_s
+            decision.prompt_tokens += scores.prompt_tokens
+            values = list(scores.logprobs)
+            if self.config.calibrate:
+                prior = self.backend.score(self._neutral(what), rendered)
+                decision.inference_s += prior.latency_s
+                decision.prompt_tokens += prior.prompt_tokens
+                # Per token: a sum would favour long candidates that merely copy many tokens from the prompt.
+                values = [(v - p) / max(1, n) for v, p, n in zip(values, prior.logprobs, scores.tokens)]
+        except LLMError as error:
+            # Without scores the candidates keep their proposed order (the agent lists the likeliest first).
+            log.warning("scoring failed (%s); keeping the proposed order", error)
+            decision.choice += f"scoring failed ({error}); took the first {what} candidate\n"
+            values = [-float(i) for i in range(len(candidates))]
+        order = sorted(range(len(candidates)), key=lambda i: (-values[i], i))
+        return [(candidates[i], values[i]) for i in order]
+
+    # ------------------------------------------------------------------ generate mode
+    def _generate(self, state: PlannerState, propose: Proposer, decision: Decision) -> None:
+        messages = self.messages(state, "call", describe=not self.backend.supports_tool_calls)
+        tools = list(self.functions.values()) if self.backend.supports_tool_calls else None
+        tool_calls = 0
+        while True:
+            try:
+                completion = self.backend.chat(messages, tools=tools, max_tokens=self.config.max_reply_tokens)
+            except LLMError as error:
+                decision.choice += f"model error: {error}\n"
+                return self._fallback(state, propose, decision)
+            self._count(completion, decision)
+            reply = completion.text.strip() or json.dumps([c.name for c in completion.tool_calls])
+            try:
+                call = parse_and_validate(completion.text, completion.tool_calls, self.functions)
+            except ReplyError as error:
+                decision.repairs += 1
+                decision.choice += f"invalid reply {reply[:200]!r}: {error}\n"
+                if decision.repairs > self.config.max_repairs:
+                    return self._fallback(state, propose, decision)
+                messages += [{"role": "assistant", "content": completion.text},
+                             {"role": "user", "content": f"That reply was not a valid call: {error}. Answer with exactly "
+                                                         "one call like name(arg=\"value\")."}]
+                continue
+            if call.name in TOOLS:
+                if tool_calls >= self.config.max_tool_calls or call.key() in self._tool_keys:
+                    messages += [{"role": "assistant", "content": call.render()},
+                                 {"role": "user", "content": "No more memory queries this step: choose a skill call."}]
+                    tool_calls = self.config.max_tool_calls
+                    decision.repairs += 1
+                    if decision.repairs > self.config.max_repairs:
+                        return self._fallback(state, propose, decision)
+                    continue
+                self._run_tool(call, decision)
+                tool_calls += 1
+                messages += [{"role": "assistant", "content": call.render()},
+                             {"role": "user", "content": f"Result: {self.memory_texts[-1]}\nNow the next call."}]
+                continue
+            if call.key() in state.banned:
+                decision.repairs += 1
+                decision.choice += f"{call.render()} is banned by the loop guard\n"
+                if decision.repairs > self.config.max_repairs:
+                    return self._fallback(state, propose, decision)
+                messages += [{"role": "assistant", "content": call.render()},
+                             {"role": "user", "content": f"{call.render()} was just tried in this state: choose another call."}]
+                continue
+            decision.call = call
+            decision.choice += f"model: {reply[:300]}"
+            return None
+
+    def _fallback(self, state: PlannerState, propose: Proposer, decision: Decision) -> None:
+        decision.choice += "falling back to score mode\n"
+        try:
+            self._score(state, propose, decision)
+        except LLMError as error:
+            decision.call = None
+            decision.choice += f"score mode failed too: {error}"
+
+    def _count(self, completion: Completion, decision: Decision) -> None:
+        decision.inference_s += completion.latency_s
+        decision.prompt_tokens += completion.prompt_tokens
+        decision.completion_tokens += completion.completion_tokens
+
+    # ------------------------------------------------------------------ prompts
+    def messages(self, state: PlannerState, what: str, describe: bool = False) -> list[Message]:
+        system = ("You are the planner of a home robot with a memory of everything it saw and did today. "
+                  "Choose the next call that gets the task done. Use memory to find things; do not guess.")
+        if describe:
+            lines = [f"- {f['function']['name']}({', '.join(f['function']['parameters'].get('properties', {}))}): "
+                     f"{f['function']['description']}" for f in self.functions.values()]
+            system += ("\nCalls you can make (memory queries first, then one skill):\n" + "\n".join(lines)
+                       + '\nAnswer with exactly one call, like navigate_to(target="mug #12").')
+        memory = "\n".join(f"- {t}" for t in self.memory_texts[-12:]) or "- nothing yet"
+        history = "\n".join(f"{i + 1}. {h}" for i, h in enumerate(self.history[-self.config.history_steps:])) or "none yet"
+        holding = state.holding or "nothing"
+        lines = [f"Task: {self.task}",
+                 f"Now: {state.time_of_day}, in the {state.room or 'house'}, holding {holding}.",
+                 f"Memory:\n{self._context}\n{memory}" if self._context else f"Memory:\n{memory}",
+                 f"Steps so far:\n{history}"]
+        if state.critic:
+            lines.append(f"Critic: {state.critic}")
+        if state.guard:
+            lines.append(f"Loop guard: {state.guard}")
+        lines.append(f"Next {what}:")
+        return [{"role": "system", "content": system}, {"role": "user", "content": "\n".join(lines)}]
+
+    def _neutral(self, what: str) -> list[Message]:
+        return [{"role": "system", "content": "You are the planner of a home robot."},
+                {"role": "user", "content": f"Next {what}:"}]

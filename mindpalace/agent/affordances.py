@@ -51,15 +51,17 @@ def distance_to(runtime: AgentRuntime, obj: MapObject) -> float:
     return float(math.hypot(nearest[0] - x, nearest[1] - y))
 
 
-def propose(runtime: AgentRuntime, texts: list[str], task: str, reach: float = 1.1) -> list[Call]:
-    """Valid skill calls in the current state, likeliest first."""
+def propose(runtime: AgentRuntime, texts: list[str], task: str, can_finish: bool = True, reach: float = 1.1) -> list[Call]:
+    """Valid skill calls in the current state, likeliest first; `done` only once the episode has achieved something."""
     kind_of = runtime.memory.spatial.scene.kind_of
     states = runtime.memory.spatial.scene.states
     mentioned = mentioned_objects(runtime, texts, task)
     nearby = [o for o in runtime.objects().values() if distance_to(runtime, o) <= reach]
-    calls: list[Call] = []
     if is_question(task):
-        calls += [Call("answer", {"text": text}) for text in answers(runtime, texts, task)]
+        # A question is answered from memory, not acted on: the answers memory supports, or look for more.
+        return [*(Call("answer", {"text": text}) for text in answers(runtime, texts, task)),
+                Call("look_around", {}), Call("explore", {})]
+    calls: list[Call] = []
     # What the task or memory names comes first; furniture and parts within reach are offered too,
     # as places to put things down and drawers to open.
     for obj in mentioned + [o for o in nearby if o not in mentioned and kind_of(o) != "object"]:
@@ -77,7 +79,9 @@ def propose(runtime: AgentRuntime, texts: list[str], task: str, reach: float = 1
             calls.append(Call("navigate_to", {"target": name}))
     here = runtime.room
     calls += [Call("navigate_to", {"target": room.name}) for room in runtime.memory.spatial.rooms if room.name != here]
-    calls += [Call("look_around", {}), Call("explore", {}), Call("done", {})]
+    calls += [Call("look_around", {}), Call("explore", {})]
+    if can_finish:
+        calls.append(Call("done", {}))
     return _unique(calls)
 
 

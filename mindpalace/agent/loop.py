@@ -9,6 +9,7 @@ are repaired or end the episode with a clear reason.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,7 +64,9 @@ def run_episode(runtime: AgentRuntime, planner: Planner, task: str, *, budget: E
         if time.perf_counter() - started >= budget.max_wall_s:
             record.reason = "time budget"
             break
-        decision = planner.decide(state, lambda texts: propose(runtime, texts, planner.task))
+        last = record.steps[-1] if record.steps else None
+        finish = critic.may_finish(task, last.skill if last else None, bool(last and last.success))
+        decision = planner.decide(state, lambda texts: propose(runtime, texts, planner.task, can_finish=finish))
         if decision.call is None:
             record.reason = "the planner produced no valid call"
             record.notes.append(f"step {index + 1}: {decision.choice.strip()[:500]}")
@@ -132,10 +135,19 @@ def _state(runtime: AgentRuntime, last: str = "", critic: str = "", guard: str =
 
 
 def _progress(runtime: AgentRuntime) -> str:
-    """What a task can change: where the robot is (to half a metre), what it holds, the parts it opened."""
+    """What a task can change: where the robot is, what it holds, the parts it opened.
+
+    "Where" is the nearest mapped thing (within 1.5 m), so that arriving at the same place twice reads the same
+    even when the base stops a few centimetres apart; in open space, the position to a metre.
+    """
     x, y = runtime.xy
+    nearest = min(runtime.objects().values(), key=lambda o: math.hypot(o.center[0] - x, o.center[1] - y), default=None)
+    if nearest is not None and math.hypot(nearest.center[0] - x, nearest.center[1] - y) <= 1.5:
+        place = f"near #{nearest.id}"
+    else:
+        place = f"{round(x)},{round(y)}"
     opened = sorted(k for k, v in runtime.memory.spatial.scene.states.items() if v == "open")
-    return f"{round(x * 2) / 2},{round(y * 2) / 2}|{runtime.held}|{opened}"
+    return f"{place}|{runtime.held}|{opened}"
 
 
 def _state_key(runtime: AgentRuntime, outcome: SkillOutcome) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 from mindpalace.core.actions import Action, ActionOutcome, BaseVelocity, Close, Look, Open, Pick, Place, Wait
 from mindpalace.core.types import Event, Observation
 from mindpalace.envs.household.mjcf import GRIPPER_OFFSET
-from mindpalace.memory.spatial.objects import MapObject
+from mindpalace.memory.spatial.objects import MapObject, ObjectUpdate
 from mindpalace.memory.system import MemorySystem
 from mindpalace.perception.pipeline import PerceptionPipeline
 from mindpalace.perception.validation import FrameError
@@ -97,9 +97,12 @@ class AgentRuntime:
         outcome: ActionOutcome = info["outcome"]
         if not outcome.success:
             self.stats.failures[outcome.reason.value] = self.stats.failures.get(outcome.reason.value, 0) + 1
+        placed = self.held if isinstance(action, Place) and outcome.success else None
         if isinstance(action, (Pick, Place, Open, Close)):
             self._record_manipulation(action, outcome, start_s)
-        self._perceive(obs)
+        updates = self._perceive(obs)
+        if placed is not None and isinstance(action, Place):
+            self._settle(placed, self.memory_id_of(action.receptacle_id), updates)
         self.trail.append(self.xy)
         if not isinstance(action, (BaseVelocity, Look, Wait)):
             return obs
@@ -146,14 +149,37 @@ class AgentRuntime:
         obj = self.objects().get(memory_id) if memory_id is not None else None
         return display_name(obj) if obj is not None else "something"
 
+    def _settle(self, object_id: int, receptacle: int | None, updates: list[ObjectUpdate]) -> None:
+        """Where the robot put something is known from its own action: the object keeps its identity there.
+
+        If the camera saw it land (a "new" object of its label), that sighting becomes the object; else it is
+        moved to the receptacle's centre until it is seen.
+        """
+        objects = self.memory.spatial.objects
+        obj = objects.objects.get(object_id)
+        if obj is None:
+            return
+        landed = [u.object_id for u in updates if u.kind == "new" and u.object_id in objects.objects
+                  and objects.objects[u.object_id].label == obj.label]
+        if landed:
+            update = objects.absorb(object_id, landed[0])
+            self.memory.objects.delete([landed[0]])  # the sighting lives on as the placed object
+        elif receptacle is not None and receptacle in objects.objects:
+            update = objects.move(object_id, objects.objects[receptacle].center, self.obs.time_s)
+        else:
+            return
+        self.memory.remember_object(object_id, obj.label, tuple(update.center), self.obs.time_s,
+                                    room=self.room_at(float(update.center[0]), float(update.center[1])),
+                                    attributes=obj.attributes, change="moved")
+
     # ------------------------------------------------------------------ perceiving
-    def _perceive(self, obs: Observation) -> None:
+    def _perceive(self, obs: Observation) -> list[ObjectUpdate]:
         try:
             frame = self.pipeline.process(obs)
         except FrameError as error:
             # A bad frame is dropped, not filed: the loop goes on with the next one.
             self.stats.frames_dropped += 1
             log.warning("frame at %.1fs dropped: %s", obs.time_s, error)
-            return
+            return []
         gripper = obs.base_pose[:3, :3] @ np.array(GRIPPER_OFFSET) + obs.base_pose[:3, 3]
-        self.memory.observe(obs, frame, gripper=gripper)
+        return self.memory.observe(obs, frame, gripper=gripper)

@@ -33,6 +33,7 @@ class SkillConfig:
     control_dt: float = 0.2  # s per base-velocity command
     clearance: float = 0.08  # m added to the robot radius when planning on the perceived costmap
     reach: float = 1.1  # m; stops this close to an object (the arm reaches 1.3 m; margin for map error)
+    part_standoff: float = 0.8  # m from a drawer or door's centre to where the base stands to use it
     max_commands: int = 300  # base commands per navigate_to before it gives up
     replan_every: int = 25  # commands between replans, as the map grows on the way
     driving_tilt: float = 0.3  # head tilt (rad, down) while driving
@@ -163,7 +164,12 @@ def navigate_to(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig
     target = resolve_target(runtime, args["target"])
     if isinstance(target, SkillOutcome):
         return target
-    if target.kind == "object":
+    if target.kind == "object" and runtime.memory.spatial.scene.kind_of(target.obj) == "part":
+        # A drawer slides out and a door swings: stand off in front of it, as the furniture's access pose does.
+        outcome = drive_to(runtime, _standoff(runtime, target.obj, config), 0.35, target.xy, config)
+        if outcome.success:
+            _look_at(runtime, target.obj.center)
+    elif target.kind == "object":
         tolerance = max(config.reach, target.radius + ROBOT_RADIUS + 0.25)
         outcome = drive_to(runtime, target.xy, tolerance, target.xy, config)
         if outcome.success:
@@ -173,6 +179,26 @@ def navigate_to(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig
     if outcome.success:
         outcome.message = f"at {target.name}" + (f" in the {runtime.room}" if runtime.room else "")
     return outcome
+
+
+def _standoff(runtime: AgentRuntime, part: MapObject, config: SkillConfig) -> tuple[float, float]:
+    """A point `part_standoff` in front of a drawer or door: away from the furniture it belongs to."""
+    kind_of = runtime.memory.spatial.scene.kind_of
+    furniture = [o for o in runtime.objects().values() if kind_of(o) == "furniture"]
+    px, py = float(part.center[0]), float(part.center[1])
+    if not furniture:
+        return px, py
+    parent = min(furniture, key=lambda o: math.hypot(o.center[0] - px, o.center[1] - py))
+    dx, dy = px - float(parent.center[0]), py - float(parent.center[1])
+    norm = math.hypot(dx, dy)
+    if norm < 1e-6:
+        dx, dy, norm = runtime.xy[0] - px, runtime.xy[1] - py, max(1e-6, math.hypot(runtime.xy[0] - px, runtime.xy[1] - py))
+    # Axis-aligned furniture: the front is the dominant direction from its centre to the part.
+    if abs(dx) >= abs(dy):
+        dx, dy = math.copysign(1.0, dx), 0.0
+    else:
+        dx, dy = 0.0, math.copysign(1.0, dy)
+    return px + dx * config.part_standoff, py + dy * config.part_standoff
 
 
 def explore(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
@@ -204,7 +230,19 @@ def pick(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> Sk
         return target
     _look_at(runtime, target.obj.center)
     outcome = runtime.step(Pick(target.obj.source_id)).last_outcome
-    return ok(f"picked {target.name}") if outcome.success else fail(outcome.reason, outcome.message)
+    if outcome.success:
+        return ok(f"picked {target.name}")
+    if outcome.reason is FailureReason.CONTAINER_CLOSED:
+        part = _nearest_part(runtime, target.obj)
+        if part is not None:
+            return fail(outcome.reason, f"{target.name} is inside the closed {display_name(part)}; open it first")
+    return fail(outcome.reason, outcome.message)
+
+
+def _nearest_part(runtime: AgentRuntime, obj: MapObject) -> MapObject | None:
+    kind_of = runtime.memory.spatial.scene.kind_of
+    parts = [o for o in runtime.objects().values() if kind_of(o) == "part"]
+    return min(parts, key=lambda o: float(np.linalg.norm(o.center - obj.center)), default=None)
 
 
 def place(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
@@ -229,7 +267,13 @@ def _articulate(runtime: AgentRuntime, args: dict[str, Any], opening: bool) -> S
     action = Open(target.obj.source_id) if opening else Close(target.obj.source_id)
     outcome = runtime.step(action).last_outcome
     verb = "opened" if opening else "closed"
-    return ok(f"{verb} {target.name}") if outcome.success else fail(outcome.reason, outcome.message)
+    if outcome.success:
+        return ok(f"{verb} {target.name}")
+    # The goal state already holds (a drawer left open): the skill did what was asked.
+    if outcome.reason is (FailureReason.ALREADY_OPEN if opening else FailureReason.ALREADY_CLOSED):
+        runtime.memory.set_state(target.obj.id, "open" if opening else "closed", runtime.obs.time_s)
+        return ok(f"{target.name} is {'open' if opening else 'closed'} (it already was)")
+    return fail(outcome.reason, outcome.message)
 
 
 def open_(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:

@@ -234,53 +234,80 @@ class DemoResult:
     env_failures: dict[str, int]
 
 
-_INVALID = ("invalid_argument", "unknown_target", "not_pickable", "not_a_receptacle", "not_articulated")
+# Env failures that mean the action itself was malformed, not that the world refused it.
+INVALID_ACTION_REASONS = ("invalid_argument", "unknown_target", "not_pickable", "not_a_receptacle", "not_articulated")
+
+
+@dataclass
+class World:
+    """One apartment, the robot in it, and its memory (after the day, if one was lived)."""
+
+    env: HouseholdEnv
+    memory: MemorySystem
+    runtime: AgentRuntime
+    day: DayLog | None
+    day_wall_s: float = 0.0
+
+    def close(self) -> None:
+        self.memory.close()
+        self.env.close()
+
+
+def open_world(config: DemoConfig, out_dir: Path, live: bool = True, progress: Callable[[str], None] | None = None) -> World:
+    """Build the apartment, open an empty memory bank under `out_dir`, and (if `live`) live the day."""
+    say = progress or (lambda message: None)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob("memory.db*"):
+        stale.unlink()  # every run starts from an empty memory
+    env = make("mindpalace/Household-v0", width=config.width, height=config.height, n_rooms=config.n_rooms,
+               max_episode_steps=1_000_000)
+    obs, _ = env.reset(seed=config.seed)
+    memory = MemorySystem.open(out_dir / "memory.db")
+    runtime = AgentRuntime(env, memory, PerceptionPipeline(perception_config()), obs)
+    runtime.set_floor_plan(env.privileged.room_polygons())
+    world = World(env, memory, runtime, None)
+    if live:
+        say("living a day: touring the apartment and moving things (the oracle drives; memory watches)")
+        started = time.perf_counter()
+        world.day = live_day(env, runtime, np.random.default_rng(config.seed), config.moves)
+        world.day_wall_s = time.perf_counter() - started
+        memory.flush()
+        say(f"day done: {world.day.env_steps} env steps, {len(world.day.moves)} objects moved, "
+            f"{len(runtime.objects())} things mapped, {memory.stats()['events']} events remembered ({world.day_wall_s:.0f} s)")
+    return world
+
+
+def make_planner(config: DemoConfig, memory: MemorySystem, backend: LLMBackend | None = None) -> Planner:
+    backend = backend or LLM_BACKENDS.make(config.planner, **config.backend_args)
+    return Planner(backend, memory, {name: s.schema() for name, s in SKILLS.items()}, config.planner_config)
 
 
 def run_demo(config: DemoConfig, out_dir: Path, backend: LLMBackend | None = None,
              progress: Callable[[str], None] | None = None) -> DemoResult:
     """The day, then each instruction as an episode; the bank and the maps are written under `out_dir`."""
     say = progress or (lambda message: None)
-    env = make("mindpalace/Household-v0", width=config.width, height=config.height, n_rooms=config.n_rooms,
-               max_episode_steps=1_000_000)
-    obs, _ = env.reset(seed=config.seed)
-    rng = np.random.default_rng(config.seed)
-    (out_dir / "maps").mkdir(parents=True, exist_ok=True)
-    bank_path = out_dir / "memory.db"
-    for stale in out_dir.glob("memory.db*"):
-        stale.unlink()  # a demo starts from an empty memory
-    memory = MemorySystem.open(bank_path)
+    world = open_world(config, out_dir, live=True, progress=say)
     try:
-        runtime = AgentRuntime(env, memory, PerceptionPipeline(perception_config()), obs)
-        runtime.set_floor_plan(env.privileged.room_polygons())
-        say("living a day: touring the apartment and moving things (the oracle drives; memory watches)")
-        started = time.perf_counter()
-        day = live_day(env, runtime, rng, config.moves)
-        day_wall_s = time.perf_counter() - started
-        memory.flush()
-        say(f"day done: {day.env_steps} steps, {len(day.moves)} objects moved, {memory.stats()['events']} events remembered "
-            f"({day_wall_s:.0f} s)")
-        tasks = build_tasks(env, day, rng)
-        backend = backend or LLM_BACKENDS.make(config.planner, **config.backend_args)
-        planner = Planner(backend, memory, {name: s.schema() for name, s in SKILLS.items()}, config.planner_config)
-        failures_before = _env_failures(runtime)
+        assert world.day is not None
+        tasks = build_tasks(world.env, world.day, np.random.default_rng(config.seed + 1))
+        planner = make_planner(config, world.memory, backend)
+        failures_before = dict(world.runtime.stats.failures)
         episodes = []
         for number, task in enumerate(tasks, 1):
             say(f"instruction {number}/{len(tasks)}: {task.instruction}")
-            record = run_episode(runtime, planner, task.instruction, budget=config.budget, seed=config.seed,
+            record = run_episode(world.runtime, planner, task.instruction, budget=config.budget, seed=config.seed,
                                  planner_name=f"{config.planner}/{config.planner_config.mode}", checker=task.check)
-            record.maps["top-down map with the robot's path (ground truth layout)"] = str(
-                save_episode_map(env, record, out_dir / "maps" / f"episode_{number}.png"))
+            record.maps["top-down map with the robot's path (ground-truth layout)"] = str(
+                save_episode_map(world.env, record, out_dir / "maps" / f"episode_{number}.png"))
             episodes.append(record)
             say(f"  -> {'success' if record.success else 'failure'} in {len(record.steps)} steps ({record.reason}); "
                 f"{record.notes[-1] if record.notes else ''}")
-        failures = _env_failures(runtime)
-        during = {k: v - failures_before.get(k, 0) for k, v in failures.items() if v - failures_before.get(k, 0)}
-        return DemoResult(episodes, day, day_wall_s, [r.name for r in env.apartment.rooms],
-                          sum(during.get(k, 0) for k in _INVALID), during)
+        during = {k: v - failures_before.get(k, 0) for k, v in world.runtime.stats.failures.items()
+                  if v - failures_before.get(k, 0)}
+        return DemoResult(episodes, world.day, world.day_wall_s, [r.name for r in world.env.apartment.rooms],
+                          sum(during.get(k, 0) for k in INVALID_ACTION_REASONS), during)
     finally:
-        memory.close()
-        env.close()
+        world.close()
 
 
 def save_episode_map(env: HouseholdEnv, record: EpisodeRecord, path: Path) -> Path:
@@ -288,7 +315,3 @@ def save_episode_map(env: HouseholdEnv, record: EpisodeRecord, path: Path) -> Pa
     save_topdown(path, env.apartment, robot_pose=privileged.robot_pose(), object_positions=privileged.object_positions(),
                  held_object=privileged.held_object(), path=record.path)
     return path
-
-
-def _env_failures(runtime: AgentRuntime) -> dict[str, int]:
-    return dict(runtime.stats.failures)

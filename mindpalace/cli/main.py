@@ -6,13 +6,15 @@ import argparse
 import logging
 import sys
 
-from mindpalace.cli import evaluate, memory, perceive, perf, sim
+from mindpalace.cli import demo, evaluate, memory, perceive, perf, run, sim
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mindpalace", description="A memory for embodied agents.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     commands = parser.add_subparsers(dest="command", required=True)
+    demo.add_parser(commands)
+    run.add_parser(commands)
     sim.add_parser(commands)
     perceive.add_parser(commands)
     evaluate.add_parser(commands)

@@ -41,6 +41,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     memory.add_argument("--tight-budget", type=int, default=1500,
                         help="item budget of the second simulated day, small enough that forgetting runs")
     memory.set_defaults(run=run_memory)
+    planner = targets.add_parser("planner", help="planner overhead per decision outside model inference")
+    planner.add_argument("--json", action="store_true", help="print one JSON object")
+    planner.add_argument("--decisions", type=int, default=40, help="timed decisions per decoding mode")
+    planner.add_argument("--seed", type=int, default=0)
+    planner.add_argument("--with-model", action="store_true", help="also time the local model's inference per decision")
+    planner.set_defaults(run=run_planner)
 
 
 def _time_steps(width: int, height: int, args: argparse.Namespace) -> dict[str, float]:
@@ -179,3 +185,14 @@ def _plot_day(days: dict[str, dict[str, Any]], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
+
+
+def run_planner(args: argparse.Namespace) -> int:
+    from mindpalace.benchmarks.planner_perf import measure_planner
+
+    if args.decisions < 1:
+        raise ValueError("--decisions must be at least 1")
+    results = measure_planner(args.seed, args.decisions, args.with_model,
+                              progress=None if args.json else lambda message: print(message, flush=True))
+    print_figures(results, args.json)
+    return 0

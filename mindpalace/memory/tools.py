@@ -63,10 +63,20 @@ def _find_objects(memory: MemorySystem, args: dict[str, Any]) -> list[MemoryItem
 
 
 def _recall_events(memory: MemorySystem, args: dict[str, Any]) -> list[MemoryItem]:
-    object_id = args.get("object_id")
     order = args.get("order", "last")
+    object_ids: list[int | None] = [args.get("object_id")]
+    if "object" in args:
+        # Every object memory holds under that name: perception may have kept two records of one thing.
+        query = _split_object(args["object"], memory)
+        object_ids = [int(r[0]) for r in memory.bank.query("SELECT id FROM objects WHERE label = ?", (query.label.replace(" ", "_"),))]
+        if not object_ids:
+            return []
     if order in ("first", "last", "longest"):
-        return memory.retrieve([OrderQuery(order, args.get("action"), object_id, args.get("since"), args.get("limit", 5))])
+        found = memory.retrieve([OrderQuery(order, args.get("action"), i, args.get("since"), args.get("limit", 5)) for i in object_ids])
+        if order == "longest":
+            return found
+        found.sort(key=lambda item: item.time_s or 0.0, reverse=order == "last")
+        return found[:1]
     return memory.retrieve([TimeQuery(args.get("since", -math.inf), args.get("until", math.inf), args.get("limit", 10))])
 
 
@@ -101,6 +111,7 @@ TOOLS: dict[str, MemoryTool] = {
                    {"type": "object", "properties": {
                        "order": {"type": "string", "enum": ["first", "last", "longest", "window"]},
                        "action": {"type": "string", "maxLength": 40}, "object_id": {"type": "integer", "minimum": 0},
+                       "object": {"type": "string", "minLength": 1, "maxLength": 60, "description": "an object's name"},
                        "since": _TIME, "until": _TIME, "limit": _LIMIT}, "additionalProperties": False}, _recall_events),
         MemoryTool("what_changed", "Objects that appeared, moved, went missing or changed state in a time window.",
                    {"type": "object", "properties": {"since": _TIME, "until": _TIME, "limit": _LIMIT},

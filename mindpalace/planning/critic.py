@@ -1,13 +1,19 @@
 """The critic: after each skill (from the second step on), did it succeed, and is the task getting anywhere?
 
 It reads the structured outcome and a progress signal (what the robot holds, where it is, what it changed),
-and writes one line for the next prompt. It never runs after the first step: RoboMemory found that
+and writes one line for the next prompt. It also decides whether `done` is a valid call yet: a small
+model cannot judge completion (asked "is the task finished?", SmolLM2-135M answers the same at every step),
+so the check is a rule on the task's verb and the last step. It never runs after the first step: RoboMemory found that
 criticising a plan before it had a chance to act makes the planner replan endlessly.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# What a task's verb asks the robot to have done last before it may say it is done.
+_FINISHING_SKILL = {"place": ("bring", "put", "move", "place", "carry", "take"), "open": ("open",), "close": ("close", "shut")}
 
 
 @dataclass
@@ -41,3 +47,13 @@ class Critic:
         elif success and new:
             verdict += " The task is progressing."
         return verdict
+
+    @staticmethod
+    def may_finish(task: str, last_skill: str | None, last_success: bool) -> bool:
+        """Whether the last step could have completed the task: a successful step of the kind the task's verb asks
+        for (place for "bring" or "put", open, close), or else a successful navigate_to ("go to ...")."""
+        if last_skill is None or not last_success:
+            return False
+        words = task.lower()
+        required = [skill for skill, verbs in _FINISHING_SKILL.items() if any(re.search(rf"\b{v}\b", words) for v in verbs)]
+        return last_skill in required if required else last_skill == "navigate_to"

@@ -169,7 +169,7 @@ class ObjectMap:
                 updates.append(ObjectUpdate(obj.id, "missing", obj.label, obj.last_seen, obj.center, None))
                 newer = self._appeared_since(obj)
                 if newer is not None:
-                    updates.append(self._absorb(obj.id, newer))
+                    updates.append(self.absorb(obj.id, newer))
         return updates
 
     def _appeared_since(self, missing: MapObject) -> int | None:
@@ -182,7 +182,7 @@ class ObjectMap:
         ]
         return max(candidates, key=lambda o: (float(o.embedding @ missing.embedding), o.first_seen)).id if candidates else None
 
-    def _absorb(self, object_id: int, newer_id: int) -> ObjectUpdate:
+    def absorb(self, object_id: int, newer_id: int) -> ObjectUpdate:
         """`object_id` moved to where `newer_id` was seen: it keeps its identity and takes the newer one's place."""
         obj, newer = self.objects[object_id], self.objects.pop(newer_id)
         self._keys.pop(newer_id)
@@ -197,6 +197,16 @@ class ObjectMap:
         log.info("%s #%d was seen as #%d after it moved %.2f m", obj.label, object_id, newer_id,
                  float(np.linalg.norm(obj.center - before)))
         return ObjectUpdate(object_id, "moved", obj.label, newer.first_seen, before, obj.center)
+
+    def move(self, object_id: int, center: NDArray[np.float64], time_s: float) -> ObjectUpdate:
+        """The agent knows it moved the object (it put it there) though it has not seen it there yet."""
+        obj = self.objects[object_id]
+        before = obj.center
+        obj.set_points(obj.points + (np.asarray(center, dtype=np.float64) - before))
+        obj.missing_count = 0
+        self._keys[object_id] = _voxel_keys(obj.points, self.config.voxel_size)
+        obj.moves.append((time_s, before, obj.center))
+        return ObjectUpdate(object_id, "moved", obj.label, time_s, before, obj.center)
 
     def _same_kind(self, obj: MapObject, percept: Percept) -> bool:
         return float(obj.embedding @ percept.embedding) >= self.config.min_semantic_similarity

@@ -1,0 +1,72 @@
+"""Planner overhead outside model inference: prompt building, memory tool calls, candidate proposal, parsing.
+
+The world is a remembered day (the demo's), the backend the scripted test double (whose inference costs
+nothing), so what is timed is the planner's own work per decision, in both decoding modes. With
+`with_model` the local model's inference per decision is timed as well, apart.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mindpalace.agent.affordances import propose
+from mindpalace.agent.loop import _state
+from mindpalace.benchmarks.demo import DemoConfig, build_tasks, make_planner, open_world
+from mindpalace.planning.backends import LLM_BACKENDS
+from mindpalace.planning.planner import PlannerConfig
+
+
+def _stats(values_s: list[float], prefix: str) -> dict[str, float]:
+    ms = np.array(values_s) * 1000
+    return {f"{prefix}_p50": round(float(np.median(ms)), 2), f"{prefix}_p95": round(float(np.percentile(ms, 95)), 2)}
+
+
+def measure_planner(seed: int = 0, decisions: int = 40, with_model: bool = False,
+                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    say = progress or (lambda message: None)
+    with tempfile.TemporaryDirectory() as folder:
+        world = open_world(DemoConfig(seed=seed), Path(folder), live=True, progress=say)
+        try:
+            assert world.day is not None
+            tasks = [t.instruction for t in build_tasks(world.env, world.day, np.random.default_rng(seed + 1))]
+            results: dict[str, Any] = {"seed": seed, "decisions": decisions, "tasks": len(tasks),
+                                       "objects_in_memory": len(world.runtime.objects()),
+                                       "events_in_memory": world.memory.stats()["events"]}
+            state = _state(world.runtime)
+            for mode in ("score", "generate"):
+                # The scripted double answers generate mode with a valid skill call after one memory query.
+                backend = LLM_BACKENDS.make("scripted", replies=['where_is(object="mug")', "look_around()"] * decisions)
+                planner = make_planner(DemoConfig(planner_config=PlannerConfig(mode=mode)), world.memory, backend)
+                overheads, starts, memory_ms = [], [], []
+                for i in range(decisions):
+                    started = time.perf_counter()
+                    planner.start(tasks[i % len(tasks)])
+                    starts.append(time.perf_counter() - started)
+                    decision = planner.decide(state, lambda texts: propose(world.runtime, texts, planner.task))
+                    overheads.append(decision.overhead_s)
+                    memory_ms += [c.latency_ms / 1000 for c in decision.memory_calls]
+                results.update(_stats(overheads, f"{mode}_overhead_ms"))
+                results.update(_stats(starts, f"{mode}_episode_start_ms"))
+                if memory_ms:
+                    results.update(_stats(memory_ms, f"{mode}_memory_call_ms"))
+            results["overhead_ms_per_step"] = max(results["score_overhead_ms_p50"], results["generate_overhead_ms_p50"])
+            if with_model:
+                say("timing the local model (score mode)")
+                planner = make_planner(DemoConfig(), world.memory)
+                inference, overheads = [], []
+                for i in range(min(decisions, 10)):
+                    planner.start(tasks[i % len(tasks)])
+                    decision = planner.decide(state, lambda texts: propose(world.runtime, texts, planner.task))
+                    inference.append(decision.inference_s)
+                    overheads.append(decision.overhead_s)
+                results.update(_stats(inference, "local_inference_ms"))
+                results.update(_stats(overheads, "local_overhead_ms"))
+            return results
+        finally:
+            world.close()

@@ -1,0 +1,31 @@
+"""A remembered day in a small apartment, shared by the agent tests that need a world (building one takes ~30 s)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pytest
+
+from mindpalace.benchmarks.demo import DemoConfig, World, open_world
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory) -> World:
+    """Seed 0, three rooms, after the demo's day: memory holds what the robot saw and did.
+
+    Tests move the robot and the things in it: each test must start by going where it needs to be.
+    """
+    world = open_world(DemoConfig(seed=0, n_rooms=3, moves=2), tmp_path_factory.mktemp("world"), live=True)
+    yield world
+    world.close()
+
+
+def unique_objects(world: World, kind: str = "object") -> dict[str, int]:
+    """Labels memory holds exactly one mapped thing of (of `kind`), with its memory id: from memory, not the simulator."""
+    counts: dict[str, list[int]] = {}
+    for obj in world.runtime.objects().values():
+        if world.memory.spatial.scene.kind_of(obj) == kind:
+            counts.setdefault(obj.label, []).append(obj.id)
+    return {label: ids[0] for label, ids in counts.items() if len(ids) == 1}

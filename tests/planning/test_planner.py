@@ -1,0 +1,158 @@
+"""The planner on a real memory bank with the scripted backend (a test double) and a failing one."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pytest
+
+from mindpalace.core.types import Event
+from mindpalace.memory.system import MemorySystem
+from mindpalace.planning.backends import LLM_BACKENDS, CandidateScores, Completion, LLMBackend, LLMError
+from mindpalace.planning.critic import Critic
+from mindpalace.planning.parsing import Call
+from mindpalace.planning.planner import EXAMPLES, Planner, PlannerConfig, PlannerState
+
+SKILLS = {
+    "navigate_to": {"type": "function", "function": {"name": "navigate_to", "description": "go", "parameters": {
+        "type": "object", "properties": {"target": {"type": "string"}}, "required": ["target"], "additionalProperties": False}}},
+    "done": {"type": "function", "function": {"name": "done", "description": "finish", "parameters": {
+        "type": "object", "properties": {}, "additionalProperties": False}}},
+}
+STATE = PlannerState(time_of_day="09:00", room="kitchen", holding=None)
+CANDIDATES = [Call("navigate_to", {"target": "mug #1"}), Call("navigate_to", {"target": "kitchen"}), Call("done", {})]
+
+
+@pytest.fixture(scope="module")
+def memory(tmp_path_factory):
+    memory = MemorySystem.open(tmp_path_factory.mktemp("planner") / "bank.db")
+    memory.remember_object(1, "mug", (1.0, 2.0, 0.8), 10.0, room="kitchen")
+    memory.record_event(Event("robot", "open", 20.0, 21.0, {"object": "drawer #4"}, (4,), "bedroom"), 0.5, 0.5)
+    memory.record_event(Event("robot", "place", 30.0, 31.0, {"object": "mug #1", "receptacle": "counter #2", "relation": "on"},
+                              (1, 2), "kitchen"), 1.0, 2.0)
+    memory.flush()
+    yield memory
+    memory.close()
+
+
+def planner(memory, backend, **config) -> Planner:
+    return Planner(backend, memory, SKILLS, PlannerConfig(**config))
+
+
+def test_memory_queries_come_from_the_task_words(memory) -> None:
+    p = planner(memory, LLM_BACKENDS.make("scripted"))
+    p.start("Open the drawer you opened first today")
+    assert Call("recall_events", {"order": "first", "action": "open"}).key() in {c.key() for c in p.tool_candidates()}
+    p.start("Bring me the mug you put away")
+    keys = {c.key() for c in p.tool_candidates()}
+    assert Call("where_is", {"object": "mug"}).key() in keys
+    assert Call("recall_events", {"order": "last", "action": "place"}).key() in keys
+
+
+def test_score_mode_runs_the_chosen_queries_then_the_chosen_skill(memory) -> None:
+    backend = LLM_BACKENDS.make("scripted", choices=["where_is", 'navigate_to(target="mug #1")'])
+    p = planner(memory, backend, max_tool_calls=1)
+    p.start("Bring me the mug")
+    seen = []
+    decision = p.decide(STATE, lambda texts: seen.extend(texts) or CANDIDATES)
+    assert [c.tool for c in decision.memory_calls] == ["where_is"]
+    assert "mug #1" in decision.memory_calls[0].result
+    assert decision.call == Call("navigate_to", {"target": "mug #1"})
+    assert any("where_is" in t for t in seen), "the proposer sees the memory results"
+    assert "candidates" in decision.choice and decision.overhead_s >= 0
+    # The next decision does not query memory again after a success.
+    assert p.decide(STATE, lambda texts: CANDIDATES).memory_calls == []
+
+
+def test_pmi_scores_each_ranking_twice(memory) -> None:
+    backend = LLM_BACKENDS.make("scripted")
+    p = planner(memory, backend, max_tool_calls=0, score="pmi")
+    p.start("Go to the kitchen")
+    p.decide(STATE, lambda texts: CANDIDATES)
+    assert len(backend.score_calls) == 2
+    assert backend.score_calls[1][0][-2]["content"] != backend.score_calls[0][0][-2]["content"]
+
+
+def test_banned_calls_are_never_chosen_and_no_candidates_give_no_call(memory) -> None:
+    backend = LLM_BACKENDS.make("scripted", choices=['navigate_to(target="mug #1")'])
+    p = planner(memory, backend, max_tool_calls=0)
+    p.start("Go to the mug")
+    banned = PlannerState("09:00", "kitchen", None, banned=frozenset({CANDIDATES[0].key()}))
+    assert p.decide(banned, lambda texts: CANDIDATES).call != CANDIDATES[0]
+    empty = p.decide(STATE, lambda texts: [])
+    assert empty.call is None and "no valid skill call" in empty.choice
+
+
+def test_the_loop_guard_can_force_exploration(memory) -> None:
+    p = planner(memory, LLM_BACKENDS.make("scripted"))
+    p.start("Find the keys")
+    forced = p.decide(PlannerState("09:00", None, None, guard="stalled", force="explore"), lambda texts: CANDIDATES)
+    assert forced.call == Call("explore", {}) and "loop guard" in forced.choice
+
+
+def test_generate_mode_bounds_memory_calls_per_step(memory) -> None:
+    replies = ['where_is(object="mug")', 'last_seen(object="mug")', {"tool_calls": [{"name": "navigate_to",
+                                                                                   "arguments": {"target": "mug #1"}}]}]
+    backend = LLM_BACKENDS.make("scripted", replies=replies)
+    p = planner(memory, backend, mode="generate", max_tool_calls=1)
+    p.start("Bring me the mug")
+    decision = p.decide(STATE, lambda texts: CANDIDATES)
+    assert [c.tool for c in decision.memory_calls] == ["where_is"]
+    assert decision.call == Call("navigate_to", {"target": "mug #1"})
+    assert decision.repairs == 1  # the second query was refused and asked again
+    assert backend.calls[0][1] is not None, "native tool calling: the schemas are passed"
+    assert any("No more memory queries" in str(m.get("content")) for m in backend.calls[-1][0])
+
+
+class FailingBackend(LLMBackend):
+    """A backend whose endpoint always fails: chat and score raise."""
+
+    def chat(self, messages, tools=None, max_tokens=256) -> Completion:
+        raise LLMError("timed out after 60 s")
+
+    def score(self, messages, candidates) -> CandidateScores:
+        raise LLMError("timed out after 60 s")
+
+
+def test_a_failing_endpoint_ends_in_the_proposed_order_not_a_crash(memory) -> None:
+    p = planner(memory, FailingBackend(), mode="generate", max_tool_calls=0)
+    p.start("Go to the mug")
+    decision = p.decide(STATE, lambda texts: CANDIDATES)
+    assert "model error: timed out" in decision.choice and "scoring failed" in decision.choice
+    assert decision.call == CANDIDATES[0]
+
+
+def test_the_prompt_has_examples_task_memory_history_and_critic(memory) -> None:
+    backend = LLM_BACKENDS.make("scripted")
+    p = planner(memory, backend, max_tool_calls=0)
+    p.start("Bring me the mug")
+    p.note('navigate_to(target="mug #1") -> ok: at mug #1')
+    p.decide(PlannerState("09:00", "kitchen", "nothing", critic="the last step worked"), lambda texts: CANDIDATES)
+    messages, candidates = backend.score_calls[0]
+    prompt, plan = messages[-2]["content"], messages[-1]
+    assert EXAMPLES in prompt and "Task: Bring me the mug" in prompt and "mug #1" in prompt
+    assert "Critic: the last step worked" in prompt
+    # The plan so far is the start of the reply (prefill); each candidate continues its numbered line.
+    assert plan["role"] == "assistant" and plan["content"] == '1. navigate_to(target="mug #1") -> ok: at mug #1\n2.'
+    assert candidates == [" " + c.render() for c in CANDIDATES]
+
+
+def test_config_is_checked() -> None:
+    with pytest.raises(ValueError):
+        PlannerConfig(mode="beam")
+    with pytest.raises(ValueError):
+        PlannerConfig(max_tool_calls=-1)
+    with pytest.raises(ValueError):
+        PlannerConfig(score="max")
+
+
+def test_critic_skips_the_first_step_and_notices_no_progress() -> None:
+    critic = Critic()
+    assert critic.review(0, "look_around()", True, "", "looked", "a") == ""
+    assert "failed (out_of_reach)" in critic.review(1, "pick(object=\"mug #1\")", False, "out_of_reach", "too far", "a")
+    assert "progressing" in critic.review(2, "navigate_to()", True, "", "there", "b")
+    for step in range(3, 7):
+        verdict = critic.review(step, "look_around()", True, "", "looked", "b")
+    assert "has not progressed in 4 steps" in verdict

@@ -81,7 +81,7 @@ def run_episode(runtime: AgentRuntime, planner: Planner, task: str, *, budget: E
         summary = _summary(call.render(), outcome)
         planner.note(summary)
         verdict = critic.review(index, call.render(), outcome.success, outcome.reason, outcome.message, _progress(runtime))
-        guard_verdict = guard.check(call, _state_key(runtime, outcome), outcome.success)
+        guard_verdict = guard.check(call, _state_key(runtime), outcome.success)
         step = StepRecord(
             index=index + 1, skill=call.name, arguments=dict(call.arguments), success=outcome.success,
             reason=outcome.reason, message=outcome.message, time_s=runtime.obs.time_s,
@@ -150,7 +150,11 @@ def _progress(runtime: AgentRuntime) -> str:
     return f"{place}|{runtime.held}|{opened}"
 
 
-def _state_key(runtime: AgentRuntime, outcome: SkillOutcome) -> str:
-    return f"{_progress(runtime)}|{outcome.reason}"
+def _state_key(runtime: AgentRuntime) -> str:
+    """The loop guard's state: what the task has changed (what the robot holds, what it opened), not where it stands.
 
-
+    With the place in it, a model that drives back and forth between two targets changes "state" every
+    step, and a ban on one of the calls would lift as soon as it drove away.
+    """
+    opened = sorted(k for k, v in runtime.memory.spatial.scene.states.items() if v == "open")
+    return f"{runtime.held}|{opened}"

@@ -78,15 +78,15 @@ def resolve_target(runtime: AgentRuntime, text: str) -> Target | SkillOutcome:
     """'mug #12', 'object:12', '#12', a room of the floor plan, 'x, y', or a bare label (its latest sighting)."""
     phrase = str(text).strip()
     objects = runtime.objects()
+    point = _POINT.match(phrase)
+    if point:
+        return Target("point", phrase, (float(point.group(1)), float(point.group(2))))
     id_match = _ID.search(phrase)
     if id_match:
         resolved = runtime.memory.spatial.objects.resolve(int(id_match.group(1)))
         if resolved in objects:
             return object_target(objects[resolved])
         return fail("unknown_target", f"memory has no object #{id_match.group(1)}")
-    point = _POINT.match(phrase)
-    if point:
-        return Target("point", phrase, (float(point.group(1)), float(point.group(2))))
     for room in runtime.memory.spatial.rooms:
         if room.name.lower() == phrase.lower().removeprefix("the "):
             return Target("room", room.name, room.center)

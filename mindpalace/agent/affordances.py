@@ -19,7 +19,7 @@ from mindpalace.memory.spatial.objects import MapObject
 from mindpalace.planning.parsing import Call
 
 _MENTION = re.compile(r"#(\d+)")
-_EVENT = re.compile(r"robot (pick|place|open|close)\(object=([^,)]+)(?:, receptacle=([^,)]+), relation=(on|in))?\)"
+_EVENT = re.compile(r"robot (place)\(object=([^,)]+)(?:, receptacle=([^,)]+), relation=(on|in))?\)"
                     r"(?: in the ([a-z ]+?))? at")
 _QUESTION = re.compile(r"^\s*(where|which|what|when|who|how|did|do|is|are)\b|\?\s*$", re.IGNORECASE)
 
@@ -45,10 +45,13 @@ def mentioned_objects(runtime: AgentRuntime, texts: list[str], task: str) -> lis
 
 
 def distance_to(runtime: AgentRuntime, obj: MapObject) -> float:
-    """Horizontal distance from the base to the nearest point of the object's box."""
+    """Horizontal distance from the base to what the arm must reach: a piece of furniture's nearest edge,
+    the centre of anything else (a drawer's box can be larger than the drawer where perception merged two)."""
     x, y = runtime.xy
-    nearest = np.clip([x, y], obj.aabb_min[:2], obj.aabb_max[:2])
-    return float(math.hypot(nearest[0] - x, nearest[1] - y))
+    if runtime.memory.spatial.scene.kind_of(obj) == "furniture":
+        nearest = np.clip([x, y], obj.aabb_min[:2], obj.aabb_max[:2])
+        return float(math.hypot(nearest[0] - x, nearest[1] - y))
+    return float(math.hypot(obj.center[0] - x, obj.center[1] - y))
 
 
 def propose(runtime: AgentRuntime, texts: list[str], task: str, can_finish: bool = True, reach: float = 1.1) -> list[Call]:
@@ -67,7 +70,11 @@ def propose(runtime: AgentRuntime, texts: list[str], task: str, can_finish: bool
     for obj in mentioned + [o for o in nearby if o not in mentioned and kind_of(o) != "object"]:
         kind, name = kind_of(obj), display_name(obj)
         if obj in nearby:
-            if kind == "object" and runtime.held is None and states.get(obj.id) != "held":
+            enclosure = runtime.enclosed.get(obj.id)
+            if enclosure is not None and enclosure in runtime.objects() and states.get(enclosure) != "open":
+                # A pick found it inside a closed drawer: opening that drawer is what can be done about it.
+                calls.append(Call("open", {"target": display_name(runtime.objects()[enclosure])}))
+            elif kind == "object" and runtime.held is None and states.get(obj.id) != "held":
                 calls.append(Call("pick", {"object": name}))
             if kind == "furniture" and runtime.held is not None:
                 calls.append(Call("place", {"receptacle": name, "relation": "on"}))
@@ -91,10 +98,9 @@ def answers(runtime: AgentRuntime, texts: list[str], task: str) -> list[str]:
     for text in texts:
         for verb, obj, receptacle, relation, room in _EVENT.findall(text):
             where = f" in the {room}" if room else ""
+            # Where something is, or was put: what the robot put down says so; a pick says where it was before.
             if verb == "place":
                 sentences.append(f"I put the {obj} {relation} the {receptacle}{where}.")
-            else:
-                sentences.append(f"I {'picked up' if verb == 'pick' else verb + 'ed'} the {obj}{where}.")
     graph = runtime.memory.spatial.scene_graph()
     objects = runtime.objects()
     for obj in mentioned_objects(runtime, texts, task):

@@ -48,6 +48,7 @@ class AgentRuntime:
         self.actor = actor
         self.obs = obs
         self.held: int | None = None  # memory id of what the robot holds, known from its own pick and place
+        self.enclosed: dict[int, int] = {}  # object -> the closed part a pick found it inside (from the outcome)
         self.trail: list[tuple[float, float]] = [self.xy]
         self.stats = StepStats()
         self.truncated = False
@@ -144,6 +145,8 @@ class AgentRuntime:
             self.memory.set_state(target, "", self.obs.time_s)
         else:
             self.memory.set_state(target, "open" if isinstance(action, Open) else "closed", self.obs.time_s)
+            if isinstance(action, Open):
+                self.enclosed = {o: p for o, p in self.enclosed.items() if p != target}
 
     def _name(self, memory_id: int | None) -> str:
         obj = self.objects().get(memory_id) if memory_id is not None else None

@@ -235,6 +235,7 @@ def pick(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> Sk
     if outcome.reason is FailureReason.CONTAINER_CLOSED:
         part = _nearest_part(runtime, target.obj)
         if part is not None:
+            runtime.enclosed[target.obj.id] = part.id
             return fail(outcome.reason, f"{target.name} is inside the closed {display_name(part)}; open it first")
     return fail(outcome.reason, outcome.message)
 

@@ -90,6 +90,8 @@ def live_day(env: HouseholdEnv, runtime: AgentRuntime, rng: np.random.Generator,
     sources = {job.object_id: env.privileged.object_room(job.object_id) or "" for job in jobs}
     opened_before = {pid for pid, (_, is_open) in env.privileged.joint_states().items() if is_open}
     mover = OracleAgent(env, jobs)
+    drawer_ids = {pid for piece in env.privileged.apartment.furniture for name, pid in piece.part_ids.items()
+                  if name.startswith("drawer")}
     drawers: list[int] = []
     while (action := mover.act(runtime.obs)) is not None:
         runtime.step(action)
@@ -97,7 +99,8 @@ def live_day(env: HouseholdEnv, runtime: AgentRuntime, rng: np.random.Generator,
         if progress is not None:
             progress(1)
         outcome = runtime.obs.last_outcome
-        if isinstance(action, Open) and outcome is not None and outcome.success and action.target_id not in opened_before:
+        if (isinstance(action, Open) and outcome is not None and outcome.success and action.target_id not in opened_before
+                and action.target_id in drawer_ids):
             drawers.append(action.target_id)
     done = [r.job for r in mover.results if r.success]
     return DayLog(moves=[j for j in jobs if j in done], sources=sources, drawers_opened=drawers,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -335,7 +336,7 @@ class MemorySystem:
 
     def mentioned_labels(self, text: str) -> list[str]:
         """Object labels the bank knows that the text mentions ("the red mug" -> "mug")."""
-        words = " " + " ".join(text.lower().replace("_", " ").split()) + " "
+        words = " " + " ".join(re.sub(r"[^\w\s]", " ", text.lower()).replace("_", " ").split()) + " "
         labels = [r[0] for r in self.bank.query("SELECT DISTINCT label FROM objects")]
         return [label for label in labels if f" {label.replace('_', ' ')} " in words or f" {label.replace('_', ' ')}s " in words]
 

@@ -177,13 +177,14 @@ class Planner:
         which = "first" if re.search(r"\bfirst\b", text) else "last"
         for action, verbs in _VERB_ACTIONS.items():
             if any(re.search(rf"\b{re.escape(verb)}\b", text) for verb in verbs):
+                # When the task names the object, asking about any object's events only adds noise.
                 calls += [Call("recall_events", {"order": which, "action": action, "object": label.replace("_", " ")})
-                          for label in labels]
-                calls.append(Call("recall_events", {"order": which, "action": action}))
+                          for label in labels] or [Call("recall_events", {"order": which, "action": action})]
         for room in rooms:
             if f" {room.lower()} " in text:
                 calls.append(Call("describe_room", {"room": room}))
-        calls.append(Call("what_changed", {}))
+        if not labels:
+            calls.append(Call("what_changed", {}))
         return calls
 
     def _run_tool(self, call: Call, decision: Decision) -> None:

@@ -167,3 +167,13 @@ def test_observe_files_a_real_frame(tmp_path: Path, embedder) -> None:
         assert memory.events.snapshot_count() >= 1
         assert np.asarray(memory.events.snapshot_image(1)).shape == (240, 320, 3)
     env.close()
+
+
+def test_recall_events_by_object_name(memory: MemorySystem) -> None:
+    """'What did I last do with the mug': events of every object memory holds under that name."""
+    by_name = call_tool(memory, "recall_events", {"order": "last", "object": "red mug"})
+    by_id = call_tool(memory, "recall_events", {"order": "last", "object_id": 1})
+    assert by_name.ok and by_name.items and by_name.items[0].key == by_id.items[0].key
+    assert by_name.items[0].data["action"] == "place"
+    assert call_tool(memory, "recall_events", {"order": "first", "object": "mug"}).items[0].data["action"] == "pick"
+    assert call_tool(memory, "recall_events", {"order": "first", "object": "unicorn"}).items == []

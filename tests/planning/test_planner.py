@@ -48,7 +48,9 @@ def test_memory_queries_come_from_the_task_words(memory) -> None:
     p.start("Bring me the mug you put away")
     keys = {c.key() for c in p.tool_candidates()}
     assert Call("where_is", {"object": "mug"}).key() in keys
-    assert Call("recall_events", {"order": "last", "action": "place"}).key() in keys
+    # The task names the object: its own events, not any object's.
+    assert Call("recall_events", {"order": "last", "action": "place", "object": "mug"}).key() in keys
+    assert Call("recall_events", {"order": "last", "action": "place"}).key() not in keys
 
 
 def test_score_mode_runs_the_chosen_queries_then_the_chosen_skill(memory) -> None:

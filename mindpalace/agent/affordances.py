@@ -54,8 +54,16 @@ def distance_to(runtime: AgentRuntime, obj: MapObject) -> float:
     return float(math.hypot(obj.center[0] - x, obj.center[1] - y))
 
 
-def propose(runtime: AgentRuntime, texts: list[str], task: str, can_finish: bool = True, reach: float = 1.1) -> list[Call]:
-    """Valid skill calls in the current state, likeliest first; `done` only once the episode has achieved something."""
+_INVERSE = {"open": "close", "close": "open"}
+
+
+def propose(runtime: AgentRuntime, texts: list[str], task: str, can_finish: bool = True, reach: float = 1.1,
+            last: Call | None = None) -> list[Call]:
+    """Valid skill calls in the current state, likeliest first; `done` only when the caller allows it.
+
+    The call that would undo `last` (the previous successful skill: closing the drawer just opened) is left
+    out: right after it, it can never be progress.
+    """
     kind_of = runtime.memory.spatial.scene.kind_of
     states = runtime.memory.spatial.scene.states
     mentioned = mentioned_objects(runtime, texts, task)
@@ -89,6 +97,9 @@ def propose(runtime: AgentRuntime, texts: list[str], task: str, can_finish: bool
     calls += [Call("look_around", {}), Call("explore", {})]
     if can_finish:
         calls.append(Call("done", {}))
+    if last is not None and last.name in _INVERSE:
+        undo = Call(_INVERSE[last.name], dict(last.arguments)).key()
+        calls = [c for c in calls if c.key() != undo]
     return _unique(calls)
 
 

@@ -20,6 +20,7 @@ from mindpalace.agent.runtime import AgentRuntime, display_name
 from mindpalace.agent.skills import SkillConfig, SkillOutcome, run_skill
 from mindpalace.planning.critic import Critic
 from mindpalace.planning.loop_guard import LoopGuard
+from mindpalace.planning.parsing import Call
 from mindpalace.planning.planner import Planner, PlannerState
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ def run_episode(runtime: AgentRuntime, planner: Planner, task: str, *, budget: E
             break
         last = record.steps[-1] if record.steps else None
         finish = critic.may_finish(task, last.skill if last else None, bool(last and last.success))
-        decision = planner.decide(state, lambda texts: propose(runtime, texts, planner.task, can_finish=finish))
+        undo_of = Call(last.skill, last.arguments) if last is not None and last.success else None
+        decision = planner.decide(state, lambda texts: propose(runtime, texts, planner.task, can_finish=finish, last=undo_of))
         if decision.call is None:
             record.reason = "the planner produced no valid call"
             record.notes.append(f"step {index + 1}: {decision.choice.strip()[:500]}")

@@ -88,8 +88,12 @@ class AgentRuntime:
         return max(matches, key=lambda o: o.last_seen).id if matches else None
 
     # ------------------------------------------------------------------ acting
-    def step(self, action: Action) -> Observation:
-        """One env step; the frame is perceived and filed, and the robot's own manipulation becomes an event."""
+    def step(self, action: Action, about: int | None = None) -> Observation:
+        """One env step; the frame is perceived and filed, and the robot's own manipulation becomes an event.
+
+        `about` is the memory id a pick, open, close (the target) or place (the receptacle) is meant for, when
+        the caller knows it; else it is looked up by the segmenter's id, which stale duplicates can share.
+        """
         start_s = self.obs.time_s
         obs, _, _, truncated, info = self.env.step(action)
         self.obs = obs
@@ -100,10 +104,10 @@ class AgentRuntime:
             self.stats.failures[outcome.reason.value] = self.stats.failures.get(outcome.reason.value, 0) + 1
         placed = self.held if isinstance(action, Place) and outcome.success else None
         if isinstance(action, (Pick, Place, Open, Close)):
-            self._record_manipulation(action, outcome, start_s)
+            self._record_manipulation(action, outcome, start_s, about)
         updates = self._perceive(obs)
         if placed is not None and isinstance(action, Place):
-            self._settle(placed, self.memory_id_of(action.receptacle_id), updates)
+            self._settle(placed, about if about is not None else self.memory_id_of(action.receptacle_id), updates)
         self.trail.append(self.xy)
         if not isinstance(action, (BaseVelocity, Look, Wait)):
             return obs
@@ -120,16 +124,17 @@ class AgentRuntime:
         event = Event(self.actor, action, start_s, self.obs.time_s, arguments, objects, self.room, success, reason)
         return self.memory.record_event(event, x, y, importance=importance)
 
-    def _record_manipulation(self, action: Pick | Place | Open | Close, outcome: ActionOutcome, start_s: float) -> None:
+    def _record_manipulation(self, action: Pick | Place | Open | Close, outcome: ActionOutcome, start_s: float,
+                             about: int | None) -> None:
         receptacle = None
         if isinstance(action, Pick):
-            target = self.memory_id_of(action.object_id)
+            target = about if about is not None else self.memory_id_of(action.object_id)
             verb, arguments = "pick", {}
         elif isinstance(action, Place):
-            target, receptacle = self.held, self.memory_id_of(action.receptacle_id)
+            target, receptacle = self.held, about if about is not None else self.memory_id_of(action.receptacle_id)
             verb, arguments = "place", {"receptacle": self._name(receptacle), "relation": action.relation.value}
         else:
-            target = self.memory_id_of(action.target_id)
+            target = about if about is not None else self.memory_id_of(action.target_id)
             verb, arguments = ("open" if isinstance(action, Open) else "close"), {}
         objects = tuple(i for i in (target, receptacle) if i is not None)
         name = self._name(target)

@@ -229,7 +229,7 @@ def pick(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> Sk
     if isinstance(target, SkillOutcome):
         return target
     _look_at(runtime, target.obj.center)
-    outcome = runtime.step(Pick(target.obj.source_id)).last_outcome
+    outcome = runtime.step(Pick(target.obj.source_id), about=target.obj.id).last_outcome
     if outcome.success:
         return ok(f"picked {target.name}")
     if outcome.reason is FailureReason.CONTAINER_CLOSED:
@@ -254,7 +254,7 @@ def place(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> S
         return target
     held = runtime.held
     _look_at(runtime, target.obj.center)
-    outcome = runtime.step(Place(target.obj.source_id, Relation(args.get("relation", "on")))).last_outcome
+    outcome = runtime.step(Place(target.obj.source_id, Relation(args.get("relation", "on"))), about=target.obj.id).last_outcome
     if not outcome.success:
         return fail(outcome.reason, outcome.message)
     return ok(f"put #{held} {args.get('relation', 'on')} {target.name}")
@@ -266,7 +266,7 @@ def _articulate(runtime: AgentRuntime, args: dict[str, Any], opening: bool) -> S
         return target
     _look_at(runtime, target.obj.center)
     action = Open(target.obj.source_id) if opening else Close(target.obj.source_id)
-    outcome = runtime.step(action).last_outcome
+    outcome = runtime.step(action, about=target.obj.id).last_outcome
     verb = "opened" if opening else "closed"
     if outcome.success:
         return ok(f"{verb} {target.name}")

@@ -55,7 +55,7 @@ class MemoryCall:
 @dataclass
 class PlannerConfig:
     mode: str = "score"  # "score" or "generate"
-    max_tool_calls: int = 2  # memory tool calls per step
+    max_tool_calls: int = 1  # memory tool calls per step (one: a second, less likely query mostly added distractors)
     max_repairs: int = 2  # invalid replies asked again per step (generate mode)
     context_tokens: int = 300  # memory context budget in the prompt
     max_reply_tokens: int = 96
@@ -111,7 +111,7 @@ class Planner:
         self.config = config or PlannerConfig()
         self.task = ""
         self.history: list[str] = []
-        self.memory_texts: list[str] = []  # every memory result this episode, for prompts and candidates
+        self.memory_texts: list[str] = []  # every memory tool result this episode: what grounds candidates
         self._tool_keys: set[str] = set()
         self._context = ""
 
@@ -123,9 +123,9 @@ class Planner:
         """A new episode: the task's memory context is retrieved once, within its token budget."""
         self.task = " ".join(str(task).split())
         self.history, self.memory_texts, self._tool_keys = [], [], set()
-        self._context, items = self.memory.context(self.task, self.config.context_tokens)
-        # Only what the task's own queries found grounds candidates; recent working-memory lines stay context.
-        self.memory_texts.extend(item.text for item in items if item.kind != "recent")
+        # The context is for the model to read; only what memory tools return grounds candidates, so that
+        # things merely similar to the task do not become targets.
+        self._context, _ = self.memory.context(self.task, self.config.context_tokens)
 
     def note(self, line: str) -> None:
         """One finished step for the history ("navigate_to(...) -> ok: ...")."""
@@ -169,6 +169,10 @@ class Planner:
         """Memory queries the task's words suggest: its objects, its verbs (as event actions) and its rooms."""
         text = f" {self.task.lower()} "
         labels = self.memory.mentioned_labels(self.task)
+        if self.memory.spatial is not None:
+            # Small things are what gets put away and looked for; furniture and drawers are found through events.
+            kinds = {o.label: self.memory.spatial.scene.kind_of(o) for o in self.memory.spatial.objects.objects.values()}
+            labels = [label for label in labels if kinds.get(label, "object") == "object"]
         rooms = [r.name for r in self.memory.spatial.rooms] if self.memory.spatial is not None else []
         calls: list[Call] = []
         for label in labels:

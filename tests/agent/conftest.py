@@ -20,12 +20,3 @@ def world(tmp_path_factory) -> World:
     world = open_world(DemoConfig(seed=0, n_rooms=3, moves=2), tmp_path_factory.mktemp("world"), live=True)
     yield world
     world.close()
-
-
-def unique_objects(world: World, kind: str = "object") -> dict[str, int]:
-    """Labels memory holds exactly one mapped thing of (of `kind`), with its memory id: from memory, not the simulator."""
-    counts: dict[str, list[int]] = {}
-    for obj in world.runtime.objects().values():
-        if world.memory.spatial.scene.kind_of(obj) == kind:
-            counts.setdefault(obj.label, []).append(obj.id)
-    return {label: ids[0] for label, ids in counts.items() if len(ids) == 1}

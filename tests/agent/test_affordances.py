@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import unique_objects
+from agent_testkit import unique_objects
 from mindpalace.agent.affordances import answers, distance_to, is_question, propose
 from mindpalace.agent.skills import run_skill
 
@@ -62,3 +62,20 @@ def test_an_object_found_in_a_closed_drawer_offers_opening_it(world) -> None:
 def test_answers_come_from_what_the_robot_put_down(world) -> None:
     event = "robot place(object=mug #7, receptacle=dresser #3, relation=on) in the bedroom at 120s"
     assert "I put the mug #7 on the dresser #3 in the bedroom." in answers(world.runtime, [event], "Where did you put it?")
+
+
+def test_the_call_that_undoes_the_last_one_is_not_offered(world) -> None:
+    runtime = world.runtime
+    drawer = next(o for o in runtime.objects().values() if o.label == "drawer")
+    name = f"drawer #{drawer.id}"
+    assert run_skill(runtime, "navigate_to", {"target": name}).success
+    assert run_skill(runtime, "open", {"target": name}).success
+    try:
+        from mindpalace.planning.parsing import Call
+
+        offered = {c.render() for c in propose(runtime, [name], "Tidy up.")}
+        assert f'close(target="{name}")' in offered
+        after_open = {c.render() for c in propose(runtime, [name], "Tidy up.", last=Call("open", {"target": name}))}
+        assert f'close(target="{name}")' not in after_open
+    finally:
+        assert run_skill(runtime, "close", {"target": name}).success

@@ -3,7 +3,7 @@ and the real local model running an episode."""
 
 from __future__ import annotations
 
-from conftest import unique_objects
+from agent_testkit import unique_objects
 from mindpalace.agent.loop import EpisodeBudget, run_episode
 from mindpalace.agent.report import write_report
 from mindpalace.agent.skills import SKILLS

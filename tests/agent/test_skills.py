@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import unique_objects
+from agent_testkit import unique_objects
 from mindpalace.agent.skills import SKILLS, SkillOutcome, Target, resolve_target, run_skill
 
 

@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from mindpalace.agent.affordances import propose
 from mindpalace.agent.episode import EpisodeRecord, StepRecord
@@ -68,7 +69,7 @@ def run_episode(runtime: AgentRuntime, planner: Planner, task: str, *, budget: E
         last = record.steps[-1] if record.steps else None
         finish = critic.may_finish(task, last.skill if last else None, bool(last and last.success))
         undo_of = Call(last.skill, last.arguments) if last is not None and last.success else None
-        decision = planner.decide(state, lambda texts: propose(runtime, texts, planner.task, can_finish=finish, last=undo_of))
+        decision = planner.decide(state, partial(_propose, runtime, planner.task, finish, undo_of))
         if decision.call is None:
             record.reason = "the planner produced no valid call"
             record.notes.append(f"step {index + 1}: {decision.choice.strip()[:500]}")
@@ -120,6 +121,10 @@ def run_episode(runtime: AgentRuntime, planner: Planner, task: str, *, budget: E
     else:
         record.success = record.reason in ("done", "answered")
     return record
+
+
+def _propose(runtime: AgentRuntime, task: str, can_finish: bool, last: Call | None, texts: list[str]) -> list[Call]:
+    return propose(runtime, texts, task, can_finish=can_finish, last=last)
 
 
 def _summary(call: str, outcome: SkillOutcome) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,10 @@ from mindpalace.agent.loop import _state
 from mindpalace.benchmarks.demo import DemoConfig, build_tasks, make_planner, open_world
 from mindpalace.planning.backends import LLM_BACKENDS
 from mindpalace.planning.planner import PlannerConfig
+
+
+def _propose(runtime, task: str, texts: list[str]):
+    return propose(runtime, texts, task)
 
 
 def _stats(values_s: list[float], prefix: str) -> dict[str, float]:
@@ -48,7 +53,7 @@ def measure_planner(seed: int = 0, decisions: int = 40, with_model: bool = False
                     started = time.perf_counter()
                     planner.start(tasks[i % len(tasks)])
                     starts.append(time.perf_counter() - started)
-                    decision = planner.decide(state, lambda texts: propose(world.runtime, texts, planner.task))
+                    decision = planner.decide(state, partial(_propose, world.runtime, planner.task))
                     overheads.append(decision.overhead_s)
                     memory_ms += [c.latency_ms / 1000 for c in decision.memory_calls]
                 results.update(_stats(overheads, f"{mode}_overhead_ms"))
@@ -62,7 +67,7 @@ def measure_planner(seed: int = 0, decisions: int = 40, with_model: bool = False
                 inference, overheads = [], []
                 for i in range(min(decisions, 10)):
                     planner.start(tasks[i % len(tasks)])
-                    decision = planner.decide(state, lambda texts: propose(world.runtime, texts, planner.task))
+                    decision = planner.decide(state, partial(_propose, world.runtime, planner.task))
                     inference.append(decision.inference_s)
                     overheads.append(decision.overhead_s)
                 results.update(_stats(inference, "local_inference_ms"))

@@ -62,7 +62,10 @@ def run(args: argparse.Namespace) -> int:
     backend_name, backend_args, planner_config, budget = planner_settings(args)
     config = DemoConfig(seed=args.seed, n_rooms=args.rooms, planner=backend_name, backend_args=backend_args,
                         planner_config=planner_config, budget=budget)
-    say = lambda message: print(f"[{time.perf_counter() - started:5.0f} s] {message}", flush=True)  # noqa: E731
+
+    def say(message: str) -> None:
+        print(f"[{time.perf_counter() - started:5.0f} s] {message}", flush=True)
+
     world = open_world(config, args.out, live=not args.no_day, progress=say)
     try:
         planner = make_planner(config, world.memory)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agent_testkit import unique_objects
+
 from mindpalace.agent.affordances import answers, distance_to, is_question, propose
 from mindpalace.agent.skills import run_skill
 

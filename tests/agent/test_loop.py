@@ -4,10 +4,11 @@ and the real local model running an episode."""
 from __future__ import annotations
 
 from agent_testkit import unique_objects
+
 from mindpalace.agent.loop import EpisodeBudget, run_episode
 from mindpalace.agent.report import write_report
 from mindpalace.agent.skills import SKILLS
-from mindpalace.benchmarks.demo import DemoConfig, INVALID_ACTION_REASONS, make_planner
+from mindpalace.benchmarks.demo import INVALID_ACTION_REASONS, DemoConfig, make_planner
 from mindpalace.planning.backends import LLM_BACKENDS
 from mindpalace.planning.planner import PlannerConfig
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from agent_testkit import unique_objects
+
 from mindpalace.agent.skills import SKILLS, SkillOutcome, Target, resolve_target, run_skill
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from mindpalace.agent.affordances import propose
 from mindpalace.agent.loop import _state
 from mindpalace.benchmarks.demo import DemoConfig, build_tasks, make_planner, open_world
+from mindpalace.core.types import Event
 from mindpalace.planning.backends import LLM_BACKENDS
 from mindpalace.planning.planner import PlannerConfig
 
@@ -27,20 +28,33 @@ def _propose(runtime, task: str, texts: list[str]):
     return propose(runtime, texts, task)
 
 
+def _add_history(memory, count: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    actions = ("pick", "place", "open", "close", "enter_room", "navigate_to")
+    for i in range(count):
+        start = -86_400.0 + i * 86_400.0 / max(count, 1)  # the day before
+        memory.record_event(Event("robot", str(rng.choice(actions)), start, start + 2.0, {"object": f"thing #{10_000 + i % 500}"},
+                                  (10_000 + i % 500,), f"room {i % 7}"), float(rng.uniform(-5, 5)), float(rng.uniform(-5, 5)))
+    memory.flush()
+
+
 def _stats(values_s: list[float], prefix: str) -> dict[str, float]:
     ms = np.array(values_s) * 1000
     return {f"{prefix}_p50": round(float(np.median(ms)), 2), f"{prefix}_p95": round(float(np.percentile(ms, 95)), 2)}
 
 
-def measure_planner(seed: int = 0, decisions: int = 40, with_model: bool = False,
+def measure_planner(seed: int = 0, decisions: int = 40, with_model: bool = False, extra_events: int = 0,
                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """`extra_events` older events (other objects, other rooms) are added to the day's memory first, to time the
+    planner against a bank that has been in use for a while."""
     say = progress or (lambda message: None)
     with tempfile.TemporaryDirectory() as folder:
         world = open_world(DemoConfig(seed=seed), Path(folder), live=True, progress=say)
         try:
             assert world.day is not None
+            _add_history(world.memory, extra_events, seed)
             tasks = [t.instruction for t in build_tasks(world.env, world.day, np.random.default_rng(seed + 1))]
-            results: dict[str, Any] = {"seed": seed, "decisions": decisions, "tasks": len(tasks),
+            results: dict[str, Any] = {"seed": seed, "decisions": decisions, "tasks": len(tasks), "extra_events": extra_events,
                                        "objects_in_memory": len(world.runtime.objects()),
                                        "events_in_memory": world.memory.stats()["events"]}
             state = _state(world.runtime)

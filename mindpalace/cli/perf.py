@@ -46,6 +46,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     planner.add_argument("--decisions", type=int, default=40, help="timed decisions per decoding mode")
     planner.add_argument("--seed", type=int, default=0)
     planner.add_argument("--with-model", action="store_true", help="also time the local model's inference per decision")
+    planner.add_argument("--extra-events", type=int, default=0, help="older events added to memory before timing")
     planner.set_defaults(run=run_planner)
 
 
@@ -192,7 +193,9 @@ def run_planner(args: argparse.Namespace) -> int:
 
     if args.decisions < 1:
         raise ValueError("--decisions must be at least 1")
-    results = measure_planner(args.seed, args.decisions, args.with_model,
+    if args.extra_events < 0:
+        raise ValueError("--extra-events must be >= 0")
+    results = measure_planner(args.seed, args.decisions, args.with_model, args.extra_events,
                               progress=None if args.json else lambda message: print(message, flush=True))
     print_figures(results, args.json)
     return 0

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from mindpalace.agent.report import format_table, summary_rows, write_report
-from mindpalace.benchmarks.demo import DemoConfig, run_demo
-from mindpalace.cli.run import add_planner_arguments, planner_settings
+from mindpalace.benchmarks.demo import run_demo
+from mindpalace.cli.run import add_planner_arguments, demo_config, progress_printer
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -23,11 +23,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    backend_name, backend_args, planner_config, budget = planner_settings(args)
-    config = DemoConfig(seed=args.seed, n_rooms=args.rooms, planner=backend_name, backend_args=backend_args,
-                        planner_config=planner_config, budget=budget)
-    result = run_demo(config, args.out, progress=lambda message: print(f"[{time.perf_counter() - started:5.0f} s] {message}",
-                                                                       flush=True))
+    config = demo_config(args)
+    result = run_demo(config, args.out, progress=progress_printer())
     rows = summary_rows(result.episodes)
     intro = (f"Seed {args.seed}: an apartment of {len(result.rooms)} rooms ({', '.join(result.rooms)}). The robot lived a day "
              f"of {result.day.env_steps} env steps ({result.day.sim_time_s:.0f} s simulated, {result.day_wall_s:.0f} s wall) "

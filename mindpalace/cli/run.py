@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,8 @@ def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-wall-s", type=float, default=240.0, help="wall time per instruction")
 
 
-def planner_settings(args: argparse.Namespace) -> tuple[str, dict[str, Any], PlannerConfig, EpisodeBudget]:
-    """Backend name and arguments, planner config and budget from the command line (the API key only from the env)."""
+def demo_config(args: argparse.Namespace) -> DemoConfig:
+    """The world and planner settings from the command line (an API key only ever from the environment)."""
     backend_args: dict[str, Any] = {}
     if args.planner == "local" and args.model:
         backend_args["model"] = args.model
@@ -43,7 +44,18 @@ def planner_settings(args: argparse.Namespace) -> tuple[str, dict[str, Any], Pla
         backend_args.update(replies=script.get("replies", []), choices=script.get("choices", []))
     mode = args.mode or ("generate" if args.planner == "openai" else "score")
     budget = EpisodeBudget(max_steps=args.max_steps, max_tokens=args.max_tokens, max_wall_s=args.max_wall_s)
-    return args.planner, backend_args, PlannerConfig(mode=mode), budget
+    return DemoConfig(seed=args.seed, n_rooms=args.rooms, planner=args.planner, backend_args=backend_args,
+                      planner_config=PlannerConfig(mode=mode), budget=budget)
+
+
+def progress_printer() -> Callable[[str], None]:
+    """Prints each message with the seconds since the command started."""
+    started = time.perf_counter()
+
+    def say(message: str) -> None:
+        print(f"[{time.perf_counter() - started:5.0f} s] {message}", flush=True)
+
+    return say
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -58,20 +70,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
-    backend_name, backend_args, planner_config, budget = planner_settings(args)
-    config = DemoConfig(seed=args.seed, n_rooms=args.rooms, planner=backend_name, backend_args=backend_args,
-                        planner_config=planner_config, budget=budget)
-
-    def say(message: str) -> None:
-        print(f"[{time.perf_counter() - started:5.0f} s] {message}", flush=True)
-
+    config = demo_config(args)
+    say = progress_printer()
     world = open_world(config, args.out, live=not args.no_day, progress=say)
     try:
         planner = make_planner(config, world.memory)
         say(f"task: {args.task}")
-        record = run_episode(world.runtime, planner, args.task, budget=budget, seed=args.seed,
-                             planner_name=f"{backend_name}/{planner_config.mode}",
+        record = run_episode(world.runtime, planner, args.task, budget=config.budget, seed=args.seed,
+                             planner_name=f"{config.planner}/{config.planner_config.mode}",
                              progress=lambda step: say(f"  step {step.index}: {step.skill}({step.arguments}) -> "
                                                        f"{'ok' if step.success else 'failed ' + step.reason}: {step.message}"))
         record.maps["top-down map with the robot's path (ground-truth layout)"] = str(

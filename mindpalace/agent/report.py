@@ -94,6 +94,9 @@ def write_report(episodes: list[EpisodeRecord], out_dir: Path, title: str = "min
         raise ValueError(f"unknown report formats {sorted(unknown)}; use 'md' and/or 'html'")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # Key frames of an earlier report in the same folder would otherwise sit beside this one's.
+    for stale in (out_dir / "frames").glob("ep*_step*.png"):
+        stale.unlink()
     views = [_episode_view(n, episode, out_dir, max_key_frames) for n, episode in enumerate(episodes, start=1)]
     summary = summary_rows(episodes)
     summary_header = list(summary[0]) if summary else []

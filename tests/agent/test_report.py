@@ -162,3 +162,19 @@ def test_map_inside_out_dir_is_referenced_in_place(tmp_path: Path) -> None:
     markdown = write_report([episode], out, formats=("md",))["md"].read_text()
     assert "(plots/cost%20map.png)" in markdown and not (out / "maps").exists()
     assert "map not found: gone" in markdown
+
+
+def test_a_second_report_in_the_same_folder_leaves_no_stale_frames(tmp_path) -> None:
+    import numpy as np
+
+    from mindpalace.agent.episode import EpisodeRecord, StepRecord
+    from mindpalace.agent.report import write_report
+
+    def episode(steps: int) -> EpisodeRecord:
+        frame = np.zeros((8, 8, 3), np.uint8)
+        return EpisodeRecord("task", "scripted/generate", 0, steps=[
+            StepRecord(i + 1, "look_around", {}, True, "", "ok", float(i), frame=frame) for i in range(steps)])
+
+    write_report([episode(5)], tmp_path)
+    write_report([episode(1)], tmp_path)
+    assert [p.name for p in (tmp_path / "frames").glob("*.png")] == ["ep01_step001.png"]

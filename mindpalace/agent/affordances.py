@@ -80,8 +80,10 @@ def propose(runtime: AgentRuntime, texts: list[str], task: str, can_finish: bool
         if obj in nearby:
             enclosure = runtime.enclosed.get(obj.id)
             if enclosure is not None and enclosure in runtime.objects() and states.get(enclosure) != "open":
-                # A pick found it inside a closed drawer: opening that drawer is what can be done about it.
-                calls.append(Call("open", {"target": display_name(runtime.objects()[enclosure])}))
+                # A pick found it inside a closed drawer: opening that drawer (from in front of it) is what helps.
+                part = runtime.objects()[enclosure]
+                verb = "open" if distance_to(runtime, part) <= reach else "navigate_to"
+                calls.append(Call(verb, {"target": display_name(part)}))
             elif kind == "object" and runtime.held is None and states.get(obj.id) != "held":
                 calls.append(Call("pick", {"object": name}))
             if kind == "furniture" and runtime.held is not None:

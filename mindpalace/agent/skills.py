@@ -233,16 +233,23 @@ def pick(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> Sk
     if outcome.success:
         return ok(f"picked {target.name}")
     if outcome.reason is FailureReason.CONTAINER_CLOSED:
-        part = _nearest_part(runtime, target.obj)
+        part = _enclosing_part(runtime, target.obj)
         if part is not None:
             runtime.enclosed[target.obj.id] = part.id
             return fail(outcome.reason, f"{target.name} is inside the closed {display_name(part)}; open it first")
     return fail(outcome.reason, outcome.message)
 
 
-def _nearest_part(runtime: AgentRuntime, obj: MapObject) -> MapObject | None:
+def _enclosing_part(runtime: AgentRuntime, obj: MapObject) -> MapObject | None:
+    """The drawer or door the object is in: the one the robot itself last put it in, else the nearest part."""
     kind_of = runtime.memory.spatial.scene.kind_of
-    parts = [o for o in runtime.objects().values() if kind_of(o) == "part"]
+    objects = runtime.objects()
+    placed = runtime.memory.events.last_event(action="place", object_id=obj.id)
+    for memory_id in placed.objects[1:] if placed is not None else ():
+        receptacle = objects.get(runtime.memory.spatial.objects.resolve(memory_id))
+        if receptacle is not None and kind_of(receptacle) == "part":
+            return receptacle
+    parts = [o for o in objects.values() if kind_of(o) == "part"]
     return min(parts, key=lambda o: float(np.linalg.norm(o.center - obj.center)), default=None)
 
 

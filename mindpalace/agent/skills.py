@@ -167,6 +167,8 @@ def navigate_to(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig
     if target.kind == "object" and runtime.memory.spatial.scene.kind_of(target.obj) == "part":
         # A drawer slides out and a door swings: stand off in front of it, as the furniture's access pose does.
         outcome = drive_to(runtime, _standoff(runtime, target.obj, config), 0.35, target.xy, config)
+        if outcome.reason == "no_path":  # the stand-off is blocked on the map (a wall, a merged part): get near it
+            outcome = drive_to(runtime, target.xy, config.reach, target.xy, config)
         if outcome.success:
             _look_at(runtime, target.obj.center)
     elif target.kind == "object":
@@ -241,15 +243,13 @@ def pick(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> Sk
 
 
 def _enclosing_part(runtime: AgentRuntime, obj: MapObject) -> MapObject | None:
-    """The drawer or door the object is in: the one the robot itself last put it in, else the nearest part."""
+    """The drawer or door nearest the object: the env says only that it is inside a closed one.
+
+    (The part named in the robot's own place event was tried first and did worse: stacked drawers are
+    merged or split by the object map, so that id is often stale.)
+    """
     kind_of = runtime.memory.spatial.scene.kind_of
-    objects = runtime.objects()
-    placed = runtime.memory.events.last_event(action="place", object_id=obj.id)
-    for memory_id in placed.objects[1:] if placed is not None else ():
-        receptacle = objects.get(runtime.memory.spatial.objects.resolve(memory_id))
-        if receptacle is not None and kind_of(receptacle) == "part":
-            return receptacle
-    parts = [o for o in objects.values() if kind_of(o) == "part"]
+    parts = [o for o in runtime.objects().values() if kind_of(o) == "part"]
     return min(parts, key=lambda o: float(np.linalg.norm(o.center - obj.center)), default=None)
 
 

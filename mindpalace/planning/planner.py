@@ -202,7 +202,7 @@ class Planner:
         self.history.append(f"{call.render()} -> {'; '.join(line.lstrip('- ') for line in text.splitlines()[:3])}")
 
     def _rank(self, state: PlannerState, candidates: list[Call], decision: Decision, what: str) -> list[tuple[Call, float]]:
-        prompt = self.messages(state, what, prefill=True)
+        prompt = self.messages(state, prefill=True)
         # Each candidate continues the plan's numbered line, as the examples' lines do ("7. done()").
         rendered = [" " + c.render() for c in candidates]
         try:
@@ -212,7 +212,7 @@ class Planner:
             # Per token: a sum would favour short candidates, whatever they say.
             values = [v / max(1, n) for v, n in zip(scores.logprobs, scores.tokens)]
             if self.config.score == "pmi":
-                prior = self.backend.score(self._neutral(what), rendered)
+                prior = self.backend.score(self._neutral(), rendered)
                 decision.inference_s += prior.latency_s
                 decision.prompt_tokens += prior.prompt_tokens
                 values = [v - p / max(1, n) for v, p, n in zip(values, prior.logprobs, scores.tokens)]
@@ -226,7 +226,7 @@ class Planner:
 
     # ------------------------------------------------------------------ generate mode
     def _generate(self, state: PlannerState, propose: Proposer, decision: Decision) -> None:
-        messages = self.messages(state, "call", describe=not self.backend.supports_tool_calls)
+        messages = self.messages(state, describe=not self.backend.supports_tool_calls)
         tools = list(self.functions.values()) if self.backend.supports_tool_calls else None
         tool_calls = 0
         while True:
@@ -288,7 +288,7 @@ class Planner:
         decision.completion_tokens += completion.completion_tokens
 
     # ------------------------------------------------------------------ prompts
-    def messages(self, state: PlannerState, what: str, describe: bool = False, prefill: bool = False) -> list[Message]:
+    def messages(self, state: PlannerState, describe: bool = False, prefill: bool = False) -> list[Message]:
         """The prompt: worked examples, then the task as a numbered plan whose next line the model writes (as SayCan).
 
         With `prefill` the plan so far is the start of the assistant's reply, which candidates continue.
@@ -314,7 +314,7 @@ class Planner:
                     {"role": "assistant", "content": plan}]
         return [{"role": "system", "content": system}, {"role": "user", "content": f"{user}\n{plan}"}]
 
-    def _neutral(self, what: str) -> list[Message]:
+    def _neutral(self) -> list[Message]:
         return [{"role": "system", "content": "You are the planner of a home robot."},
                 {"role": "user", "content": "Task: something"}, {"role": "assistant", "content": "1."}]
 

@@ -58,7 +58,7 @@ def run_episode(runtime: AgentRuntime, planner: Planner, task: str, *, budget: E
     trail_start = len(runtime.trail) - 1
     runtime.record("task", {"text": task}, (), runtime.obs.time_s, success=True, importance=0.7)
     planner.start(task)
-    state = _state(runtime)
+    state = planner_state(runtime)
     for index in range(budget.max_steps):
         if record.tokens >= budget.max_tokens:
             record.reason = "token budget"
@@ -108,7 +108,7 @@ def run_episode(runtime: AgentRuntime, planner: Planner, task: str, *, budget: E
         if runtime.truncated:
             record.reason = "the env ended the episode"
             break
-        state = _state(runtime, summary, verdict, guard_verdict.reason if guard_verdict.action != "ok" else "",
+        state = planner_state(runtime, summary, verdict, guard_verdict.reason if guard_verdict.action != "ok" else "",
                        guard_verdict.banned, "explore" if guard_verdict.action == "explore" else "")
     else:
         record.reason = "step budget"
@@ -133,7 +133,7 @@ def _summary(call: str, outcome: SkillOutcome) -> str:
     return f"{call} -> failed ({outcome.reason}): {outcome.message}"
 
 
-def _state(runtime: AgentRuntime, last: str = "", critic: str = "", guard: str = "", banned: frozenset[str] = frozenset(),
+def planner_state(runtime: AgentRuntime, last: str = "", critic: str = "", guard: str = "", banned: frozenset[str] = frozenset(),
            force: str = "") -> PlannerState:
     held = runtime.objects().get(runtime.held) if runtime.held is not None else None
     return PlannerState(time_of_day=runtime.obs.clock()[:5] or f"{runtime.obs.time_s:.0f}s", room=runtime.room,

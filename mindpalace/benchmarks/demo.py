@@ -72,36 +72,28 @@ def perception_config() -> PerceptionConfig:
     return PerceptionConfig(segmenter_args={"kinds": ("object", "furniture", "part")})
 
 
-def live_day(env: HouseholdEnv, runtime: AgentRuntime, rng: np.random.Generator, moves: int,
-             progress: Callable[[int], None] | None = None) -> DayLog:
+def live_day(env: HouseholdEnv, runtime: AgentRuntime, rng: np.random.Generator, moves: int) -> DayLog:
     """Tour the apartment, then move objects: the robot's memory is built from what it sees and does."""
     steps = 0
-
-    def run(agent: OracleAgent) -> None:
-        nonlocal steps
-        while (action := agent.act(runtime.obs)) is not None:
-            runtime.step(action)
-            steps += 1
-            if progress is not None:
-                progress(1)
-
-    run(OracleAgent(env, tour(env)))
-    jobs = _day_jobs(env, rng, moves)
-    sources = {job.object_id: env.privileged.object_room(job.object_id) or "" for job in jobs}
-    opened_before = {pid for pid, (_, is_open) in env.privileged.joint_states().items() if is_open}
-    mover = OracleAgent(env, jobs)
     drawer_ids = {pid for piece in env.privileged.apartment.furniture for name, pid in piece.part_ids.items()
                   if name.startswith("drawer")}
-    drawers: list[int] = []
-    while (action := mover.act(runtime.obs)) is not None:
-        runtime.step(action)
-        steps += 1
-        if progress is not None:
-            progress(1)
-        outcome = runtime.obs.last_outcome
-        if (isinstance(action, Open) and outcome is not None and outcome.success and action.target_id not in opened_before
-                and action.target_id in drawer_ids):
-            drawers.append(action.target_id)
+    drawers: list[int] = []  # drawers in the order the robot opened them (closed ones at the start of the moves)
+
+    def run(agent: OracleAgent, closed_before: set[int]) -> None:
+        nonlocal steps
+        while (action := agent.act(runtime.obs)) is not None:
+            outcome = runtime.step(action).last_outcome
+            steps += 1
+            if (isinstance(action, Open) and outcome is not None and outcome.success
+                    and action.target_id in drawer_ids and action.target_id in closed_before):
+                drawers.append(action.target_id)
+
+    run(OracleAgent(env, tour(env)), set())  # the tour opens nothing; only the moves count
+    jobs = _day_jobs(env, rng, moves)
+    sources = {job.object_id: env.privileged.object_room(job.object_id) or "" for job in jobs}
+    closed = {pid for pid, (_, is_open) in env.privileged.joint_states().items() if not is_open}
+    mover = OracleAgent(env, jobs)
+    run(mover, closed)
     done = [r.job for r in mover.results if r.success]
     return DayLog(moves=[j for j in jobs if j in done], sources=sources, drawers_opened=drawers,
                   env_steps=steps, sim_time_s=runtime.obs.time_s)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from mindpalace.agent.affordances import propose
-from mindpalace.agent.loop import _state
+from mindpalace.agent.loop import planner_state
 from mindpalace.benchmarks.demo import DemoConfig, build_tasks, make_planner, open_world
 from mindpalace.core.types import Event
 from mindpalace.planning.backends import LLM_BACKENDS
@@ -57,7 +57,7 @@ def measure_planner(seed: int = 0, decisions: int = 40, with_model: bool = False
             results: dict[str, Any] = {"seed": seed, "decisions": decisions, "tasks": len(tasks), "extra_events": extra_events,
                                        "objects_in_memory": len(world.runtime.objects()),
                                        "events_in_memory": world.memory.stats()["events"]}
-            state = _state(world.runtime)
+            state = planner_state(world.runtime)
             for mode in ("score", "generate"):
                 # The scripted double answers generate mode with a valid skill call after one memory query.
                 backend = LLM_BACKENDS.make("scripted", replies=['where_is(object="mug")', "look_around()"] * decisions)

@@ -19,8 +19,10 @@ from mindpalace.memory.spatial.objects import MapObject
 from mindpalace.planning.parsing import Call
 
 _MENTION = re.compile(r"#(\d+)")
-_EVENT = re.compile(r"robot (place)\(object=([^,)]+)(?:, receptacle=([^,)]+), relation=(on|in))?\)"
-                    r"(?: in the ([a-z ]+?))? at")
+_EVENT = re.compile(
+    r"robot (place)\(object=([^,)]+)(?:, receptacle=([^,)]+), relation=(on|in))?\)"
+    r"(?: in the ([a-z ]+?))? at"
+)
 _QUESTION = re.compile(r"^\s*(where|which|what|when|who|how|did|do|is|are)\b|\?\s*$", re.IGNORECASE)
 
 
@@ -57,8 +59,9 @@ def distance_to(runtime: AgentRuntime, obj: MapObject) -> float:
 _INVERSE = {"open": "close", "close": "open"}
 
 
-def propose(runtime: AgentRuntime, texts: list[str], task: str, can_finish: bool = True, reach: float = 1.1,
-            last: Call | None = None) -> list[Call]:
+def propose(
+    runtime: AgentRuntime, texts: list[str], task: str, can_finish: bool = True, reach: float = 1.1, last: Call | None = None
+) -> list[Call]:
     """Valid skill calls in the current state, likeliest first; `done` only when the caller allows it.
 
     The call that would undo `last` (the previous successful skill: closing the drawer just opened) is left
@@ -70,8 +73,11 @@ def propose(runtime: AgentRuntime, texts: list[str], task: str, can_finish: bool
     nearby = [o for o in runtime.objects().values() if distance_to(runtime, o) <= reach]
     if is_question(task):
         # A question is answered from memory, not acted on: the answers memory supports, or look for more.
-        return [*(Call("answer", {"text": text}) for text in answers(runtime, texts, task)),
-                Call("look_around", {}), Call("explore", {})]
+        return [
+            *(Call("answer", {"text": text}) for text in answers(runtime, texts, task)),
+            Call("look_around", {}),
+            Call("explore", {}),
+        ]
     calls: list[Call] = []
     # What the task or memory names comes first; furniture and parts within reach are offered too,
     # as places to put things down and drawers to open.
@@ -119,8 +125,15 @@ def answers(runtime: AgentRuntime, texts: list[str], task: str) -> list[str]:
     for obj in mentioned_objects(runtime, texts, task):
         node = f"object:{obj.id}"
         # The graph's edges run holder -> object ("on" / "in").
-        supports = [(data.get("relation"), holder) for holder, _, data in graph.in_edges(node, data=True)
-                    if data.get("relation") in ("on", "in")] if node in graph else []
+        supports = (
+            [
+                (data.get("relation"), holder)
+                for holder, _, data in graph.in_edges(node, data=True)
+                if data.get("relation") in ("on", "in")
+            ]
+            if node in graph
+            else []
+        )
         room = runtime.room_at(float(obj.center[0]), float(obj.center[1]))
         where = f" in the {room}" if room else ""
         for relation, holder in supports[:1]:

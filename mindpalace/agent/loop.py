@@ -43,10 +43,20 @@ class EpisodeBudget:
             raise ValueError("budgets must be positive")
 
 
-def run_episode(runtime: AgentRuntime, planner: Planner, task: str, *, budget: EpisodeBudget | None = None,
-                planner_name: str = "", seed: int = 0, checker: Checker | None = None,
-                skill_config: SkillConfig | None = None, guard: LoopGuard | None = None,
-                critic: Critic | None = None, progress: Callable[[StepRecord], None] | None = None) -> EpisodeRecord:
+def run_episode(
+    runtime: AgentRuntime,
+    planner: Planner,
+    task: str,
+    *,
+    budget: EpisodeBudget | None = None,
+    planner_name: str = "",
+    seed: int = 0,
+    checker: Checker | None = None,
+    skill_config: SkillConfig | None = None,
+    guard: LoopGuard | None = None,
+    critic: Critic | None = None,
+    progress: Callable[[StepRecord], None] | None = None,
+) -> EpisodeRecord:
     """Run one task to its end; `checker` (privileged, for metrics) judges success, else the planner's own `done`."""
     budget = budget or EpisodeBudget()
     guard = guard or LoopGuard()
@@ -86,14 +96,26 @@ def run_episode(runtime: AgentRuntime, planner: Planner, task: str, *, budget: E
         verdict = critic.review(index, call.render(), outcome.success, outcome.reason, outcome.message, _progress(runtime))
         guard_verdict = guard.check(call, _state_key(runtime), outcome.success)
         step = StepRecord(
-            index=index + 1, skill=call.name, arguments=dict(call.arguments), success=outcome.success,
-            reason=outcome.reason, message=outcome.message, time_s=runtime.obs.time_s,
-            memory_calls=decision.memory_calls, prompt_tokens=decision.prompt_tokens,
-            completion_tokens=decision.completion_tokens, inference_s=decision.inference_s,
-            planner_overhead_s=decision.overhead_s, skill_s=skill_s, env_steps=runtime.stats.env_steps - steps_before,
-            choice=decision.choice, critic=verdict,
+            index=index + 1,
+            skill=call.name,
+            arguments=dict(call.arguments),
+            success=outcome.success,
+            reason=outcome.reason,
+            message=outcome.message,
+            time_s=runtime.obs.time_s,
+            memory_calls=decision.memory_calls,
+            prompt_tokens=decision.prompt_tokens,
+            completion_tokens=decision.completion_tokens,
+            inference_s=decision.inference_s,
+            planner_overhead_s=decision.overhead_s,
+            skill_s=skill_s,
+            env_steps=runtime.stats.env_steps - steps_before,
+            choice=decision.choice,
+            critic=verdict,
             guard="" if guard_verdict.action == "ok" else f"{guard_verdict.action}: {guard_verdict.reason}",
-            repairs=decision.repairs, frame=runtime.obs.rgb.copy(), robot_xy=runtime.xy,
+            repairs=decision.repairs,
+            frame=runtime.obs.rgb.copy(),
+            robot_xy=runtime.xy,
         )
         record.steps.append(step)
         if progress is not None:
@@ -108,8 +130,14 @@ def run_episode(runtime: AgentRuntime, planner: Planner, task: str, *, budget: E
         if runtime.truncated:
             record.reason = "the env ended the episode"
             break
-        state = planner_state(runtime, summary, verdict, guard_verdict.reason if guard_verdict.action != "ok" else "",
-                       guard_verdict.banned, "explore" if guard_verdict.action == "explore" else "")
+        state = planner_state(
+            runtime,
+            summary,
+            verdict,
+            guard_verdict.reason if guard_verdict.action != "ok" else "",
+            guard_verdict.banned,
+            "explore" if guard_verdict.action == "explore" else "",
+        )
     else:
         record.reason = "step budget"
     record.path = list(runtime.trail[trail_start:])
@@ -133,12 +161,25 @@ def _summary(call: str, outcome: SkillOutcome) -> str:
     return f"{call} -> failed ({outcome.reason}): {outcome.message}"
 
 
-def planner_state(runtime: AgentRuntime, last: str = "", critic: str = "", guard: str = "", banned: frozenset[str] = frozenset(),
-           force: str = "") -> PlannerState:
+def planner_state(
+    runtime: AgentRuntime,
+    last: str = "",
+    critic: str = "",
+    guard: str = "",
+    banned: frozenset[str] = frozenset(),
+    force: str = "",
+) -> PlannerState:
     held = runtime.objects().get(runtime.held) if runtime.held is not None else None
-    return PlannerState(time_of_day=runtime.obs.clock()[:5] or f"{runtime.obs.time_s:.0f}s", room=runtime.room,
-                        holding=display_name(held) if held is not None else None, last_outcome=last, critic=critic,
-                        guard=guard, banned=banned, force=force)
+    return PlannerState(
+        time_of_day=runtime.obs.clock()[:5] or f"{runtime.obs.time_s:.0f}s",
+        room=runtime.room,
+        holding=display_name(held) if held is not None else None,
+        last_outcome=last,
+        critic=critic,
+        guard=guard,
+        banned=banned,
+        force=force,
+    )
 
 
 def _progress(runtime: AgentRuntime) -> str:

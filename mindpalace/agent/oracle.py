@@ -85,8 +85,12 @@ def random_jobs(env: HouseholdEnv, rng: np.random.Generator, count: int) -> list
     for object_id in objects:
         source = env.privileged.object_location(int(object_id))
         category = next(o for o in apartment.objects if o.id == object_id).category
-        choices = [(p, r) for p in apartment.furniture for r in p.type.receptacles
-                   if (source is None or p.name != source[0]) and fits(category, r)]
+        choices = [
+            (p, r)
+            for p in apartment.furniture
+            for r in p.type.receptacles
+            if (source is None or p.name != source[0]) and fits(category, r)
+        ]
         piece, receptacle = choices[int(rng.integers(len(choices)))]
         target = piece.part_ids[receptacle.part] if receptacle.part and receptacle.part.startswith("drawer") else piece.id
         jobs.append(Job(int(object_id), target, Relation(receptacle.relation)))
@@ -200,12 +204,17 @@ class OracleAgent:
         category = next(o for o in apartment.objects if o.id == object_id).category
         x, y, _ = self.env.privileged.robot_pose()
         surfaces = sorted(
-            (p for p in apartment.furniture
-             if p.id != exclude.id and any(r.relation == "on" and not r.part and fits(category, r) for r in p.type.receptacles)),
+            (
+                p
+                for p in apartment.furniture
+                if p.id != exclude.id and any(r.relation == "on" and not r.part and fits(category, r) for r in p.type.receptacles)
+            ),
             key=lambda p: math.hypot(p.x - x, p.y - y),
         )
         for piece in surfaces[:3]:
-            point = self.env.privileged.receptacle_point(piece.id, next(r.name for r in piece.type.receptacles if r.relation == "on"))
+            point = self.env.privileged.receptacle_point(
+                piece.id, next(r.name for r in piece.type.receptacles if r.relation == "on")
+            )
             if not (yield from self._navigate(self._approach(piece, point))):
                 continue
             yield from self._look_at(point)
@@ -222,8 +231,12 @@ class OracleAgent:
         standoff = ROBOT_RADIUS + self.config.clearance + 0.15
         tx, ty = float(target[0]), float(target[1])
         candidates = [piece.access_pose()[:2]]
-        candidates += [(x0 - standoff, float(np.clip(ty, y0, y1))), (x1 + standoff, float(np.clip(ty, y0, y1))),
-                       (float(np.clip(tx, x0, x1)), y0 - standoff), (float(np.clip(tx, x0, x1)), y1 + standoff)]
+        candidates += [
+            (x0 - standoff, float(np.clip(ty, y0, y1))),
+            (x1 + standoff, float(np.clip(ty, y0, y1))),
+            (float(np.clip(tx, x0, x1)), y0 - standoff),
+            (float(np.clip(tx, x0, x1)), y1 + standoff),
+        ]
         room = self.env.privileged.apartment.rooms[piece.room]
         free = [(x, y) for x, y in candidates if self._is_free(x, y) and room.contains(x, y, margin=ROBOT_RADIUS)]
         x, y = min(free or candidates[:1], key=lambda c: math.hypot(c[0] - tx, c[1] - ty))

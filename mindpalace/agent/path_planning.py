@@ -8,8 +8,9 @@ neighbour look-ups never need a bounds check (Python lists index far faster than
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,7 +29,7 @@ _EPS = 1e-9
 
 
 def path_length(path: Sequence[Point]) -> float:
-    return float(sum(math.dist(a, b) for a, b in zip(path, path[1:])))
+    return float(sum(math.dist(a, b) for a, b in itertools.pairwise(path)))
 
 
 def plan_path(
@@ -112,9 +113,7 @@ def _world_coords(grid: GridMap, point: Point) -> Point:
     return (grid.origin[0] + point[0] * grid.resolution, grid.origin[1] + point[1] * grid.resolution)
 
 
-def _goal_candidates(
-    inflated: GridMap, goal: tuple[int, int], goal_xy: Point, tolerance: float
-) -> list[tuple[int, int]]:
+def _goal_candidates(inflated: GridMap, goal: tuple[int, int], goal_xy: Point, tolerance: float) -> list[tuple[int, int]]:
     """Acceptable end cells, nearest to `goal_xy` first: the goal cell if free, then free cells within tolerance."""
     exact = [goal] if inflated.in_bounds(*goal) and not inflated.blocked[goal] else []
     if tolerance <= 0.0:

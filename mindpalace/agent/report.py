@@ -19,8 +19,21 @@ from mindpalace.agent.episode import EpisodeRecord, MemoryCall, StepRecord
 CELL_CHARS = 60  # table cells longer than this are cut with "…"
 WHY_CHARS = 2000  # the why section shows this much of a model reply
 KEY_SKILLS = frozenset({"pick", "place", "open", "close", "answer", "done"})  # successes worth a key frame
-STEP_COLUMNS = ["#", "call", "ok", "reason", "memory", "tokens", "infer ms", "overhead ms", "skill ms", "env steps",
-                "critic", "guard", "repairs"]
+STEP_COLUMNS = [
+    "#",
+    "call",
+    "ok",
+    "reason",
+    "memory",
+    "tokens",
+    "infer ms",
+    "overhead ms",
+    "skill ms",
+    "env steps",
+    "critic",
+    "guard",
+    "repairs",
+]
 CSS = """body { font-family: sans-serif; margin: 2em; max-width: 80em; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: left; vertical-align: top; }
@@ -76,8 +89,9 @@ def format_table(rows: list[dict[str, Any]], columns: list[str] | None = None) -
         columns = list(dict.fromkeys(key for row in rows for key in row))
     cells = [[_cell(row.get(column)) for column in columns] for row in rows]
     widths = [max([len(column)] + [len(line[i]) for line in cells]) for i, column in enumerate(columns)]
-    numeric = [all(_is_number(row.get(column)) for row in rows if row.get(column) is not None) and bool(rows)
-               for column in columns]
+    numeric = [
+        all(_is_number(row.get(column)) for row in rows if row.get(column) is not None) and bool(rows) for column in columns
+    ]
 
     def line(values: list[str]) -> str:
         padded = [value.rjust(w) if right else value.ljust(w) for value, w, right in zip(values, widths, numeric)]
@@ -86,8 +100,14 @@ def format_table(rows: list[dict[str, Any]], columns: list[str] | None = None) -
     return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(values) for values in cells])
 
 
-def write_report(episodes: list[EpisodeRecord], out_dir: Path, title: str = "mindpalace episode report",
-                 formats: tuple[str, ...] = ("md", "html"), intro: str = "", max_key_frames: int = 6) -> dict[str, Path]:
+def write_report(
+    episodes: list[EpisodeRecord],
+    out_dir: Path,
+    title: str = "mindpalace episode report",
+    formats: tuple[str, ...] = ("md", "html"),
+    intro: str = "",
+    max_key_frames: int = 6,
+) -> dict[str, Path]:
     """Write report.md and/or report.html into out_dir, with key frames in frames/ and outside maps copied to maps/."""
     unknown = set(formats) - {"md", "html"}
     if unknown:
@@ -113,12 +133,19 @@ def write_report(episodes: list[EpisodeRecord], out_dir: Path, title: str = "min
 
 
 def _episode_view(n: int, episode: EpisodeRecord, out_dir: Path, max_key_frames: int) -> _EpisodeView:
-    facts = [("planner", episode.planner), ("seed", str(episode.seed)), ("success", _cell(episode.success)),
-             ("end reason", episode.reason)]
+    facts = [
+        ("planner", episode.planner),
+        ("seed", str(episode.seed)),
+        ("success", _cell(episode.success)),
+        ("end reason", episode.reason),
+    ]
     if episode.answer is not None:
         facts.append(("answer", episode.answer))
-    facts += [("wall time", f"{episode.wall_s:.1f} s"), ("tokens", str(episode.tokens)),
-              ("memory calls", str(episode.memory_calls))]
+    facts += [
+        ("wall time", f"{episode.wall_s:.1f} s"),
+        ("tokens", str(episode.tokens)),
+        ("memory calls", str(episode.memory_calls)),
+    ]
     notes = list(episode.notes)
     maps = []
     for k, (caption, source) in enumerate(episode.maps.items()):
@@ -168,16 +195,30 @@ def _key_frame_steps(steps: list[StepRecord], limit: int) -> list[StepRecord]:
 def _step_row(step: StepRecord) -> list[str]:
     outcome = ": ".join(part for part in (step.reason, step.message) if part)
     memory = "; ".join(_truncate(_memory_text(call), CELL_CHARS) for call in step.memory_calls)
-    return [str(step.index), _truncate(_call_text(step), CELL_CHARS), _cell(step.success), _cell(outcome), memory,
-            str(step.prompt_tokens + step.completion_tokens), _ms(step.inference_s), _ms(step.planner_overhead_s),
-            _ms(step.skill_s), str(step.env_steps), _cell(step.critic), _cell(step.guard), str(step.repairs)]
+    return [
+        str(step.index),
+        _truncate(_call_text(step), CELL_CHARS),
+        _cell(step.success),
+        _cell(outcome),
+        memory,
+        str(step.prompt_tokens + step.completion_tokens),
+        _ms(step.inference_s),
+        _ms(step.planner_overhead_s),
+        _ms(step.skill_s),
+        str(step.env_steps),
+        _cell(step.critic),
+        _cell(step.guard),
+        str(step.repairs),
+    ]
 
 
 def _latency_rows(steps: list[StepRecord]) -> list[list[str]]:
     rows = []
-    for name, seconds in (("inference ms", [s.inference_s for s in steps]),
-                          ("planner overhead ms", [s.planner_overhead_s for s in steps]),
-                          ("skill ms", [s.skill_s for s in steps])):
+    for name, seconds in (
+        ("inference ms", [s.inference_s for s in steps]),
+        ("planner overhead ms", [s.planner_overhead_s for s in steps]),
+        ("skill ms", [s.skill_s for s in steps]),
+    ):
         if seconds:
             rows.append([name, _ms(float(np.median(seconds))), _ms(float(np.percentile(seconds, 95))), str(len(seconds))])
         else:
@@ -185,13 +226,27 @@ def _latency_rows(steps: list[StepRecord]) -> list[list[str]]:
     return rows
 
 
-def _markdown(title: str, intro: str, summary_header: list[str], summary_cells: list[list[str]],
-              latency: list[list[str]], views: list[_EpisodeView]) -> str:
+def _markdown(
+    title: str,
+    intro: str,
+    summary_header: list[str],
+    summary_cells: list[list[str]],
+    latency: list[list[str]],
+    views: list[_EpisodeView],
+) -> str:
     lines = [f"# {_one_line(title)}", ""]
     if intro:
         lines += [intro, ""]
-    lines += ["## Summary", "", _md_table(summary_header, summary_cells), "", "### Latency across all steps", "",
-              _md_table(["figure", "median", "p95", "steps"], latency), ""]
+    lines += [
+        "## Summary",
+        "",
+        _md_table(summary_header, summary_cells),
+        "",
+        "### Latency across all steps",
+        "",
+        _md_table(["figure", "median", "p95", "steps"], latency),
+        "",
+    ]
     for view in views:
         lines += [f"## {_one_line(view.heading)}", ""]
         lines += [f"- **{key}**: {_one_line(value)}" for key, value in view.facts] + [""]
@@ -213,15 +268,31 @@ def _markdown(title: str, intro: str, summary_header: list[str], summary_cells: 
     return "\n".join(lines)
 
 
-def _html(title: str, intro: str, summary_header: list[str], summary_cells: list[list[str]],
-          latency: list[list[str]], views: list[_EpisodeView]) -> str:
+def _html(
+    title: str,
+    intro: str,
+    summary_header: list[str],
+    summary_cells: list[list[str]],
+    latency: list[list[str]],
+    views: list[_EpisodeView],
+) -> str:
     esc = html.escape
-    parts = ["<!DOCTYPE html>", '<html><head><meta charset="utf-8">', f"<title>{esc(title)}</title>",
-             f"<style>\n{CSS}\n</style>", "</head><body>", f"<h1>{esc(title)}</h1>"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html><head><meta charset="utf-8">',
+        f"<title>{esc(title)}</title>",
+        f"<style>\n{CSS}\n</style>",
+        "</head><body>",
+        f"<h1>{esc(title)}</h1>",
+    ]
     if intro:
         parts.append(f'<p class="intro">{esc(intro)}</p>')
-    parts += ["<h2>Summary</h2>", _html_table(summary_header, summary_cells), "<h3>Latency across all steps</h3>",
-              _html_table(["figure", "median", "p95", "steps"], latency)]
+    parts += [
+        "<h2>Summary</h2>",
+        _html_table(summary_header, summary_cells),
+        "<h3>Latency across all steps</h3>",
+        _html_table(["figure", "median", "p95", "steps"], latency),
+    ]
     for view in views:
         parts.append(f"<h2>{esc(view.heading)}</h2>")
         parts.append("<ul>" + "".join(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in view.facts) + "</ul>")
@@ -232,8 +303,9 @@ def _html(title: str, intro: str, summary_header: list[str], summary_cells: list
         parts.append(_html_table(STEP_COLUMNS, view.step_rows) if view.step_rows else "<p>No steps.</p>")
         if view.why:
             parts.append("<h3>Why</h3>")
-            parts += [f"<details><summary>{esc(heading)}</summary><pre>{esc(choice)}</pre></details>"
-                      for heading, choice in view.why]
+            parts += [
+                f"<details><summary>{esc(heading)}</summary><pre>{esc(choice)}</pre></details>" for heading, choice in view.why
+            ]
         if view.frames:
             parts.append("<h3>Key frames</h3>")
             parts += [_html_figure(image) for image in view.frames]

@@ -117,15 +117,25 @@ class AgentRuntime:
             self._room = room
         return obs
 
-    def record(self, action: str, arguments: dict, objects: tuple[int, ...], start_s: float, *, success: bool,
-               reason: str = "", importance: float = 0.5) -> int:
+    def record(
+        self,
+        action: str,
+        arguments: dict,
+        objects: tuple[int, ...],
+        start_s: float,
+        *,
+        success: bool,
+        reason: str = "",
+        importance: float = 0.5,
+    ) -> int:
         """Write one of the robot's own events at its current place."""
         x, y = self.xy
         event = Event(self.actor, action, start_s, self.obs.time_s, arguments, objects, self.room, success, reason)
         return self.memory.record_event(event, x, y, importance=importance)
 
-    def _record_manipulation(self, action: Pick | Place | Open | Close, outcome: ActionOutcome, start_s: float,
-                             about: int | None) -> None:
+    def _record_manipulation(
+        self, action: Pick | Place | Open | Close, outcome: ActionOutcome, start_s: float, about: int | None
+    ) -> None:
         receptacle = None
         if isinstance(action, Pick):
             target = about if about is not None else self.memory_id_of(action.object_id)
@@ -138,8 +148,15 @@ class AgentRuntime:
             verb, arguments = ("open" if isinstance(action, Open) else "close"), {}
         objects = tuple(i for i in (target, receptacle) if i is not None)
         name = self._name(target)
-        self.record(verb, {"object": name, **arguments}, objects, start_s, success=outcome.success,
-                    reason="" if outcome.success else outcome.reason.value, importance=0.8)
+        self.record(
+            verb,
+            {"object": name, **arguments},
+            objects,
+            start_s,
+            success=outcome.success,
+            reason="" if outcome.success else outcome.reason.value,
+            importance=0.8,
+        )
         if not outcome.success or target is None:
             return
         if isinstance(action, Pick):
@@ -167,8 +184,11 @@ class AgentRuntime:
         obj = objects.objects.get(object_id)
         if obj is None:
             return
-        landed = [u.object_id for u in updates if u.kind == "new" and u.object_id in objects.objects
-                  and objects.objects[u.object_id].label == obj.label]
+        landed = [
+            u.object_id
+            for u in updates
+            if u.kind == "new" and u.object_id in objects.objects and objects.objects[u.object_id].label == obj.label
+        ]
         if landed:
             update = objects.absorb(object_id, landed[0])
             self.memory.objects.delete([landed[0]])  # the sighting lives on as the placed object
@@ -176,9 +196,15 @@ class AgentRuntime:
             update = objects.move(object_id, objects.objects[receptacle].center, self.obs.time_s)
         else:
             return
-        self.memory.remember_object(object_id, obj.label, tuple(update.center), self.obs.time_s,
-                                    room=self.room_at(float(update.center[0]), float(update.center[1])),
-                                    attributes=obj.attributes, change="moved")
+        self.memory.remember_object(
+            object_id,
+            obj.label,
+            tuple(update.center),
+            self.obs.time_s,
+            room=self.room_at(float(update.center[0]), float(update.center[1])),
+            attributes=obj.attributes,
+            change="moved",
+        )
 
     # ------------------------------------------------------------------ perceiving
     def _perceive(self, obs: Observation) -> list[ObjectUpdate]:

@@ -130,14 +130,16 @@ def _costmap(runtime: AgentRuntime, goal: tuple[float, float]):
     return grid
 
 
-def drive_to(runtime: AgentRuntime, goal: tuple[float, float], tolerance: float, face: tuple[float, float] | None,
-             config: SkillConfig) -> SkillOutcome:
+def drive_to(
+    runtime: AgentRuntime, goal: tuple[float, float], tolerance: float, face: tuple[float, float] | None, config: SkillConfig
+) -> SkillOutcome:
     """A* on the perceived costmap, then pure pursuit; replans as the map grows and when the base is blocked."""
     runtime.step(Look(0.0, config.driving_tilt))
     commands, blocked, last_error = 0, 0, "no path"
     while commands < config.max_commands:
-        path = plan_path(_costmap(runtime, goal), runtime.xy, goal, robot_radius=ROBOT_RADIUS + config.clearance,
-                         goal_tolerance=tolerance)
+        path = plan_path(
+            _costmap(runtime, goal), runtime.xy, goal, robot_radius=ROBOT_RADIUS + config.clearance, goal_tolerance=tolerance
+        )
         if path is None:
             return fail("no_path", f"no path to ({goal[0]:.1f}, {goal[1]:.1f}) on the map ({last_error})")
         end = path[-1]
@@ -310,7 +312,10 @@ class Skill:
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI-style function description (the same shape as the memory tools')."""
-        return {"type": "function", "function": {"name": self.name, "description": self.description, "parameters": self.parameters}}
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
 
 
 def _args(required: tuple[str, ...] = (), **properties: dict[str, Any]) -> dict[str, Any]:
@@ -322,17 +327,30 @@ _NAME = {"type": "string", "minLength": 1, "maxLength": 80}
 SKILLS: dict[str, Skill] = {
     s.name: s
     for s in (
-        Skill("navigate_to", "Drive to an object, piece of furniture or part ('mug #12'), a room ('kitchen') or a point "
-              "('2.5, -1.0'), and face it.", _args(("target",), target={**_NAME, "description": "what to go to"}), navigate_to),
+        Skill(
+            "navigate_to",
+            "Drive to an object, piece of furniture or part ('mug #12'), a room ('kitchen') or a point "
+            "('2.5, -1.0'), and face it.",
+            _args(("target",), target={**_NAME, "description": "what to go to"}),
+            navigate_to,
+        ),
         Skill("explore", "Drive to the nearest unexplored part of the map and look around.", _args(), explore),
         Skill("look_around", "Turn the head all around to see what is near.", _args(), look_around),
         Skill("pick", "Pick up an object within reach ('mug #12').", _args(("object",), object=_NAME), pick),
-        Skill("place", "Put the held object on or in a piece of furniture or a drawer within reach.",
-              _args(("receptacle",), receptacle=_NAME, relation={"type": "string", "enum": ["on", "in"]}), place),
+        Skill(
+            "place",
+            "Put the held object on or in a piece of furniture or a drawer within reach.",
+            _args(("receptacle",), receptacle=_NAME, relation={"type": "string", "enum": ["on", "in"]}),
+            place,
+        ),
         Skill("open", "Open a drawer or door within reach ('drawer #10').", _args(("target",), target=_NAME), open_),
         Skill("close", "Close a drawer or door within reach.", _args(("target",), target=_NAME), close),
-        Skill("answer", "Answer the user's question in one sentence; ends the task.",
-              _args(("text",), text={"type": "string", "minLength": 1, "maxLength": 300}), answer),
+        Skill(
+            "answer",
+            "Answer the user's question in one sentence; ends the task.",
+            _args(("text",), text={"type": "string", "minLength": 1, "maxLength": 300}),
+            answer,
+        ),
         Skill("done", "Say the task is complete; ends the task.", _args(), done),
     )
 }

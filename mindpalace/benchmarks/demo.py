@@ -75,8 +75,9 @@ def perception_config() -> PerceptionConfig:
 def live_day(env: HouseholdEnv, runtime: AgentRuntime, rng: np.random.Generator, moves: int) -> DayLog:
     """Tour the apartment, then move objects: the robot's memory is built from what it sees and does."""
     steps = 0
-    drawer_ids = {pid for piece in env.privileged.apartment.furniture for name, pid in piece.part_ids.items()
-                  if name.startswith("drawer")}
+    drawer_ids = {
+        pid for piece in env.privileged.apartment.furniture for name, pid in piece.part_ids.items() if name.startswith("drawer")
+    }
     drawers: list[int] = []  # drawers in the order the robot opened them (closed ones at the start of the moves)
 
     def run(agent: OracleAgent, closed_before: set[int]) -> None:
@@ -84,8 +85,13 @@ def live_day(env: HouseholdEnv, runtime: AgentRuntime, rng: np.random.Generator,
         while (action := agent.act(runtime.obs)) is not None:
             outcome = runtime.step(action).last_outcome
             steps += 1
-            if (isinstance(action, Open) and outcome is not None and outcome.success
-                    and action.target_id in drawer_ids and action.target_id in closed_before):
+            if (
+                isinstance(action, Open)
+                and outcome is not None
+                and outcome.success
+                and action.target_id in drawer_ids
+                and action.target_id in closed_before
+            ):
                 drawers.append(action.target_id)
 
     run(OracleAgent(env, tour(env)), set())  # the tour opens nothing; only the moves count
@@ -95,8 +101,13 @@ def live_day(env: HouseholdEnv, runtime: AgentRuntime, rng: np.random.Generator,
     mover = OracleAgent(env, jobs)
     run(mover, closed)
     done = [r.job for r in mover.results if r.success]
-    return DayLog(moves=[j for j in jobs if j in done], sources=sources, drawers_opened=drawers,
-                  env_steps=steps, sim_time_s=runtime.obs.time_s)
+    return DayLog(
+        moves=[j for j in jobs if j in done],
+        sources=sources,
+        drawers_opened=drawers,
+        env_steps=steps,
+        sim_time_s=runtime.obs.time_s,
+    )
 
 
 def _day_jobs(env: HouseholdEnv, rng: np.random.Generator, count: int) -> list[Job]:
@@ -116,8 +127,14 @@ def _day_jobs(env: HouseholdEnv, rng: np.random.Generator, count: int) -> list[J
         if source.receptacle(location[1]).part is not None:
             continue
         want_drawer = not jobs
-        options = [(p, r) for p in apartment.furniture if p.id != source.id for r in p.type.receptacles
-                   if fits(obj.category, r) and ((r.part or "").startswith("drawer") if want_drawer else (r.relation == "on" and not r.part))]
+        options = [
+            (p, r)
+            for p in apartment.furniture
+            if p.id != source.id
+            for r in p.type.receptacles
+            if fits(obj.category, r)
+            and ((r.part or "").startswith("drawer") if want_drawer else (r.relation == "on" and not r.part))
+        ]
         if not options:
             continue
         piece, receptacle = options[int(rng.integers(len(options)))]
@@ -142,22 +159,35 @@ def build_tasks(env: HouseholdEnv, day: DayLog, rng: np.random.Generator) -> lis
     if day.moves:
         first = day.moves[0]
         here = privileged.object_room(first.object_id)
-        targets = [p for p in apartment.furniture if label_counts[p.type.name] == 1 and apartment.rooms[p.room].name != here
-                   and any(r.relation == "on" and not r.part for r in p.type.receptacles)]
+        targets = [
+            p
+            for p in apartment.furniture
+            if label_counts[p.type.name] == 1
+            and apartment.rooms[p.room].name != here
+            and any(r.relation == "on" and not r.part for r in p.type.receptacles)
+        ]
         if targets:
             goal = targets[int(rng.integers(len(targets)))]
             room = apartment.rooms[goal.room].name
-            tasks.append(DemoTask(
-                f"Bring the {category[first.object_id]} you put away first today to the {goal.type.name.replace('_', ' ')} "
-                f"in the {room}.", _on_furniture(env, first.object_id, goal.name)))
+            tasks.append(
+                DemoTask(
+                    f"Bring the {category[first.object_id]} you put away first today to the {goal.type.name.replace('_', ' ')} "
+                    f"in the {room}.",
+                    _on_furniture(env, first.object_id, goal.name),
+                )
+            )
     if day.drawers_opened:
         drawer = day.drawers_opened[0]
         tasks.append(DemoTask("Open the drawer you opened first today.", _is_open(env, drawer)))
     if len(day.moves) > 1:
         second = day.moves[1]
         piece = furniture_of_part.get(second.receptacle_id) or apartment.furniture_by_id(second.receptacle_id)
-        tasks.append(DemoTask(f"Where did you put the {category[second.object_id]}?",
-                              _answer_names(env, second.object_id, piece.type.name.replace("_", " "))))
+        tasks.append(
+            DemoTask(
+                f"Where did you put the {category[second.object_id]}?",
+                _answer_names(env, second.object_id, piece.type.name.replace("_", " ")),
+            )
+        )
     if len(day.moves) > 2:
         third = day.moves[2]
         room = day.sources[third.object_id]
@@ -166,14 +196,23 @@ def build_tasks(env: HouseholdEnv, day: DayLog, rng: np.random.Generator) -> lis
     counts: dict[str, int] = {}
     for obj in apartment.objects:
         counts[obj.category.name] = counts.get(obj.category.name, 0) + 1
-    seen = [o for o in apartment.objects if o.id not in moved and counts[o.category.name] == 1
-            and privileged.object_location(o.id) is not None and privileged.object_location(o.id)[2] == "on"]
+    seen = [
+        o
+        for o in apartment.objects
+        if o.id not in moved
+        and counts[o.category.name] == 1
+        and privileged.object_location(o.id) is not None
+        and privileged.object_location(o.id)[2] == "on"
+    ]
     if seen:
         target = seen[int(rng.integers(len(seen)))]
         location = privileged.object_location(target.id)
         piece = next(p for p in apartment.furniture if p.name == location[0])
-        tasks.append(DemoTask(f"Go to the {category[target.id]} you saw on the {piece.type.name.replace('_', ' ')}.",
-                              _near(env, target.id)))
+        tasks.append(
+            DemoTask(
+                f"Go to the {category[target.id]} you saw on the {piece.type.name.replace('_', ' ')}.", _near(env, target.id)
+            )
+        )
     return tasks
 
 
@@ -183,6 +222,7 @@ def _on_furniture(env: HouseholdEnv, object_id: int, furniture_name: str) -> Cal
         location = env.privileged.object_location(object_id)
         where = f"{location[2]} {location[0]}" if location else "held"
         return location is not None and location[0] == furniture_name, f"the object is {where} (goal: on {furniture_name})"
+
     return check
 
 
@@ -190,6 +230,7 @@ def _is_open(env: HouseholdEnv, part_id: int) -> Callable[[EpisodeRecord], tuple
     def check(record: EpisodeRecord) -> tuple[bool, str]:
         is_open = bool(env.privileged.joint_states()[part_id][1])
         return is_open, f"part {part_id} (the first drawer opened today) is {'open' if is_open else 'closed'}"
+
     return check
 
 
@@ -197,6 +238,7 @@ def _answer_names(env: HouseholdEnv, object_id: int, furniture_label: str) -> Ca
     def check(record: EpisodeRecord) -> tuple[bool, str]:
         text = (record.answer or "").lower()
         return furniture_label in text, f"answer {record.answer!r}; it must name the {furniture_label}"
+
     return check
 
 
@@ -206,6 +248,7 @@ def _in_room(env: HouseholdEnv, room: str) -> Callable[[EpisodeRecord], tuple[bo
         actual = env.privileged.apartment.room_at(x, y)
         name = actual.name if actual else "no room"
         return name == room, f"the robot is in the {name} (goal: {room})"
+
     return check
 
 
@@ -215,6 +258,7 @@ def _near(env: HouseholdEnv, object_id: int, distance: float = 1.3) -> Callable[
         ox, oy, _ = env.privileged.object_positions()[object_id]
         d = float(np.hypot(ox - x, oy - y))
         return d <= distance, f"the robot ends {d:.2f} m from the object (goal: within {distance} m)"
+
     return check
 
 
@@ -254,8 +298,9 @@ def open_world(config: DemoConfig, out_dir: Path, live: bool = True, progress: C
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in out_dir.glob("memory.db*"):
         stale.unlink()  # every run starts from an empty memory
-    env = make("mindpalace/Household-v0", width=config.width, height=config.height, n_rooms=config.n_rooms,
-               max_episode_steps=1_000_000)
+    env = make(
+        "mindpalace/Household-v0", width=config.width, height=config.height, n_rooms=config.n_rooms, max_episode_steps=1_000_000
+    )
     obs, _ = env.reset(seed=config.seed)
     memory = MemorySystem.open(out_dir / "memory.db")
     runtime = AgentRuntime(env, memory, PerceptionPipeline(perception_config()), obs)
@@ -267,8 +312,10 @@ def open_world(config: DemoConfig, out_dir: Path, live: bool = True, progress: C
         world.day = live_day(env, runtime, np.random.default_rng(config.seed), config.moves)
         world.day_wall_s = time.perf_counter() - started
         memory.flush()
-        say(f"day done: {world.day.env_steps} env steps, {len(world.day.moves)} objects moved, "
-            f"{len(runtime.objects())} things mapped, {memory.stats()['events']} events remembered ({world.day_wall_s:.0f} s)")
+        say(
+            f"day done: {world.day.env_steps} env steps, {len(world.day.moves)} objects moved, "
+            f"{len(runtime.objects())} things mapped, {memory.stats()['events']} events remembered ({world.day_wall_s:.0f} s)"
+        )
     return world
 
 
@@ -277,8 +324,9 @@ def make_planner(config: DemoConfig, memory: MemorySystem, backend: LLMBackend |
     return Planner(backend, memory, {name: s.schema() for name, s in SKILLS.items()}, config.planner_config)
 
 
-def run_demo(config: DemoConfig, out_dir: Path, backend: LLMBackend | None = None,
-             progress: Callable[[str], None] | None = None) -> DemoResult:
+def run_demo(
+    config: DemoConfig, out_dir: Path, backend: LLMBackend | None = None, progress: Callable[[str], None] | None = None
+) -> DemoResult:
     """The day, then each instruction as an episode; the bank and the maps are written under `out_dir`."""
     say = progress or (lambda message: None)
     world = open_world(config, out_dir, live=True, progress=say)
@@ -290,23 +338,46 @@ def run_demo(config: DemoConfig, out_dir: Path, backend: LLMBackend | None = Non
         episodes = []
         for number, task in enumerate(tasks, 1):
             say(f"instruction {number}/{len(tasks)}: {task.instruction}")
-            record = run_episode(world.runtime, planner, task.instruction, budget=config.budget, seed=config.seed,
-                                 planner_name=f"{config.planner}/{config.planner_config.mode}", checker=task.check)
+            record = run_episode(
+                world.runtime,
+                planner,
+                task.instruction,
+                budget=config.budget,
+                seed=config.seed,
+                planner_name=f"{config.planner}/{config.planner_config.mode}",
+                checker=task.check,
+            )
             record.maps["top-down map with the robot's path (ground-truth layout)"] = str(
-                save_episode_map(world.env, record, out_dir / "maps" / f"episode_{number}.png"))
+                save_episode_map(world.env, record, out_dir / "maps" / f"episode_{number}.png")
+            )
             episodes.append(record)
-            say(f"  -> {'success' if record.success else 'failure'} in {len(record.steps)} steps ({record.reason}); "
-                f"{record.notes[-1] if record.notes else ''}")
-        during = {k: v - failures_before.get(k, 0) for k, v in world.runtime.stats.failures.items()
-                  if v - failures_before.get(k, 0)}
-        return DemoResult(episodes, world.day, world.day_wall_s, [r.name for r in world.env.apartment.rooms],
-                          sum(during.get(k, 0) for k in INVALID_ACTION_REASONS), during)
+            say(
+                f"  -> {'success' if record.success else 'failure'} in {len(record.steps)} steps ({record.reason}); "
+                f"{record.notes[-1] if record.notes else ''}"
+            )
+        during = {
+            k: v - failures_before.get(k, 0) for k, v in world.runtime.stats.failures.items() if v - failures_before.get(k, 0)
+        }
+        return DemoResult(
+            episodes,
+            world.day,
+            world.day_wall_s,
+            [r.name for r in world.env.apartment.rooms],
+            sum(during.get(k, 0) for k in INVALID_ACTION_REASONS),
+            during,
+        )
     finally:
         world.close()
 
 
 def save_episode_map(env: HouseholdEnv, record: EpisodeRecord, path: Path) -> Path:
     privileged = env.privileged
-    save_topdown(path, env.apartment, robot_pose=privileged.robot_pose(), object_positions=privileged.object_positions(),
-                 held_object=privileged.held_object(), path=record.path)
+    save_topdown(
+        path,
+        env.apartment,
+        robot_pose=privileged.robot_pose(),
+        object_positions=privileged.object_positions(),
+        held_object=privileged.held_object(),
+        path=record.path,
+    )
     return path

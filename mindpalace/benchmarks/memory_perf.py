@@ -62,17 +62,41 @@ def fill_bank(path: Path, n: int, seed: int = 0, dim: int = 384, progress: Calla
         with bank.write() as db:
             db.executemany(
                 "INSERT INTO objects (id, label, x, y, z, room, first_seen, last_seen, size_bytes) VALUES (?, ?, ?, ?, 0.8, ?, ?, ?, 150)",
-                [(int(i), LABELS[l], float(x), float(y), ROOMS[int(i) % len(ROOMS)], float(s), float(s))
-                 for i, l, x, y, s in zip(ids, labels, xs, ys, t)])
-            db.executemany("INSERT INTO objects_rtree VALUES (?, ?, ?, ?, ?)",
-                           [(int(i), float(x), float(x), float(y), float(y)) for i, x, y in zip(ids, xs, ys)])
+                [
+                    (int(i), LABELS[label], float(x), float(y), ROOMS[int(i) % len(ROOMS)], float(s), float(s))
+                    for i, label, x, y, s in zip(ids, labels, xs, ys, t)
+                ],
+            )
+            db.executemany(
+                "INSERT INTO objects_rtree VALUES (?, ?, ?, ?, ?)",
+                [(int(i), float(x), float(x), float(y), float(y)) for i, x, y in zip(ids, xs, ys)],
+            )
             db.executemany(
                 "INSERT INTO facts (subject, predicate, object, valid_from, source, confidence, recorded_at, text, size_bytes)"
                 " VALUES (?, 'owned_by', ?, ?, 'user', 1.0, ?, ?, 120)",
-                [(f"object:{int(i)}", f"person {int(i) % 1000}", float(s), float(s), f"object {int(i)} is person {int(i) % 1000}'s")
-                 for i, s in zip(ids, t)])
-        events = [Event("robot", ACTIONS[int(i) % len(ACTIONS)], float(s), float(s) + float(rng.uniform(0.5, 30)),
-                        {"target": int(i)}, (int(i),), ROOMS[int(i) % len(ROOMS)]) for i, s in zip(ids, t)]
+                [
+                    (
+                        f"object:{int(i)}",
+                        f"person {int(i) % 1000}",
+                        float(s),
+                        float(s),
+                        f"object {int(i)} is person {int(i) % 1000}'s",
+                    )
+                    for i, s in zip(ids, t)
+                ],
+            )
+        events = [
+            Event(
+                "robot",
+                ACTIONS[int(i) % len(ACTIONS)],
+                float(s),
+                float(s) + float(rng.uniform(0.5, 30)),
+                {"target": int(i)},
+                (int(i),),
+                ROOMS[int(i) % len(ROOMS)],
+            )
+            for i, s in zip(ids, t)
+        ]
         EpisodicStore(bank).add_events(events, positions=[(float(x), float(y)) for x, y in zip(xs, ys)])
         progress(f"filled {min(start + batch, n):,} of {n:,}")
     return bank
@@ -97,7 +121,7 @@ def measure_queries(n: int, queries: int = 200, seed: int = 0, progress: Callabl
         for start in range(0, n, 50_000):
             count = min(50_000, n - start)
             kind_of = [kinds[(start + i) % 3] for i in range(count)]
-            vectors.add([vector_id(k, start + i + 1) for i, k in enumerate(kind_of)], kind_of, pool[start:start + count])
+            vectors.add([vector_id(k, start + i + 1) for i, k in enumerate(kind_of)], kind_of, pool[start : start + count])
         progress(f"indexed {len(vectors):,} vectors")
         objects, events, facts = ObjectStore(bank), EpisodicStore(bank), SemanticStore(bank)
         probes = pool[n:]
@@ -126,8 +150,13 @@ def measure_queries(n: int, queries: int = 200, seed: int = 0, progress: Callabl
     return figures
 
 
-def simulate_day(hours: float = 24.0, budget_items: int | None = None, seed: int = 0, embedder: Any | None = None,
-                 progress: Callable[[str], None] = _log) -> dict[str, Any]:
+def simulate_day(
+    hours: float = 24.0,
+    budget_items: int | None = None,
+    seed: int = 0,
+    embedder: Any | None = None,
+    progress: Callable[[str], None] = _log,
+) -> dict[str, Any]:
     """A robot's day at one observation a second through MemorySystem: size and RSS hour by hour.
 
     Each second a working-memory observation; every 10 s an object sighting; every 30 s an event; every
@@ -150,14 +179,28 @@ def simulate_day(hours: float = 24.0, budget_items: int | None = None, seed: int
             t = float(second)
             object_id = int(rng.integers(1, 301))
             x, y = float(rng.uniform(0, 12)), float(rng.uniform(0, 9))
-            memory.working.add(WorkingItem(key=f"seen:{object_id}", kind="observation", text=f"saw {LABELS[object_id % 10]} #{object_id}",
-                                           time_s=t, importance=0.2, position=(x, y)), now=t, position=(x, y))
+            memory.working.add(
+                WorkingItem(
+                    key=f"seen:{object_id}",
+                    kind="observation",
+                    text=f"saw {LABELS[object_id % 10]} #{object_id}",
+                    time_s=t,
+                    importance=0.2,
+                    position=(x, y),
+                ),
+                now=t,
+                position=(x, y),
+            )
             if second % 10 == 0:
                 change = "new" if memory.objects.get(object_id) is None else ("moved" if rng.random() < 0.05 else None)
                 memory.objects.upsert(object_id, LABELS[object_id % 10], (x, y, 0.8), t, room=ROOMS[object_id % 6], change=change)
             if second % 30 == 0:
-                memory.record_event(Event("robot", ACTIONS[second % 7], t, t + 5.0, {"target": object_id}, (object_id,),
-                                          ROOMS[object_id % 6]), x=x, y=y, importance=float(rng.uniform(0.1, 0.9)))
+                memory.record_event(
+                    Event("robot", ACTIONS[second % 7], t, t + 5.0, {"target": object_id}, (object_id,), ROOMS[object_id % 6]),
+                    x=x,
+                    y=y,
+                    importance=float(rng.uniform(0.1, 0.9)),
+                )
             if second % 60 == 0 and snapshots is not None:
                 visible = {int(o): int(rng.integers(60, 4000)) for o in rng.integers(1, 301, size=4)}
                 pose = np.eye(4)
@@ -167,8 +210,13 @@ def simulate_day(hours: float = 24.0, budget_items: int | None = None, seed: int
                 memory.tell(f"I have tea at {(second // 3600) % 24:02d}:30", time_s=t, speaker="Alice")
                 memory.flush()
                 report = memory.forget(now=t)
-                hour = {"hour": round((second + 1) / 3600, 2), "bank_mb": round(memory.bank.size_bytes() / 1e6, 2),
-                        "rss_mb": round(_rss_mb(), 1), "items": report.items_after, "forgotten": sum(report.removed.values())}
+                hour = {
+                    "hour": round((second + 1) / 3600, 2),
+                    "bank_mb": round(memory.bank.size_bytes() / 1e6, 2),
+                    "rss_mb": round(_rss_mb(), 1),
+                    "items": report.items_after,
+                    "forgotten": sum(report.removed.values()),
+                }
                 hourly.append(hour)
                 progress(json.dumps(hour))
         memory.close()
@@ -187,4 +235,6 @@ def write_throughput(n: int = 5000) -> dict[str, float]:
     """Acknowledged event writes per second: one transaction each, and in batches of 100."""
     with tempfile.TemporaryDirectory() as folder:
         figures = measure_write_throughput(Path(folder) / "w.db", n)
-    return {key: round(float(value), 1) for key, value in figures.items() if isinstance(value, (int, float)) and math.isfinite(value)}
+    return {
+        key: round(float(value), 1) for key, value in figures.items() if isinstance(value, (int, float)) and math.isfinite(value)
+    }

@@ -40,8 +40,9 @@ class PerceptionEvalConfig:
     moves: int = 3
     min_pixels: int = 200
     match_distance: float = 0.15  # m
-    perception: PerceptionConfig = field(default_factory=lambda: PerceptionConfig(
-        segmenter_args={"kinds": ("object", "furniture", "part")}))
+    perception: PerceptionConfig = field(
+        default_factory=lambda: PerceptionConfig(segmenter_args={"kinds": ("object", "furniture", "part")})
+    )
     memory: SpatialMemoryConfig = field(default_factory=SpatialMemoryConfig)
 
 
@@ -57,8 +58,12 @@ def _moves(env: HouseholdEnv, rng: np.random.Generator, count: int) -> list[Job]
         source = next(p for p in apartment.furniture if p.name == location[0])
         if source.receptacle(location[1]).part is not None:
             continue
-        targets = [p for p in apartment.furniture if p.id != source.id
-                   and any(r.relation == "on" and r.part is None and fits(obj.category, r) for r in p.type.receptacles)]
+        targets = [
+            p
+            for p in apartment.furniture
+            if p.id != source.id
+            and any(r.relation == "on" and r.part is None and fits(obj.category, r) for r in p.type.receptacles)
+        ]
         if targets:
             target = targets[int(rng.integers(len(targets)))]
             jobs.append(Job(obj.id, target.id, Relation.ON))
@@ -105,7 +110,9 @@ def run_perception_eval(config: PerceptionEvalConfig, progress: Callable[[int], 
     after = env.privileged.object_positions()
     metrics = score(env, memory, seen_pixels, before, after, config)
     metrics.update(
-        seed=config.seed, frames=len(timings), moves_done=sum(r.success for r in mover.results),
+        seed=config.seed,
+        frames=len(timings),
+        moves_done=sum(r.success for r in mover.results),
         write_path_ms_mean=round(1000 * float(np.mean(timings)), 2),
     )
     env.close()
@@ -113,8 +120,12 @@ def run_perception_eval(config: PerceptionEvalConfig, progress: Callable[[int], 
 
 
 def score(
-    env: HouseholdEnv, memory: SpatialMemory, seen_pixels: dict[int, int],
-    before: dict[int, tuple[float, float, float]], after: dict[int, tuple[float, float, float]], config: PerceptionEvalConfig,
+    env: HouseholdEnv,
+    memory: SpatialMemory,
+    seen_pixels: dict[int, int],
+    before: dict[int, tuple[float, float, float]],
+    after: dict[int, tuple[float, float, float]],
+    config: PerceptionEvalConfig,
 ) -> dict[str, Any]:
     """Precision, recall, centroid error, duplicates and moved-object detection of the small objects."""
     apartment = env.privileged.apartment
@@ -123,7 +134,9 @@ def score(
     perceived = {oid: obj for oid, obj in memory.objects.objects.items() if memory.scene.kind_of(obj) == "object"}
     pairs = sorted(
         (float(np.linalg.norm(obj.center - position)), pid, tid)
-        for pid, obj in perceived.items() for tid, position in truth.items() if obj.label == categories[tid]
+        for pid, obj in perceived.items()
+        for tid, position in truth.items()
+        if obj.label == categories[tid]
     )
     matched_p: dict[int, int] = {}
     matched_t: dict[int, int] = {}
@@ -137,16 +150,28 @@ def score(
     # set, as ignore regions are in detection benchmarks: neither a hit nor a false positive.
     glimpsed = {oid: np.array(after[oid]) for oid, px in seen_pixels.items() if 0 < px < config.min_pixels}
     ignored = {
-        pid for pid, obj in perceived.items() if pid not in matched_p and any(
+        pid
+        for pid, obj in perceived.items()
+        if pid not in matched_p
+        and any(
             categories[tid] == obj.label and np.linalg.norm(obj.center - position) <= config.match_distance
-            for tid, position in glimpsed.items())
+            for tid, position in glimpsed.items()
+        )
     }
     duplicates = sum(
-        1 for pid, obj in perceived.items() if pid not in matched_p and any(
+        1
+        for pid, obj in perceived.items()
+        if pid not in matched_p
+        and any(
             categories[tid] == obj.label and np.linalg.norm(obj.center - truth[tid]) <= config.match_distance and tid in matched_t
-            for tid in truth)
+            for tid in truth
+        )
     )
-    moved = [oid for oid in truth if np.linalg.norm(np.array(after[oid]) - np.array(before[oid])) > memory.config.objects.moved_distance]
+    moved = [
+        oid
+        for oid in truth
+        if np.linalg.norm(np.array(after[oid]) - np.array(before[oid])) > memory.config.objects.moved_distance
+    ]
     detected = [oid for oid in moved if oid in matched_t and memory.objects.objects[matched_t[oid]].moves]
     return {
         "precision": round(len(matched_p) / max(len(perceived) - len(ignored), 1), 4),
@@ -158,7 +183,11 @@ def score(
         "perceived_ignored": len(ignored),
         "true_objects_seen": len(truth),
         "moved_objects": len(moved),
-        "config": {k: v for k, v in asdict(config).items() if k in ("n_rooms", "width", "height", "moves", "min_pixels", "match_distance")},
+        "config": {
+            k: v
+            for k, v in asdict(config).items()
+            if k in ("n_rooms", "width", "height", "moves", "min_pixels", "match_distance")
+        },
     }
 
 

@@ -33,8 +33,19 @@ def _add_history(memory, count: int, seed: int) -> None:
     actions = ("pick", "place", "open", "close", "enter_room", "navigate_to")
     for i in range(count):
         start = -86_400.0 + i * 86_400.0 / max(count, 1)  # the day before
-        memory.record_event(Event("robot", str(rng.choice(actions)), start, start + 2.0, {"object": f"thing #{10_000 + i % 500}"},
-                                  (10_000 + i % 500,), f"room {i % 7}"), float(rng.uniform(-5, 5)), float(rng.uniform(-5, 5)))
+        memory.record_event(
+            Event(
+                "robot",
+                str(rng.choice(actions)),
+                start,
+                start + 2.0,
+                {"object": f"thing #{10_000 + i % 500}"},
+                (10_000 + i % 500,),
+                f"room {i % 7}",
+            ),
+            float(rng.uniform(-5, 5)),
+            float(rng.uniform(-5, 5)),
+        )
     memory.flush()
 
 
@@ -43,8 +54,13 @@ def _stats(values_s: list[float], prefix: str) -> dict[str, float]:
     return {f"{prefix}_p50": round(float(np.median(ms)), 2), f"{prefix}_p95": round(float(np.percentile(ms, 95)), 2)}
 
 
-def measure_planner(seed: int = 0, decisions: int = 40, with_model: bool = False, extra_events: int = 0,
-                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def measure_planner(
+    seed: int = 0,
+    decisions: int = 40,
+    with_model: bool = False,
+    extra_events: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """`extra_events` older events (other objects, other rooms) are added to the day's memory first, to time the
     planner against a bank that has been in use for a while."""
     say = progress or (lambda message: None)
@@ -54,9 +70,14 @@ def measure_planner(seed: int = 0, decisions: int = 40, with_model: bool = False
             assert world.day is not None
             _add_history(world.memory, extra_events, seed)
             tasks = [t.instruction for t in build_tasks(world.env, world.day, np.random.default_rng(seed + 1))]
-            results: dict[str, Any] = {"seed": seed, "decisions": decisions, "tasks": len(tasks), "extra_events": extra_events,
-                                       "objects_in_memory": len(world.runtime.objects()),
-                                       "events_in_memory": world.memory.stats()["events"]}
+            results: dict[str, Any] = {
+                "seed": seed,
+                "decisions": decisions,
+                "tasks": len(tasks),
+                "extra_events": extra_events,
+                "objects_in_memory": len(world.runtime.objects()),
+                "events_in_memory": world.memory.stats()["events"],
+            }
             state = planner_state(world.runtime)
             for mode in ("score", "generate"):
                 # The scripted double answers generate mode with a valid skill call after one memory query.

@@ -26,16 +26,26 @@ def run(args: argparse.Namespace) -> int:
     config = demo_config(args)
     result = run_demo(config, args.out, progress=progress_printer())
     rows = summary_rows(result.episodes)
-    intro = (f"Seed {args.seed}: an apartment of {len(result.rooms)} rooms ({', '.join(result.rooms)}). The robot lived a day "
-             f"of {result.day.env_steps} env steps ({result.day.sim_time_s:.0f} s simulated, {result.day_wall_s:.0f} s wall) "
-             f"and moved {len(result.day.moves)} objects; its memory holds only what its camera saw and what it did. "
-             f"Then the planner ({config.planner}, {config.planner_config.mode} mode) carried out {len(rows)} instructions. "
-             f"Actions the env rejected as invalid: {result.invalid_env_actions}; other env refusals: {result.env_failures}.")
+    intro = (
+        f"Seed {args.seed}: an apartment of {len(result.rooms)} rooms ({', '.join(result.rooms)}). The robot lived a day "
+        f"of {result.day.env_steps} env steps ({result.day.sim_time_s:.0f} s simulated, {result.day_wall_s:.0f} s wall) "
+        f"and moved {len(result.day.moves)} objects; its memory holds only what its camera saw and what it did. "
+        f"Then the planner ({config.planner}, {config.planner_config.mode} mode) carried out {len(rows)} instructions. "
+        f"Actions the env rejected as invalid: {result.invalid_env_actions}; other env refusals: {result.env_failures}."
+    )
     paths = write_report(result.episodes, args.out, title="mindpalace demo", intro=intro)
     succeeded = sum(r["success"] for r in rows)
-    summary = {"seed": args.seed, "instructions": len(rows), "succeeded": succeeded, "invalid_env_actions": result.invalid_env_actions,
-               "env_failures": result.env_failures, "day_env_steps": result.day.env_steps, "day_wall_s": round(result.day_wall_s, 1),
-               "wall_s": round(time.perf_counter() - started, 1), "episodes": rows}
+    summary = {
+        "seed": args.seed,
+        "instructions": len(rows),
+        "succeeded": succeeded,
+        "invalid_env_actions": result.invalid_env_actions,
+        "env_failures": result.env_failures,
+        "day_env_steps": result.day.env_steps,
+        "day_wall_s": round(result.day_wall_s, 1),
+        "wall_s": round(time.perf_counter() - started, 1),
+        "episodes": rows,
+    }
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
     print()
     print(format_table(rows))

@@ -28,7 +28,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     export.set_defaults(run=run_export)
 
 
-def _open(path: Path):  # noqa: ANN202
+def _open(path: Path):
     from mindpalace.memory.system import MemorySystem
 
     if not path.exists():

@@ -27,8 +27,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--depth-scale", type=float, default=None, help="depth PNG units per metre (default: the format's)")
     parser.add_argument("--max-frames", type=int, default=None)
     parser.add_argument("--voxel", type=float, default=0.01, help="fused cloud voxel size in metres")
-    parser.add_argument("--up", choices=("auto", "keep"), default="auto",
-                        help="auto: rotate the world so the cameras' mean up is +z (REP-103); keep: use the poses as given")
+    parser.add_argument(
+        "--up",
+        choices=("auto", "keep"),
+        default="auto",
+        help="auto: rotate the world so the cameras' mean up is +z (REP-103); keep: use the poses as given",
+    )
     parser.set_defaults(run=run)
 
 

@@ -38,8 +38,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     memory.add_argument("--queries", type=int, default=200, help="timed queries per kind and size")
     memory.add_argument("--hours", type=float, default=24.0, help="length of the simulated day (0 to skip)")
     memory.add_argument("--plot", type=Path, default=None, help="write the day's bank size and RSS as a PNG")
-    memory.add_argument("--tight-budget", type=int, default=1500,
-                        help="item budget of the second simulated day, small enough that forgetting runs")
+    memory.add_argument(
+        "--tight-budget",
+        type=int,
+        default=1500,
+        help="item budget of the second simulated day, small enough that forgetting runs",
+    )
     memory.set_defaults(run=run_memory)
     planner = targets.add_parser("planner", help="planner overhead per decision outside model inference")
     planner.add_argument("--json", action="store_true", help="print one JSON object")
@@ -92,8 +96,13 @@ def _time_steps(width: int, height: int, args: argparse.Namespace) -> dict[str, 
 def run_sim(args: argparse.Namespace) -> int:
     if args.steps < 4 or args.warmup < 0:
         raise ValueError("--steps must be >= 4 and --warmup >= 0")
-    results: dict[str, Any] = {"rooms": args.rooms, "seed": args.seed, "steps": args.steps,
-                               "cpus": len(os.sched_getaffinity(0)), "mujoco_gl": os.environ.get("MUJOCO_GL", "egl")}
+    results: dict[str, Any] = {
+        "rooms": args.rooms,
+        "seed": args.seed,
+        "steps": args.steps,
+        "cpus": len(os.sched_getaffinity(0)),
+        "mujoco_gl": os.environ.get("MUJOCO_GL", "egl"),
+    }
     for width, height in ((320, 240), (640, 480)):
         figures = _time_steps(width, height, args)
         key = f"{width}x{height}"
@@ -195,7 +204,12 @@ def run_planner(args: argparse.Namespace) -> int:
         raise ValueError("--decisions must be at least 1")
     if args.extra_events < 0:
         raise ValueError("--extra-events must be >= 0")
-    results = measure_planner(args.seed, args.decisions, args.with_model, args.extra_events,
-                              progress=None if args.json else lambda message: print(message, flush=True))
+    results = measure_planner(
+        args.seed,
+        args.decisions,
+        args.with_model,
+        args.extra_events,
+        progress=None if args.json else lambda message: print(message, flush=True),
+    )
     print_figures(results, args.json)
     return 0

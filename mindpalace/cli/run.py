@@ -18,13 +18,17 @@ from mindpalace.planning.planner import PlannerConfig
 
 def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--planner", default="local", choices=("local", "openai", "scripted"), help="LLM backend")
-    parser.add_argument("--mode", default=None, choices=("score", "generate"),
-                        help="decoding: rank valid candidates (score, the default for local) or free calls (generate, "
-                             "the default for openai)")
+    parser.add_argument(
+        "--mode",
+        default=None,
+        choices=("score", "generate"),
+        help="decoding: rank valid candidates (score, the default for local) or free calls (generate, the default for openai)",
+    )
     parser.add_argument("--model", default=None, help="local: a model directory; openai: the model name")
     parser.add_argument("--base-url", default=None, help="openai: the endpoint (default $MINDPALACE_LLM_BASE_URL)")
-    parser.add_argument("--script", type=Path, default=None,
-                        help='scripted: a JSON file {"replies": [...], "choices": [...]} (a test double)')
+    parser.add_argument(
+        "--script", type=Path, default=None, help='scripted: a JSON file {"replies": [...], "choices": [...]} (a test double)'
+    )
     parser.add_argument("--max-steps", type=int, default=8, help="planner decisions per instruction")
     parser.add_argument("--max-tokens", type=int, default=60_000, help="tokens per instruction")
     parser.add_argument("--max-wall-s", type=float, default=240.0, help="wall time per instruction")
@@ -44,8 +48,14 @@ def demo_config(args: argparse.Namespace) -> DemoConfig:
         backend_args.update(replies=script.get("replies", []), choices=script.get("choices", []))
     mode = args.mode or ("generate" if args.planner == "openai" else "score")
     budget = EpisodeBudget(max_steps=args.max_steps, max_tokens=args.max_tokens, max_wall_s=args.max_wall_s)
-    return DemoConfig(seed=args.seed, n_rooms=args.rooms, planner=args.planner, backend_args=backend_args,
-                      planner_config=PlannerConfig(mode=mode), budget=budget)
+    return DemoConfig(
+        seed=args.seed,
+        n_rooms=args.rooms,
+        planner=args.planner,
+        backend_args=backend_args,
+        planner_config=PlannerConfig(mode=mode),
+        budget=budget,
+    )
 
 
 def progress_printer() -> Callable[[str], None]:
@@ -76,12 +86,21 @@ def run(args: argparse.Namespace) -> int:
     try:
         planner = make_planner(config, world.memory)
         say(f"task: {args.task}")
-        record = run_episode(world.runtime, planner, args.task, budget=config.budget, seed=args.seed,
-                             planner_name=f"{config.planner}/{config.planner_config.mode}",
-                             progress=lambda step: say(f"  step {step.index}: {step.skill}({step.arguments}) -> "
-                                                       f"{'ok' if step.success else 'failed ' + step.reason}: {step.message}"))
+        record = run_episode(
+            world.runtime,
+            planner,
+            args.task,
+            budget=config.budget,
+            seed=args.seed,
+            planner_name=f"{config.planner}/{config.planner_config.mode}",
+            progress=lambda step: say(
+                f"  step {step.index}: {step.skill}({step.arguments}) -> "
+                f"{'ok' if step.success else 'failed ' + step.reason}: {step.message}"
+            ),
+        )
         record.maps["top-down map with the robot's path (ground-truth layout)"] = str(
-            save_episode_map(world.env, record, args.out / "maps" / "episode_1.png"))
+            save_episode_map(world.env, record, args.out / "maps" / "episode_1.png")
+        )
     finally:
         world.close()
     paths = write_report([record], args.out, title=f"mindpalace run: {args.task}")

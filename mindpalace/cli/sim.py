@@ -59,8 +59,14 @@ def run(args: argparse.Namespace) -> int:
         if truncated:
             break
     privileged = env.privileged
-    save_topdown(args.out / "topdown.png", env.apartment, robot_pose=privileged.robot_pose(),
-                 object_positions=privileged.object_positions(), held_object=privileged.held_object(), path=trail)
+    save_topdown(
+        args.out / "topdown.png",
+        env.apartment,
+        robot_pose=privileged.robot_pose(),
+        object_positions=privileged.object_positions(),
+        held_object=privileged.held_object(),
+        path=trail,
+    )
     summary = {
         "seed": args.seed,
         "steps": step + 1,
@@ -78,8 +84,11 @@ def run(args: argparse.Namespace) -> int:
 
 def env_config(args: argparse.Namespace) -> HouseholdConfig:
     """The YAML file (if any), then --set overrides, then the --width/--height/--rooms flags."""
-    flags = [f"{key}={value}" for key, value in (("width", args.width), ("height", args.height), ("n_rooms", args.rooms))
-             if value is not None]
+    flags = [
+        f"{key}={value}"
+        for key, value in (("width", args.width), ("height", args.height), ("n_rooms", args.rooms))
+        if value is not None
+    ]
     if args.config is not None:
         return load_yaml(HouseholdConfig, args.config, [*args.set, *flags])
     return from_dict(HouseholdConfig, apply_overrides({}, [*args.set, *flags]))

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Any, Mapping, Union
+from typing import Any
 
 import numpy as np
 
@@ -95,7 +96,7 @@ class Close:
     target_id: int
 
 
-Action = Union[BaseVelocity, Look, Wait, Pick, Place, Open, Close]
+Action = BaseVelocity | Look | Wait | Pick | Place | Open | Close
 
 ACTION_TYPES: dict[str, type] = {
     "base_velocity": BaseVelocity,
@@ -152,11 +153,11 @@ class ActionOutcome:
     details: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod
-    def ok(message: str = "", **details: Any) -> "ActionOutcome":
+    def ok(message: str = "", **details: Any) -> ActionOutcome:
         return ActionOutcome(True, FailureReason.NONE, message, dict(details))
 
     @staticmethod
-    def fail(reason: FailureReason, message: str, **details: Any) -> "ActionOutcome":
+    def fail(reason: FailureReason, message: str, **details: Any) -> ActionOutcome:
         return ActionOutcome(False, reason, message, dict(details))
 
     def to_dict(self) -> dict[str, Any]:

@@ -6,8 +6,9 @@ import dataclasses
 import re
 import types
 import typing
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, TypeVar
+from typing import Any, TypeVar
 
 C = TypeVar("C")
 
@@ -77,8 +78,11 @@ def from_dict(cls: type[C], data: Mapping[str, Any], prefix: str = "") -> C:
     if unknown:
         raise ConfigError(f"unknown config keys {sorted(prefix + k for k in unknown)}; known: {sorted(names)}")
     values = {key: _coerce(value, hints[key], prefix + key) for key, value in data.items()}
-    missing = [f.name for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-               if f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [
+        f.name
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
     if missing:
         raise ConfigError(f"missing config keys {[prefix + k for k in missing]}")
     return cls(**values)

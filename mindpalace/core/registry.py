@@ -66,9 +66,7 @@ class Registry(Generic[T]):
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
             hint = f" Install it with: {entry.install_hint}" if entry.install_hint else ""
-            raise RegistryError(
-                f"{self.kind} {name!r} needs the module {error.name!r}, which is not installed.{hint}"
-            ) from error
+            raise RegistryError(f"{self.kind} {name!r} needs the module {error.name!r}, which is not installed.{hint}") from error
         try:
             return getattr(module, attribute)
         except AttributeError as error:

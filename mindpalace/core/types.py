@@ -32,7 +32,7 @@ class CameraInfo:
         return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
 
     @staticmethod
-    def from_horizontal_fov(width: int, height: int, hfov_rad: float) -> "CameraInfo":
+    def from_horizontal_fov(width: int, height: int, hfov_rad: float) -> CameraInfo:
         """Square pixels, principal point at the image centre."""
         fx = (width / 2.0) / np.tan(hfov_rad / 2.0)
         return CameraInfo(width, height, fx, fx, (width - 1) / 2.0, (height - 1) / 2.0)

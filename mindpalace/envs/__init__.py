@@ -1,8 +1,8 @@
 """Simulators behind one Gymnasium-style API, created by id with lazy entry points.
 
-    env = mindpalace.envs.make("mindpalace/Household-v0", width=320, height=240)
-    obs, info = env.reset(seed=0)
-    obs, reward, terminated, truncated, info = env.step(BaseVelocity(0.3, 0.0, 0.5))
+env = mindpalace.envs.make("mindpalace/Household-v0", width=320, height=240)
+obs, info = env.reset(seed=0)
+obs, reward, terminated, truncated, info = env.step(BaseVelocity(0.3, 0.0, 0.5))
 """
 
 from __future__ import annotations

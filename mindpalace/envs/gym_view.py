@@ -54,7 +54,9 @@ def action_from_space(sample: dict[str, Any]) -> Action:
 class GymnasiumView(gym.Wrapper):
     """Wrap a native env so observations and actions are the dicts of its Gymnasium spaces."""
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         obs, info = self.env.reset(seed=seed, options=options)
         return observation_to_dict(obs), {**info, "instances": obs.instances}
 

@@ -106,8 +106,10 @@ class Bank:
             raise BankError(f"{self.path}: a foreign SQLite database, not a mindpalace memory bank")
         version = int(rows.get("schema_version", 0))
         if version > SCHEMA_VERSION:
-            raise BankError(f"{self.path}: schema version {version} is newer than this mindpalace understands "
-                            f"({SCHEMA_VERSION}); upgrade mindpalace to open it")
+            raise BankError(
+                f"{self.path}: schema version {version} is newer than this mindpalace understands "
+                f"({SCHEMA_VERSION}); upgrade mindpalace to open it"
+            )
         return version
 
     def _create(self) -> None:
@@ -118,8 +120,9 @@ class Bank:
         connection = sqlite3.connect(partial)
         with connection:
             connection.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            connection.executemany("INSERT INTO meta VALUES (?, ?)",
-                                   [("magic", MAGIC), ("schema_version", "0"), ("created", str(time.time()))])
+            connection.executemany(
+                "INSERT INTO meta VALUES (?, ?)", [("magic", MAGIC), ("schema_version", "0"), ("created", str(time.time()))]
+            )
         connection.close()
         os.replace(partial, self.path)
 
@@ -190,7 +193,9 @@ class Bank:
 
     def set_meta(self, key: str, value: object) -> None:
         with self.write() as db:
-            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value) if not isinstance(value, str) else value))
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value) if not isinstance(value, str) else value)
+            )
 
     def size_bytes(self) -> int:
         """The database with its WAL and shared-memory files."""
@@ -211,7 +216,7 @@ class Bank:
                 self._writer.close()
                 self._writer = None
 
-    def __enter__(self) -> "Bank":
+    def __enter__(self) -> Bank:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -74,8 +74,10 @@ register_schema("episodic", SCHEMA)
 # Bytes a row costs beyond its text and blobs (numbers, row and index overhead): the unit forgetting budgets in.
 _ROW_OVERHEAD_BYTES = 96
 _NEWEST_FIRST = "ORDER BY events.start_s DESC, events.id DESC"
-_SNAPSHOT_COLUMNS = ("snapshots.id, time_s, pose, x, y, yaw, width, height, objects, frontier, importance, pinned, "
-                     "access_count, last_access, size_bytes")
+_SNAPSHOT_COLUMNS = (
+    "snapshots.id, time_s, pose, x, y, yaw, width, height, objects, frontier, importance, pinned, "
+    "access_count, last_access, size_bytes"
+)
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,9 @@ class EventRecord:
 
     @property
     def event(self) -> Event:
-        return Event(self.actor, self.action, self.start_s, self.end_s, self.arguments, self.objects, self.place,
-                     self.success, self.reason)
+        return Event(
+            self.actor, self.action, self.start_s, self.end_s, self.arguments, self.objects, self.place, self.success, self.reason
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,25 +164,52 @@ def decode_image(blob: bytes) -> NDArray[np.uint8]:
 
 
 def _event_record(row: sqlite3.Row) -> EventRecord:
-    return EventRecord(row["id"], row["actor"], row["action"], json.loads(row["arguments"]), tuple(json.loads(row["objects"])),
-                       row["place"], row["x"], row["y"], row["start_s"], row["end_s"], bool(row["success"]), row["reason"],
-                       row["text"], row["importance"], bool(row["pinned"]), row["access_count"], row["last_access"],
-                       row["size_bytes"])
+    return EventRecord(
+        row["id"],
+        row["actor"],
+        row["action"],
+        json.loads(row["arguments"]),
+        tuple(json.loads(row["objects"])),
+        row["place"],
+        row["x"],
+        row["y"],
+        row["start_s"],
+        row["end_s"],
+        bool(row["success"]),
+        row["reason"],
+        row["text"],
+        row["importance"],
+        bool(row["pinned"]),
+        row["access_count"],
+        row["last_access"],
+        row["size_bytes"],
+    )
 
 
 def _snapshot_record(row: sqlite3.Row) -> SnapshotRecord:
-    return SnapshotRecord(row["id"], row["time_s"], np.array(json.loads(row["pose"]), np.float64).reshape(4, 4), row["x"],
-                          row["y"], row["yaw"], row["width"], row["height"],
-                          {int(k): v for k, v in json.loads(row["objects"]).items()}, bool(row["frontier"]),
-                          row["importance"], bool(row["pinned"]), row["access_count"], row["last_access"], row["size_bytes"])
+    return SnapshotRecord(
+        row["id"],
+        row["time_s"],
+        np.array(json.loads(row["pose"]), np.float64).reshape(4, 4),
+        row["x"],
+        row["y"],
+        row["yaw"],
+        row["width"],
+        row["height"],
+        {int(k): v for k, v in json.loads(row["objects"]).items()},
+        bool(row["frontier"]),
+        row["importance"],
+        bool(row["pinned"]),
+        row["access_count"],
+        row["last_access"],
+        row["size_bytes"],
+    )
 
 
 def _near(x: float, y: float, radius: float) -> tuple[str, dict[str, float]]:
     """A WHERE clause on columns x, y: the box (an index range) first, then the exact circle."""
-    clause = ("x BETWEEN :x0 AND :x1 AND y BETWEEN :y0 AND :y1 "
-              "AND (x - :x) * (x - :x) + (y - :y) * (y - :y) <= :r2")
-    return clause, {"x": x, "y": y, "x0": x - radius, "x1": x + radius, "y0": y - radius, "y1": y + radius,
-                    "r2": radius * radius}
+    clause = "x BETWEEN :x0 AND :x1 AND y BETWEEN :y0 AND :y1 AND (x - :x) * (x - :x) + (y - :y) * (y - :y) <= :r2"
+    return clause, {"x": x, "y": y, "x0": x - radius, "x1": x + radius, "y0": y - radius, "y1": y + radius, "r2": radius * radius}
 
 
 class EpisodicStore:
@@ -194,8 +224,9 @@ class EpisodicStore:
                     db.execute(statement)
 
     # ------------------------------------------------------------------ events: writing
-    def add_event(self, event: Event, x: float | None = None, y: float | None = None, importance: float = 0.5,
-                  text: str | None = None) -> int:
+    def add_event(
+        self, event: Event, x: float | None = None, y: float | None = None, importance: float = 0.5, text: str | None = None
+    ) -> int:
         """Append one event; acknowledged (committed) when this returns. Returns its id.
 
         The event's arguments must be JSON values (tuples come back as lists). `text` is the line text search
@@ -204,8 +235,9 @@ class EpisodicStore:
         with self.bank.write() as db:
             return self._insert_event(db, event, x, y, importance, text)
 
-    def add_events(self, events: Sequence[Event], positions: Sequence[tuple[float, float] | None] | None = None,
-                   importance: float = 0.5) -> list[int]:
+    def add_events(
+        self, events: Sequence[Event], positions: Sequence[tuple[float, float] | None] | None = None, importance: float = 0.5
+    ) -> list[int]:
         """Append many events in one transaction (much faster than one each); all or none are kept."""
         if positions is not None and len(positions) != len(events):
             raise ValueError(f"{len(events)} events but {len(positions)} positions")
@@ -217,8 +249,9 @@ class EpisodicStore:
             return ids
 
     @staticmethod
-    def _insert_event(db: sqlite3.Connection, event: Event, x: float | None, y: float | None, importance: float,
-                      text: str | None) -> int:
+    def _insert_event(
+        db: sqlite3.Connection, event: Event, x: float | None, y: float | None, importance: float, text: str | None
+    ) -> int:
         if event.end_s < event.start_s:
             raise ValueError(f"event ends ({event.end_s}) before it starts ({event.start_s})")
         arguments = json.dumps(event.arguments, sort_keys=True)
@@ -229,19 +262,35 @@ class EpisodicStore:
         cursor = db.execute(
             "INSERT INTO events (actor, action, arguments, objects, place, x, y, start_s, end_s, success, reason, text, "
             "importance, size_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (event.actor, event.action, arguments, json.dumps(objects), event.place,
-             None if x is None else float(x), None if y is None else float(y), float(event.start_s), float(event.end_s),
-             int(event.success), event.reason, text, float(importance), size))
+            (
+                event.actor,
+                event.action,
+                arguments,
+                json.dumps(objects),
+                event.place,
+                None if x is None else float(x),
+                None if y is None else float(y),
+                float(event.start_s),
+                float(event.end_s),
+                int(event.success),
+                event.reason,
+                text,
+                float(importance),
+                size,
+            ),
+        )
         event_id = int(cursor.lastrowid)  # type: ignore[arg-type]
-        db.executemany("INSERT INTO event_objects (event_id, object_id) VALUES (?, ?)",
-                       [(event_id, o) for o in dict.fromkeys(objects)])
+        db.executemany(
+            "INSERT INTO event_objects (event_id, object_id) VALUES (?, ?)", [(event_id, o) for o in dict.fromkeys(objects)]
+        )
         return event_id
 
     def touch(self, ids: Iterable[int], now: float) -> None:
         """Note that these events were used (retrieved, shown to the planner): forgetting keeps what is used."""
         with self.bank.write() as db:
-            db.executemany("UPDATE events SET access_count = access_count + 1, last_access = ? WHERE id = ?",
-                           [(now, int(i)) for i in ids])
+            db.executemany(
+                "UPDATE events SET access_count = access_count + 1, last_access = ? WHERE id = ?", [(now, int(i)) for i in ids]
+            )
 
     def delete(self, ids: Iterable[int]) -> int:
         """Remove events (and their object links); returns how many existed."""
@@ -264,12 +313,16 @@ class EpisodicStore:
         # Bounding the start by the longest duration keeps this an index range instead of a scan back to the beginning.
         return self._events(
             "WHERE start_s BETWEEN ? - (SELECT end_s - start_s FROM events ORDER BY end_s - start_s DESC LIMIT 1) AND ? "
-            f"AND end_s >= ? {_NEWEST_FIRST} LIMIT ?", (t0, t1, t0, limit))
+            f"AND end_s >= ? {_NEWEST_FIRST} LIMIT ?",
+            (t0, t1, t0, limit),
+        )
 
     def events_with_object(self, object_id: int, limit: int = 100) -> list[EventRecord]:
         """What the agent did with an object, newest first."""
-        return self._events(f"JOIN event_objects o ON o.event_id = events.id WHERE o.object_id = ? {_NEWEST_FIRST} LIMIT ?",
-                            (int(object_id), limit))
+        return self._events(
+            f"JOIN event_objects o ON o.event_id = events.id WHERE o.object_id = ? {_NEWEST_FIRST} LIMIT ?",
+            (int(object_id), limit),
+        )
 
     def events_by_action(self, action: str, limit: int = 100) -> list[EventRecord]:
         return self._events(f"WHERE action = ? {_NEWEST_FIRST} LIMIT ?", (action, limit))
@@ -283,18 +336,21 @@ class EpisodicStore:
         clause, parameters = _near(x, y, radius)
         return self._events(f"WHERE {clause} {_NEWEST_FIRST} LIMIT :limit", {**parameters, "limit": limit})
 
-    def first_event(self, action: str | None = None, object_id: int | None = None, after: float | None = None,
-                    before: float | None = None) -> EventRecord | None:
+    def first_event(
+        self, action: str | None = None, object_id: int | None = None, after: float | None = None, before: float | None = None
+    ) -> EventRecord | None:
         """The earliest event (of an action, with an object, starting in [after, before])."""
         return self._edge_event("ASC", action, object_id, after, before)
 
-    def last_event(self, action: str | None = None, object_id: int | None = None, after: float | None = None,
-                   before: float | None = None) -> EventRecord | None:
+    def last_event(
+        self, action: str | None = None, object_id: int | None = None, after: float | None = None, before: float | None = None
+    ) -> EventRecord | None:
         """The latest event (of an action, with an object, starting in [after, before])."""
         return self._edge_event("DESC", action, object_id, after, before)
 
-    def _edge_event(self, direction: str, action: str | None, object_id: int | None, after: float | None,
-                    before: float | None) -> EventRecord | None:
+    def _edge_event(
+        self, direction: str, action: str | None, object_id: int | None, after: float | None, before: float | None
+    ) -> EventRecord | None:
         join, where, parameters = "", ["1"], []
         if object_id is not None:
             join = "JOIN event_objects o ON o.event_id = events.id"
@@ -304,8 +360,10 @@ class EpisodicStore:
             if value is not None:
                 where.append(clause)
                 parameters.append(value)
-        found = self._events(f"{join} WHERE {' AND '.join(where)} "
-                             f"ORDER BY events.start_s {direction}, events.id {direction} LIMIT 1", tuple(parameters))
+        found = self._events(
+            f"{join} WHERE {' AND '.join(where)} ORDER BY events.start_s {direction}, events.id {direction} LIMIT 1",
+            tuple(parameters),
+        )
         return found[0] if found else None
 
     def longest_events(self, limit: int = 10) -> list[EventRecord]:
@@ -317,9 +375,17 @@ class EpisodicStore:
         return self._events(f"WHERE end_s - start_s >= ? {_NEWEST_FIRST} LIMIT ?", (duration_s, limit))
 
     # ------------------------------------------------------------------ snapshots
-    def insert_snapshot(self, db: sqlite3.Connection, time_s: float, pose: NDArray[np.float64], rgb: NDArray[np.uint8],
-                        objects: Mapping[int, int], frontier_xy: tuple[float, float] | None = None,
-                        image_format: str = "JPEG", quality: int = 85) -> int:
+    def insert_snapshot(
+        self,
+        db: sqlite3.Connection,
+        time_s: float,
+        pose: NDArray[np.float64],
+        rgb: NDArray[np.uint8],
+        objects: Mapping[int, int],
+        frontier_xy: tuple[float, float] | None = None,
+        image_format: str = "JPEG",
+        quality: int = 85,
+    ) -> int:
         """Insert a snapshot inside the caller's transaction `db` (selection decides what to keep, see SnapshotSelector).
 
         pose: 4x4, camera optical frame -> world. rgb: (H, W, 3) uint8. objects: object id -> pixels it covers.
@@ -337,11 +403,25 @@ class EpisodicStore:
         cursor = db.execute(
             "INSERT INTO snapshots (time_s, pose, x, y, yaw, image, width, height, objects, frontier, size_bytes) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (float(time_s), pose_json, float(x), float(y), yaw, image, rgb.shape[1], rgb.shape[0], objects_json,
-             int(frontier_xy is not None), size))
+            (
+                float(time_s),
+                pose_json,
+                float(x),
+                float(y),
+                yaw,
+                image,
+                rgb.shape[1],
+                rgb.shape[0],
+                objects_json,
+                int(frontier_xy is not None),
+                size,
+            ),
+        )
         snapshot_id = int(cursor.lastrowid)  # type: ignore[arg-type]
-        db.executemany("INSERT INTO snapshot_objects (snapshot_id, object_id, pixels) VALUES (?, ?, ?)",
-                       [(snapshot_id, int(k), int(v)) for k, v in objects.items()])
+        db.executemany(
+            "INSERT INTO snapshot_objects (snapshot_id, object_id, pixels) VALUES (?, ?, ?)",
+            [(snapshot_id, int(k), int(v)) for k, v in objects.items()],
+        )
         return snapshot_id
 
     def _snapshots(self, tail: str, parameters: tuple | dict = ()) -> list[SnapshotRecord]:
@@ -353,18 +433,23 @@ class EpisodicStore:
 
     def snapshots_of(self, object_id: int, limit: int = 10) -> list[SnapshotRecord]:
         """Snapshots showing an object, best view (most pixels) first."""
-        return self._snapshots("JOIN snapshot_objects o ON o.snapshot_id = snapshots.id WHERE o.object_id = ? "
-                               "ORDER BY o.pixels DESC, time_s DESC LIMIT ?", (int(object_id), limit))
+        return self._snapshots(
+            "JOIN snapshot_objects o ON o.snapshot_id = snapshots.id WHERE o.object_id = ? "
+            "ORDER BY o.pixels DESC, time_s DESC LIMIT ?",
+            (int(object_id), limit),
+        )
 
-    def snapshots_near(self, x: float, y: float, radius: float, frontier: bool | None = None,
-                       limit: int = 100) -> list[SnapshotRecord]:
+    def snapshots_near(
+        self, x: float, y: float, radius: float, frontier: bool | None = None, limit: int = 100
+    ) -> list[SnapshotRecord]:
         """Snapshots within `radius` m of (x, y), nearest first; `frontier` True or False keeps only that kind."""
         clause, parameters = _near(x, y, radius)
         if frontier is not None:
             clause += " AND frontier = :frontier"
             parameters["frontier"] = int(frontier)
-        return self._snapshots(f"WHERE {clause} ORDER BY (x - :x) * (x - :x) + (y - :y) * (y - :y), id LIMIT :limit",
-                               {**parameters, "limit": limit})
+        return self._snapshots(
+            f"WHERE {clause} ORDER BY (x - :x) * (x - :x) + (y - :y) * (y - :y), id LIMIT :limit", {**parameters, "limit": limit}
+        )
 
     def snapshot_image(self, snapshot_id: int) -> NDArray[np.uint8]:
         """The decoded image, (H, W, 3) uint8."""
@@ -380,8 +465,9 @@ class EpisodicStore:
 
     def touch_snapshots(self, ids: Iterable[int], now: float) -> None:
         with self.bank.write() as db:
-            db.executemany("UPDATE snapshots SET access_count = access_count + 1, last_access = ? WHERE id = ?",
-                           [(now, int(i)) for i in ids])
+            db.executemany(
+                "UPDATE snapshots SET access_count = access_count + 1, last_access = ? WHERE id = ?", [(now, int(i)) for i in ids]
+            )
 
     def delete_snapshots(self, ids: Iterable[int]) -> int:
         """Remove snapshots; returns how many existed. Objects they alone showed are then without a snapshot."""
@@ -413,8 +499,9 @@ class SnapshotSelector:
         self.store = store
         self.config = config or SnapshotConfig()
 
-    def consider(self, time_s: float, pose: NDArray[np.float64], rgb: NDArray[np.uint8],
-                 visible: Mapping[int, int]) -> int | None:
+    def consider(
+        self, time_s: float, pose: NDArray[np.float64], rgb: NDArray[np.uint8], visible: Mapping[int, int]
+    ) -> int | None:
         """Offer a frame: `visible` maps object id -> pixels it covers. Returns the new snapshot's id, or None if not kept."""
         shown = {int(k): int(v) for k, v in visible.items() if v >= self.config.min_pixels}
         if not self._worth_keeping(self.store.bank.reader(), shown):  # the common case, decided without the write lock
@@ -423,41 +510,56 @@ class SnapshotSelector:
             # Another thread may have kept a better view since the check above.
             if not self._worth_keeping(db, shown):
                 return None
-            snapshot_id = self.store.insert_snapshot(db, time_s, pose, rgb, shown, image_format=self.config.image_format,
-                                                     quality=self.config.image_quality)
+            snapshot_id = self.store.insert_snapshot(
+                db, time_s, pose, rgb, shown, image_format=self.config.image_format, quality=self.config.image_quality
+            )
             self._prune(db, snapshot_id, shown)
         return snapshot_id
 
     def _worth_keeping(self, db: sqlite3.Connection, shown: dict[int, int]) -> bool:
         if not shown:
             return False
-        best = dict(db.execute("SELECT object_id, MAX(pixels) FROM snapshot_objects WHERE object_id IN "
-                               "(SELECT value FROM json_each(?)) GROUP BY object_id", (json.dumps(list(shown)),)).fetchall())
+        best = dict(
+            db.execute(
+                "SELECT object_id, MAX(pixels) FROM snapshot_objects WHERE object_id IN "
+                "(SELECT value FROM json_each(?)) GROUP BY object_id",
+                (json.dumps(list(shown)),),
+            ).fetchall()
+        )
         return any(o not in best or pixels >= self.config.better_ratio * best[o] for o, pixels in shown.items())
 
     @staticmethod
     def _prune(db: sqlite3.Connection, new_id: int, shown: dict[int, int]) -> None:
         """Remove the unpinned snapshots the new one made redundant (only those sharing an object with it can be)."""
-        candidates = [row[0] for row in db.execute(
-            "SELECT DISTINCT o.snapshot_id FROM snapshot_objects o JOIN snapshots s ON s.id = o.snapshot_id "
-            "WHERE o.object_id IN (SELECT value FROM json_each(?)) AND o.snapshot_id != ? AND s.pinned = 0 "
-            "ORDER BY o.snapshot_id", (json.dumps(list(shown)), new_id))]
+        candidates = [
+            row[0]
+            for row in db.execute(
+                "SELECT DISTINCT o.snapshot_id FROM snapshot_objects o JOIN snapshots s ON s.id = o.snapshot_id "
+                "WHERE o.object_id IN (SELECT value FROM json_each(?)) AND o.snapshot_id != ? AND s.pinned = 0 "
+                "ORDER BY o.snapshot_id",
+                (json.dumps(list(shown)), new_id),
+            )
+        ]
         # One at a time, oldest first: two equal views are redundant to each other, but only one of them may go.
         for snapshot_id in candidates:
             redundant = db.execute(
                 "SELECT NOT EXISTS (SELECT 1 FROM snapshot_objects a WHERE a.snapshot_id = :s AND NOT EXISTS ("
                 "SELECT 1 FROM snapshot_objects b WHERE b.object_id = a.object_id AND b.snapshot_id != :s "
-                "AND b.pixels >= a.pixels))", {"s": snapshot_id}).fetchone()[0]
+                "AND b.pixels >= a.pixels))",
+                {"s": snapshot_id},
+            ).fetchone()[0]
             if redundant:
                 db.execute("DELETE FROM snapshots WHERE id = ?", (snapshot_id,))
 
-    def add_frontier_snapshot(self, time_s: float, pose: NDArray[np.float64], rgb: NDArray[np.uint8],
-                              frontier_xy: tuple[float, float]) -> int:
+    def add_frontier_snapshot(
+        self, time_s: float, pose: NDArray[np.float64], rgb: NDArray[np.uint8], frontier_xy: tuple[float, float]
+    ) -> int:
         """Keep a view towards an unexplored frontier at `frontier_xy`; it replaces older views of a frontier that close."""
         with self.store.bank.write() as db:
             self._remove_frontiers(db, *frontier_xy, self.config.frontier_merge_radius)
-            return self.store.insert_snapshot(db, time_s, pose, rgb, {}, frontier_xy, self.config.image_format,
-                                              self.config.image_quality)
+            return self.store.insert_snapshot(
+                db, time_s, pose, rgb, {}, frontier_xy, self.config.image_format, self.config.image_quality
+            )
 
     def remove_frontier_snapshots_near(self, x: float, y: float, radius: float) -> list[int]:
         """The frontier near (x, y) was explored: drop its snapshots. Returns their ids."""
@@ -477,9 +579,18 @@ def measure_write_throughput(path: str | Path, n: int = 2000, batch: int = 100) 
     and `batch` events per transaction. Also the bank's bytes per event afterwards."""
     if Path(path).exists():
         raise FileExistsError(f"{path}: measure in a new bank, not an existing one")
-    events = [Event("robot", ("navigate", "pick", "place", "open")[i % 4], float(i), i + 1.5,
-                    {"target": f"object_{i % 50}", "speed": 0.5}, objects=(i % 50, 100 + i % 7), place=f"room_{i % 6}")
-              for i in range(n)]
+    events = [
+        Event(
+            "robot",
+            ("navigate", "pick", "place", "open")[i % 4],
+            float(i),
+            i + 1.5,
+            {"target": f"object_{i % 50}", "speed": 0.5},
+            objects=(i % 50, 100 + i % 7),
+            place=f"room_{i % 6}",
+        )
+        for i in range(n)
+    ]
     positions = [(float(i % 40) * 0.25, float(i % 30) * 0.2) for i in range(n)]
     with Bank(path) as bank:
         store = EpisodicStore(bank)
@@ -489,7 +600,7 @@ def measure_write_throughput(path: str | Path, n: int = 2000, batch: int = 100) 
         single = n / (time.perf_counter() - start)
         start = time.perf_counter()
         for i in range(0, n, batch):
-            store.add_events(events[i:i + batch], positions[i:i + batch])
+            store.add_events(events[i : i + batch], positions[i : i + batch])
         batched = n / (time.perf_counter() - start)
         bank.checkpoint()
         bytes_per_event = bank.size_bytes() / store.count()

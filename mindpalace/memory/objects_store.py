@@ -74,8 +74,19 @@ class ObjectChange:
 
 def _record(row: Any) -> ObjectRecord:
     position = None if row["x"] is None else (row["x"], row["y"], row["z"])
-    return ObjectRecord(row["id"], row["label"], json.loads(row["attributes"]), position, row["room"], row["state"],
-                        bool(row["present"]), row["first_seen"], row["last_seen"], row["observations"], row["confidence"])
+    return ObjectRecord(
+        row["id"],
+        row["label"],
+        json.loads(row["attributes"]),
+        position,
+        row["room"],
+        row["state"],
+        bool(row["present"]),
+        row["first_seen"],
+        row["last_seen"],
+        row["observations"],
+        row["confidence"],
+    )
 
 
 class ObjectStore:
@@ -84,9 +95,20 @@ class ObjectStore:
     def __init__(self, bank: Bank) -> None:
         self.bank = bank
 
-    def upsert(self, object_id: int, label: str, position: tuple[float, float, float], time_s: float, *,
-               attributes: dict[str, str] | None = None, room: str | None = None, observations: int = 1,
-               confidence: float = 1.0, change: str | None = None, detail: str = "") -> None:
+    def upsert(
+        self,
+        object_id: int,
+        label: str,
+        position: tuple[float, float, float],
+        time_s: float,
+        *,
+        attributes: dict[str, str] | None = None,
+        room: str | None = None,
+        observations: int = 1,
+        confidence: float = 1.0,
+        change: str | None = None,
+        detail: str = "",
+    ) -> None:
         """Record what is known of an object now; `change` ("new", "moved", "missing") also adds a history row."""
         x, y, z = (float(v) for v in position)
         payload = json.dumps(attributes or {})
@@ -99,26 +121,44 @@ class ObjectStore:
                      y = excluded.y, z = excluded.z, room = excluded.room, last_seen = excluded.last_seen,
                      observations = excluded.observations, confidence = excluded.confidence,
                      present = CASE WHEN ? = 'missing' THEN 0 ELSE 1 END""",
-                (object_id, label, payload, x, y, z, room, time_s, time_s, observations, confidence,
-                 120 + len(payload) + len(label), change or ""),
+                (
+                    object_id,
+                    label,
+                    payload,
+                    x,
+                    y,
+                    z,
+                    room,
+                    time_s,
+                    time_s,
+                    observations,
+                    confidence,
+                    120 + len(payload) + len(label),
+                    change or "",
+                ),
             )
             db.execute("INSERT OR REPLACE INTO objects_rtree VALUES (?, ?, ?, ?, ?)", (object_id, x, x, y, y))
             if change:
-                db.execute("INSERT INTO object_history (object_id, time_s, kind, x, y, z, room, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           (object_id, time_s, change, x, y, z, room, detail))
+                db.execute(
+                    "INSERT INTO object_history (object_id, time_s, kind, x, y, z, room, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (object_id, time_s, change, x, y, z, room, detail),
+                )
 
     def set_state(self, object_id: int, state: str, time_s: float) -> None:
         with self.bank.write() as db:
             db.execute("UPDATE objects SET state = ? WHERE id = ?", (state, object_id))
-            db.execute("INSERT INTO object_history (object_id, time_s, kind, detail) VALUES (?, ?, 'state', ?)",
-                       (object_id, time_s, state))
+            db.execute(
+                "INSERT INTO object_history (object_id, time_s, kind, detail) VALUES (?, ?, 'state', ?)",
+                (object_id, time_s, state),
+            )
 
     def get(self, object_id: int) -> ObjectRecord | None:
         rows = self.bank.query("SELECT * FROM objects WHERE id = ?", (object_id,))
         return _record(rows[0]) if rows else None
 
-    def find(self, label: str | None = None, room: str | None = None, attributes: dict[str, str] | None = None,
-             limit: int = 20) -> list[ObjectRecord]:
+    def find(
+        self, label: str | None = None, room: str | None = None, attributes: dict[str, str] | None = None, limit: int = 20
+    ) -> list[ObjectRecord]:
         """Objects by label (exact, or with spaces for underscores), room and attribute values; latest seen first."""
         clauses, params = [], []
         if label:
@@ -147,8 +187,9 @@ class ObjectStore:
         )
         return [_record(r) for r in rows]
 
-    def changes(self, t0: float, t1: float, kinds: tuple[str, ...] = ("new", "moved", "missing", "state"),
-                limit: int = 50) -> list[ObjectChange]:
+    def changes(
+        self, t0: float, t1: float, kinds: tuple[str, ...] = ("new", "moved", "missing", "state"), limit: int = 50
+    ) -> list[ObjectChange]:
         """What changed between t0 and t1, newest first."""
         marks = ",".join("?" * len(kinds))
         rows = self.bank.query(
@@ -156,15 +197,37 @@ class ObjectStore:
                 WHERE h.time_s BETWEEN ? AND ? AND h.kind IN ({marks}) ORDER BY h.time_s DESC LIMIT ?""",
             (t0, t1, *kinds, limit),
         )
-        return [ObjectChange(r["object_id"], r["label"], r["time_s"], r["kind"],
-                             None if r["x"] is None else (r["x"], r["y"], r["z"]), r["room"], r["detail"]) for r in rows]
+        return [
+            ObjectChange(
+                r["object_id"],
+                r["label"],
+                r["time_s"],
+                r["kind"],
+                None if r["x"] is None else (r["x"], r["y"], r["z"]),
+                r["room"],
+                r["detail"],
+            )
+            for r in rows
+        ]
 
     def history(self, object_id: int) -> list[ObjectChange]:
         rows = self.bank.query(
             """SELECT h.*, o.label FROM object_history h JOIN objects o ON o.id = h.object_id
-               WHERE h.object_id = ? ORDER BY h.time_s""", (object_id,))
-        return [ObjectChange(r["object_id"], r["label"], r["time_s"], r["kind"],
-                             None if r["x"] is None else (r["x"], r["y"], r["z"]), r["room"], r["detail"]) for r in rows]
+               WHERE h.object_id = ? ORDER BY h.time_s""",
+            (object_id,),
+        )
+        return [
+            ObjectChange(
+                r["object_id"],
+                r["label"],
+                r["time_s"],
+                r["kind"],
+                None if r["x"] is None else (r["x"], r["y"], r["z"]),
+                r["room"],
+                r["detail"],
+            )
+            for r in rows
+        ]
 
     def in_room(self, room: str, limit: int = 50) -> list[ObjectRecord]:
         return [_record(r) for r in self.bank.query("SELECT * FROM objects WHERE room = ? ORDER BY label LIMIT ?", (room, limit))]
@@ -175,8 +238,10 @@ class ObjectStore:
     def touch(self, ids: list[int], now: float | None = None) -> None:
         if ids:
             with self.bank.write() as db:
-                db.executemany("UPDATE objects SET access_count = access_count + 1, last_access = ? WHERE id = ?",
-                               [(now if now is not None else time.time(), i) for i in ids])
+                db.executemany(
+                    "UPDATE objects SET access_count = access_count + 1, last_access = ? WHERE id = ?",
+                    [(now if now is not None else time.time(), i) for i in ids],
+                )
 
     def delete(self, ids: list[int]) -> int:
         """Delete unpinned objects with their history; returns how many went."""

@@ -33,28 +33,43 @@ class MemoryConfig:
 PRESETS: dict[str, MemoryConfig] = {
     "mindpalace": MemoryConfig(description="all stores: spatial, objects, events, snapshots, facts, text index, working memory"),
     "karma": MemoryConfig(
-        preset="karma", snapshots=False, frontier_snapshots=False, semantic=False, text_index=False, events=False,
-        working=WorkingMemoryConfig(capacity=100, policy="lru"), working_kinds=("state_change",),
+        preset="karma",
+        snapshots=False,
+        frontier_snapshots=False,
+        semantic=False,
+        text_index=False,
+        events=False,
+        working=WorkingMemoryConfig(capacity=100, policy="lru"),
+        working_kinds=("state_change",),
         description="KARMA: scene-graph long-term memory and a recency-capped short-term memory of moved objects "
-                    "(capacity 100); no snapshots, facts, timeline or text index",
+        "(capacity 100); no snapshots, facts, timeline or text index",
     ),
     "3dmem": MemoryConfig(
-        preset="3dmem", events=False, semantic=False, text_index=False,
-        working=WorkingMemoryConfig(capacity=1, policy="fifo"), working_kinds=(),
+        preset="3dmem",
+        events=False,
+        semantic=False,
+        text_index=False,
+        working=WorkingMemoryConfig(capacity=1, policy="fifo"),
+        working_kinds=(),
         description="3D-Mem: snapshots chosen by co-visibility plus frontier snapshots over the spatial map; no "
-                    "timeline, facts, text index or working memory",
+        "timeline, facts, text index or working memory",
     ),
     "mem4nav": MemoryConfig(
-        preset="mem4nav", snapshots=False, frontier_snapshots=False, semantic=False, events=False,
+        preset="mem4nav",
+        snapshots=False,
+        frontier_snapshots=False,
+        semantic=False,
+        events=False,
         working=WorkingMemoryConfig(capacity=128, policy="mem4nav", mem4nav_lambda=0.5, radius=3.0),
         working_kinds=("state_change", "observation"),
         description="Mem4Nav: octree + topological (rooms, frontiers) map, short-term memory K=128 with lambda=0.5 "
-                    "and a 3 m radius, long-term ANN memory of objects; no snapshots, facts or timeline",
+        "and a 3 m radius, long-term ANN memory of objects; no snapshots, facts or timeline",
     ),
     "robomemory": MemoryConfig(
-        preset="robomemory", frontier_snapshots=False,
+        preset="robomemory",
+        frontier_snapshots=False,
         description="RoboMemory: spatial, temporal (timeline), episodic (snapshots) and semantic stores, updated "
-                    "and queried in parallel; no frontier snapshots",
+        "and queried in parallel; no frontier snapshots",
     ),
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class FactQuery:
     k: int = 20
 
 
-Query = Union[TextQuery, ObjectQuery, PlaceQuery, TimeQuery, OrderQuery, FactQuery]
+Query = TextQuery | ObjectQuery | PlaceQuery | TimeQuery | OrderQuery | FactQuery
 
 
 @dataclass
@@ -104,8 +104,9 @@ def approximate_tokens(text: str) -> int:
     return len(_WORD.findall(text))
 
 
-def build_context(items: list[MemoryItem], budget_tokens: int,
-                  count_tokens: Callable[[str], int] = approximate_tokens, header: str = "Memory:") -> tuple[str, list[MemoryItem]]:
+def build_context(
+    items: list[MemoryItem], budget_tokens: int, count_tokens: Callable[[str], int] = approximate_tokens, header: str = "Memory:"
+) -> tuple[str, list[MemoryItem]]:
     """Lines of the highest-ranked items until the budget is spent; the text and the items that fit."""
     lines, used, kept = [header], count_tokens(header), []
     for item in items:

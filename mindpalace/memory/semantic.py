@@ -92,13 +92,28 @@ class FactRecord:
 
 
 def _record(row: sqlite3.Row) -> FactRecord:
-    return FactRecord(row["id"], row["subject"], row["predicate"], row["object"], row["valid_from"], row["valid_to"],
-                      row["source"], row["confidence"], row["recorded_at"], row["superseded_by"], row["text"],
-                      bool(row["pinned"]), row["importance"], row["access_count"], row["last_access"], row["size_bytes"])
+    return FactRecord(
+        row["id"],
+        row["subject"],
+        row["predicate"],
+        row["object"],
+        row["valid_from"],
+        row["valid_to"],
+        row["source"],
+        row["confidence"],
+        row["recorded_at"],
+        row["superseded_by"],
+        row["text"],
+        bool(row["pinned"]),
+        row["importance"],
+        row["access_count"],
+        row["last_access"],
+        row["size_bytes"],
+    )
 
 
 def base_predicate(predicate: str) -> str:
-    """"has_routine_time:have coffee" -> "has_routine_time"."""
+    """ "has_routine_time:have coffee" -> "has_routine_time"."""
     return predicate.split(":", 1)[0].strip().lower()
 
 
@@ -134,8 +149,9 @@ def _time_clause(at_time: float | None) -> tuple[str, tuple[float, ...]]:
 class SemanticStore:
     """Facts in a memory bank's `facts` table."""
 
-    def __init__(self, bank: Bank, *, single_valued: Iterable[str] = SINGLE_VALUED,
-                 opposites: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, bank: Bank, *, single_valued: Iterable[str] = SINGLE_VALUED, opposites: dict[str, str] | None = None
+    ) -> None:
         self.bank = bank
         self.single_valued = frozenset(p.lower() for p in single_valued)
         self.opposites = dict(OPPOSITES if opposites is None else opposites)
@@ -146,9 +162,21 @@ class SemanticStore:
                     db.execute(statement)
 
     # ------------------------------------------------------------------ writing
-    def assert_fact(self, subject: str, predicate: str, object: str, *, time_s: float, source: str,
-                    confidence: float = 1.0, valid_from: float | None = None, valid_to: float | None = None,
-                    pinned: bool = False, importance: float = 0.5, text: str | None = None) -> FactRecord:
+    def assert_fact(
+        self,
+        subject: str,
+        predicate: str,
+        object: str,
+        *,
+        time_s: float,
+        source: str,
+        confidence: float = 1.0,
+        valid_from: float | None = None,
+        valid_to: float | None = None,
+        pinned: bool = False,
+        importance: float = 0.5,
+        text: str | None = None,
+    ) -> FactRecord:
         """Record a fact, resolving it against what is already known.
 
         - The same fact again (still open): its confidence rises (noisy-or), no new row.
@@ -171,8 +199,10 @@ class SemanticStore:
             superseded_by = None
             rivals: list[sqlite3.Row] = []
             if valid_to is None:
-                same = db.execute("SELECT * FROM facts WHERE subject = ? AND predicate = ? AND object = ? AND valid_to IS NULL",
-                                  (subject, predicate, object)).fetchone()
+                same = db.execute(
+                    "SELECT * FROM facts WHERE subject = ? AND predicate = ? AND object = ? AND valid_to IS NULL",
+                    (subject, predicate, object),
+                ).fetchone()
                 if same is not None:
                     return self._reinforce(db, same, confidence, pinned, importance)
                 rivals = self._rivals(db, subject, predicate, object)
@@ -184,12 +214,28 @@ class SemanticStore:
                 """INSERT INTO facts (subject, predicate, object, valid_from, valid_to, source, confidence, recorded_at,
                                       superseded_by, text, pinned, importance, last_access, size_bytes)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (subject, predicate, object, start, valid_to, source, confidence, time.time(), superseded_by, sentence,
-                 int(pinned), importance, time_s, size),
+                (
+                    subject,
+                    predicate,
+                    object,
+                    start,
+                    valid_to,
+                    source,
+                    confidence,
+                    time.time(),
+                    superseded_by,
+                    sentence,
+                    int(pinned),
+                    importance,
+                    time_s,
+                    size,
+                ),
             ).lastrowid
             if superseded_by is None:
-                db.executemany("UPDATE facts SET valid_to = ?, superseded_by = ? WHERE id = ?",
-                               [(max(r["valid_from"], start), new_id, r["id"]) for r in rivals])
+                db.executemany(
+                    "UPDATE facts SET valid_to = ?, superseded_by = ? WHERE id = ?",
+                    [(max(r["valid_from"], start), new_id, r["id"]) for r in rivals],
+                )
             row = db.execute("SELECT * FROM facts WHERE id = ?", (new_id,)).fetchone()
         return _record(row)
 
@@ -197,36 +243,52 @@ class SemanticStore:
         """Open facts the new one contradicts: another value in its slot, or the opposite predicate."""
         rivals = []
         if base_predicate(predicate) in self.single_valued:
-            rivals += db.execute("SELECT * FROM facts WHERE subject = ? AND predicate = ? AND object != ? AND valid_to IS NULL",
-                                 (subject, predicate, obj)).fetchall()
+            rivals += db.execute(
+                "SELECT * FROM facts WHERE subject = ? AND predicate = ? AND object != ? AND valid_to IS NULL",
+                (subject, predicate, obj),
+            ).fetchall()
         opposite = self.opposites.get(predicate.lower())
         if opposite is not None:
-            rivals += db.execute("SELECT * FROM facts WHERE subject = ? AND predicate = ? AND object = ? AND valid_to IS NULL",
-                                 (subject, opposite, obj)).fetchall()
+            rivals += db.execute(
+                "SELECT * FROM facts WHERE subject = ? AND predicate = ? AND object = ? AND valid_to IS NULL",
+                (subject, opposite, obj),
+            ).fetchall()
         return rivals
 
     @staticmethod
-    def _reinforce(db: sqlite3.Connection, row: sqlite3.Row, confidence: float, pinned: bool,
-                   importance: float) -> FactRecord:
+    def _reinforce(db: sqlite3.Connection, row: sqlite3.Row, confidence: float, pinned: bool, importance: float) -> FactRecord:
         # Noisy-or: two independent reports, each possibly wrong, are wrong together less often than either.
-        db.execute("UPDATE facts SET confidence = 1 - (1 - confidence) * (1 - ?), pinned = MAX(pinned, ?), "
-                   "importance = MAX(importance, ?) WHERE id = ?", (confidence, int(pinned), importance, row["id"]))
+        db.execute(
+            "UPDATE facts SET confidence = 1 - (1 - confidence) * (1 - ?), pinned = MAX(pinned, ?), "
+            "importance = MAX(importance, ?) WHERE id = ?",
+            (confidence, int(pinned), importance, row["id"]),
+        )
         return _record(db.execute("SELECT * FROM facts WHERE id = ?", (row["id"],)).fetchone())
 
-    def assert_parsed(self, parsed: ParsedFact, *, time_s: float, source: str = "user", confidence: float = 1.0,
-                      pinned: bool = False) -> FactRecord:
+    def assert_parsed(
+        self, parsed: ParsedFact, *, time_s: float, source: str = "user", confidence: float = 1.0, pinned: bool = False
+    ) -> FactRecord:
         """Store a parsed statement; "this mug" must first be resolved (dataclasses.replace) to what it names."""
         if parsed.needs_grounding:
             raise ValueError(f"ground {parsed.subject!r} / {parsed.object!r} to an object before storing the fact")
-        return self.assert_fact(parsed.subject, parsed.predicate, parsed.object, time_s=time_s, source=source,
-                                confidence=confidence, pinned=pinned, text=parsed.text)
+        return self.assert_fact(
+            parsed.subject,
+            parsed.predicate,
+            parsed.object,
+            time_s=time_s,
+            source=source,
+            confidence=confidence,
+            pinned=pinned,
+            text=parsed.text,
+        )
 
     def touch(self, ids: Iterable[int], *, time_s: float | None = None) -> None:
         """Note that facts were used (for forgetting: recency and frequency of use)."""
         now = time.time() if time_s is None else time_s
         with self.bank.write() as db:
-            db.executemany("UPDATE facts SET access_count = access_count + 1, last_access = ? WHERE id = ?",
-                           [(now, int(i)) for i in ids])
+            db.executemany(
+                "UPDATE facts SET access_count = access_count + 1, last_access = ? WHERE id = ?", [(now, int(i)) for i in ids]
+            )
 
     def delete(self, ids: Iterable[int], *, force: bool = False) -> int:
         """Delete facts; returns how many went. Pinned facts are refused (nothing is deleted) unless `force`."""
@@ -251,8 +313,10 @@ class SemanticStore:
             where, params = "1", ()
         else:
             where, params = _time_clause(at_time)
-        rows = self.bank.query(f"SELECT * FROM facts WHERE subject = ? AND {where} ORDER BY predicate, valid_from, id",
-                               (_clean(subject, "subject"), *params))
+        rows = self.bank.query(
+            f"SELECT * FROM facts WHERE subject = ? AND {where} ORDER BY predicate, valid_from, id",
+            (_clean(subject, "subject"), *params),
+        )
         return [_record(r) for r in rows]
 
     def who_or_what(self, predicate: str, object: str, at_time: float | None = None) -> list[FactRecord]:
@@ -262,28 +326,34 @@ class SemanticStore:
         """
         match, names = _predicate_clause(_clean(predicate, "predicate"))
         when, times = _time_clause(at_time)
-        rows = self.bank.query(f"SELECT * FROM facts WHERE object = ? AND {match} AND {when} ORDER BY confidence DESC, id",
-                               (_clean(object, "object"), *names, *times))
+        rows = self.bank.query(
+            f"SELECT * FROM facts WHERE object = ? AND {match} AND {when} ORDER BY confidence DESC, id",
+            (_clean(object, "object"), *names, *times),
+        )
         return [_record(r) for r in rows]
 
     def current(self, subject: str, predicate: str) -> list[FactRecord]:
         """Open facts of (subject, predicate) and its qualified forms, surest first (one for a single-valued slot)."""
         match, names = _predicate_clause(_clean(predicate, "predicate"))
-        rows = self.bank.query(f"SELECT * FROM facts WHERE subject = ? AND {match} AND valid_to IS NULL "
-                               "ORDER BY confidence DESC, id", (_clean(subject, "subject"), *names))
+        rows = self.bank.query(
+            f"SELECT * FROM facts WHERE subject = ? AND {match} AND valid_to IS NULL ORDER BY confidence DESC, id",
+            (_clean(subject, "subject"), *names),
+        )
         return [_record(r) for r in rows]
 
     def history(self, subject: str, predicate: str) -> list[FactRecord]:
         """Every row of (subject, predicate) and its qualified forms, oldest validity first."""
         match, names = _predicate_clause(_clean(predicate, "predicate"))
-        rows = self.bank.query(f"SELECT * FROM facts WHERE subject = ? AND {match} ORDER BY valid_from, id",
-                               (_clean(subject, "subject"), *names))
+        rows = self.bank.query(
+            f"SELECT * FROM facts WHERE subject = ? AND {match} ORDER BY valid_from, id", (_clean(subject, "subject"), *names)
+        )
         return [_record(r) for r in rows]
 
     def facts_between(self, t0: float, t1: float, limit: int = 1000) -> list[FactRecord]:
         """Facts whose validity began in [t0, t1] (learned or changed then), oldest first."""
-        rows = self.bank.query("SELECT * FROM facts WHERE valid_from BETWEEN ? AND ? ORDER BY valid_from, id LIMIT ?",
-                               (t0, t1, limit))
+        rows = self.bank.query(
+            "SELECT * FROM facts WHERE valid_from BETWEEN ? AND ? ORDER BY valid_from, id LIMIT ?", (t0, t1, limit)
+        )
         return [_record(r) for r in rows]
 
     def search_text(self, words: str | Sequence[str], *, include_history: bool = False, limit: int = 50) -> list[FactRecord]:
@@ -298,8 +368,11 @@ class SemanticStore:
         for term in terms:
             params += [f"%{_like_escape(term)}%"] * 3
         current = "" if include_history else " AND valid_to IS NULL"
-        rows = self.bank.query(f"SELECT * FROM facts WHERE {' AND '.join([clause] * len(terms))}{current} "
-                               "ORDER BY confidence DESC, valid_from DESC, id LIMIT ?", (*params, limit))
+        rows = self.bank.query(
+            f"SELECT * FROM facts WHERE {' AND '.join([clause] * len(terms))}{current} "
+            "ORDER BY confidence DESC, valid_from DESC, id LIMIT ?",
+            (*params, limit),
+        )
         return [_record(r) for r in rows]
 
     def all_facts(self) -> list[FactRecord]:
@@ -349,23 +422,37 @@ _NP = r"[a-z0-9][a-z0-9' -]{0,59}?"  # a noun phrase: words, digits, apostrophes
 _NAME = r"[a-z][a-z'-]{0,29}(?: [a-z][a-z'-]{0,29}){0,2}"
 _OWNER = r"(?:(?P<owner>[a-z][a-z-]{0,29}(?: [a-z][a-z-]{0,29})?)'s?|(?P<mine>mine))"
 _TIME = r"(?P<time>\d{1,2}(?:[:.]\d{2})?(?: ?[ap]m)?(?: o'clock)?|noon|midnight)"
-_FREQ = (r"(?:(?:every|each) (?:day|morning|afternoon|evening|night|weekday|week|weekend|"
-         r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)|daily|on weekdays|on weekends|on workdays|"
-         r"in the (?:morning|afternoon|evening)|at night)")
+_FREQ = (
+    r"(?:(?:every|each) (?:day|morning|afternoon|evening|night|weekday|week|weekend|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)|daily|on weekdays|on weekends|on workdays|"
+    r"in the (?:morning|afternoon|evening)|at night)"
+)
 _ADVERB = r"(?:(?:usually|always|normally|often|typically|generally|also) )?"
 _PLACE_PREP = r"(?P<prep>on top of|onto|on|into|inside|in)"
 
 _NAME_RE = re.compile(rf"(?:my name is|my name's|call me|you can call me|i am called|i'm called) (?P<name>{_NAME})", _F)
 _OWNED_RE = re.compile(rf"(?P<thing>{_NP}) (?:is|are) {_OWNER}", _F)
 _OWNED_THIS_RE = re.compile(rf"(?P<det>this|that|these|those) (?:is|are) {_OWNER} (?P<thing>{_NP})", _F)
-_BELONGS_TO_RE = re.compile(rf"(?P<thing>{_NP}) (?:belongs to|belong to|is owned by|are owned by) "
-                            rf"(?P<owner>me|{_NAME})", _F)
-_GOES_RE = re.compile(rf"(?P<thing>{_NP}) (?:goes|go|belongs|belong|lives|live|stays|stay|should go|should be kept|"
-                      rf"should be|is kept|are kept) (?:always )?{_PLACE_PREP} (?P<place>{_NP})", _F)
-_KEEP_RE = re.compile(rf"(?:always )?(?:keep|store|always put) (?P<thing>{_NP}) {_PLACE_PREP} (?P<place>{_NP})"
-                      rf"(?: from now on)?", _F)
-_PREFERENCE_RE = re.compile(r"i (?:really |also |just )?(?P<neg>don't |do not |dont |no longer )?"
-                            rf"(?:really )?(?P<verb>like|love|enjoy|prefer|dislike|hate)s? (?P<what>{_NP})", _F)
+_BELONGS_TO_RE = re.compile(
+    rf"(?P<thing>{_NP}) (?:belongs to|belong to|is owned by|are owned by) "
+    rf"(?P<owner>me|{_NAME})",
+    _F,
+)
+_GOES_RE = re.compile(
+    rf"(?P<thing>{_NP}) (?:goes|go|belongs|belong|lives|live|stays|stay|should go|should be kept|"
+    rf"should be|is kept|are kept) (?:always )?{_PLACE_PREP} (?P<place>{_NP})",
+    _F,
+)
+_KEEP_RE = re.compile(
+    rf"(?:always )?(?:keep|store|always put) (?P<thing>{_NP}) {_PLACE_PREP} (?P<place>{_NP})"
+    rf"(?: from now on)?",
+    _F,
+)
+_PREFERENCE_RE = re.compile(
+    r"i (?:really |also |just )?(?P<neg>don't |do not |dont |no longer )?"
+    rf"(?:really )?(?P<verb>like|love|enjoy|prefer|dislike|hate)s? (?P<what>{_NP})",
+    _F,
+)
 _ROUTINE_RE = re.compile(rf"i {_ADVERB}(?P<act>{_NP})(?: {_FREQ})? at {_TIME}(?:,? {_FREQ})?", _F)
 _ROUTINE_FRONT_RE = re.compile(rf"(?:{_FREQ},? )?at {_TIME}(?:,? {_FREQ})?,? i {_ADVERB}(?P<act>{_NP})", _F)
 _STATE_RE = re.compile(rf"(?P<thing>{_NP}) (?:is|are) (?:now |still )?(?P<word>[a-z]{{2,12}})", _F)
@@ -374,29 +461,88 @@ _PERIOD_RE = re.compile(r"\b(morning|afternoon|evening|night)s?\b", _F)
 
 _SENTENCE_END = re.compile(r"[!?;\n]+|\.(?!\d)")  # "7.30" is a time, not two sentences
 _AM_PM_DOTS = re.compile(r"\b([ap])\.m\.?", _F)
-_PREAMBLE = re.compile(r"^(?:(?:hey|hi|ok|okay|so)(?: robot)?,? )?(?:please )?"
-                       r"(?:(?:remember|note|fyi|just so you know)(?: that)?[,:]? )?", _F)
+_PREAMBLE = re.compile(
+    r"^(?:(?:hey|hi|ok|okay|so)(?: robot)?,? )?(?:please )?"
+    r"(?:(?:remember|note|fyi|just so you know)(?: that)?[,:]? )?",
+    _F,
+)
 
 # State words and the aspect they describe: a new state replaces the old one of the same aspect only
 # (a dirty mug can still be broken).
 STATE_ASPECTS = {
-    "broken": "condition", "cracked": "condition", "chipped": "condition", "damaged": "condition",
-    "fixed": "condition", "working": "condition",
-    "clean": "cleanliness", "dirty": "cleanliness",
-    "open": "openness", "closed": "openness", "shut": "openness",
-    "locked": "lock", "unlocked": "lock",
-    "full": "fill", "empty": "fill",
-    "on": "power", "off": "power",
-    "hot": "temperature", "warm": "temperature", "cold": "temperature",
-    "wet": "wetness", "dry": "wetness",
-    "missing": "presence", "lost": "presence",
+    "broken": "condition",
+    "cracked": "condition",
+    "chipped": "condition",
+    "damaged": "condition",
+    "fixed": "condition",
+    "working": "condition",
+    "clean": "cleanliness",
+    "dirty": "cleanliness",
+    "open": "openness",
+    "closed": "openness",
+    "shut": "openness",
+    "locked": "lock",
+    "unlocked": "lock",
+    "full": "fill",
+    "empty": "fill",
+    "on": "power",
+    "off": "power",
+    "hot": "temperature",
+    "warm": "temperature",
+    "cold": "temperature",
+    "wet": "wetness",
+    "dry": "wetness",
+    "missing": "presence",
+    "lost": "presence",
 }
-COLORS = frozenset({"red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray",
-                    "grey", "silver", "gold", "beige"})
+COLORS = frozenset(
+    {
+        "red",
+        "orange",
+        "yellow",
+        "green",
+        "blue",
+        "purple",
+        "pink",
+        "brown",
+        "black",
+        "white",
+        "gray",
+        "grey",
+        "silver",
+        "gold",
+        "beige",
+    }
+)
 _DEMONSTRATIVES = frozenset({"this", "that", "these", "those", "it"})
 _ARTICLES = frozenset({"the", "a", "an", "some"})
-_PRONOUNS = frozenset({"i", "you", "he", "she", "we", "they", "me", "him", "her", "us", "them", "his", "hers", "its",
-                       "theirs", "yours", "ours", "what", "who", "which", "where", "there", "here"})
+_PRONOUNS = frozenset(
+    {
+        "i",
+        "you",
+        "he",
+        "she",
+        "we",
+        "they",
+        "me",
+        "him",
+        "her",
+        "us",
+        "them",
+        "his",
+        "hers",
+        "its",
+        "theirs",
+        "yours",
+        "ours",
+        "what",
+        "who",
+        "which",
+        "where",
+        "there",
+        "here",
+    }
+)
 _SELF = frozenset({"me", "mine", "i", "myself"})
 
 
@@ -461,8 +607,13 @@ def _parse_placement(s: str, speaker: str) -> ParsedFact | None:
     if thing is None or place is None:
         return None
     preposition = "on" if m["prep"].lower() in ("on", "onto", "on top of") else "in"
-    return ParsedFact(thing[0], f"belongs_{preposition}", place[0], needs_grounding=thing[1] or place[1],
-                      text=f"{thing[0]} belongs {preposition} {place[0]}")
+    return ParsedFact(
+        thing[0],
+        f"belongs_{preposition}",
+        place[0],
+        needs_grounding=thing[1] or place[1],
+        text=f"{thing[0]} belongs {preposition} {place[0]}",
+    )
 
 
 def _parse_preference(s: str, speaker: str) -> ParsedFact | None:
@@ -540,7 +691,7 @@ def _person(raw: str, speaker: str) -> str | None:
 
 
 def _clock(raw: str, period: str | None) -> str | None:
-    """"9pm" -> "21:00", "7:30" -> "07:30" ("19:30" when said of the evening); None for an impossible time."""
+    """ "9pm" -> "21:00", "7:30" -> "07:30" ("19:30" when said of the evening); None for an impossible time."""
     raw = raw.lower()
     if raw in ("noon", "midnight"):
         return "12:00" if raw == "noon" else "00:00"

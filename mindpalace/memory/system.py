@@ -1,12 +1,12 @@
 """The multi-memory system: every store of one memory bank, written together and queried in parallel.
 
-    memory = MemorySystem.open("runs/bank.db", preset="mindpalace")   # day 1
-    memory.observe(obs, frame)            # perception -> spatial map, object records, snapshots, working memory
-    memory.record_event(event)            # what the agent did
-    memory.tell("this mug is Alice's", time_s=..., grounding={"this mug": "object:12"})
-    items = memory.retrieve([ObjectQuery("mug"), TextQuery("breakfast")])
-    memory.close()
-    memory = MemorySystem.open("runs/bank.db")                        # day 2, another process: all of it is back
+memory = MemorySystem.open("runs/bank.db", preset="mindpalace")   # day 1
+memory.observe(obs, frame)            # perception -> spatial map, object records, snapshots, working memory
+memory.record_event(event)            # what the agent did
+memory.tell("this mug is Alice's", time_s=..., grounding={"this mug": "object:12"})
+items = memory.retrieve([ObjectQuery("mug"), TextQuery("breakfast")])
+memory.close()
+memory = MemorySystem.open("runs/bank.db")                        # day 2, another process: all of it is back
 """
 
 from __future__ import annotations
@@ -95,8 +95,9 @@ class MemorySystem:
         self._last_object_write: dict[int, float] = {}
 
     @classmethod
-    def open(cls, path: str | Path, preset_name: str | None = None, embedder: Any | None = None,
-             **overrides: Any) -> "MemorySystem":
+    def open(
+        cls, path: str | Path, preset_name: str | None = None, embedder: Any | None = None, **overrides: Any
+    ) -> MemorySystem:
         """Open (or create) the bank at `path`. The preset is stored in the bank and reused when not given."""
         bank = Bank(path)
         stored = bank.meta().get("preset")
@@ -116,7 +117,7 @@ class MemorySystem:
         self._pool.shutdown(wait=True)
         self.bank.close()
 
-    def __enter__(self) -> "MemorySystem":
+    def __enter__(self) -> MemorySystem:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -149,8 +150,11 @@ class MemorySystem:
         if self.vectors is None:
             return
         known = self.vectors.ids()
-        for kind, sql in (("event", "SELECT id, text FROM events"), ("fact", "SELECT id, text FROM facts"),
-                          ("object", "SELECT id, label FROM objects")):
+        for kind, sql in (
+            ("event", "SELECT id, text FROM events"),
+            ("fact", "SELECT id, text FROM facts"),
+            ("object", "SELECT id, label FROM objects"),
+        ):
             for row in self.bank.query(sql):
                 if vector_id(kind, row[0]) not in known and row[1]:
                     self._pending_vectors.append((kind, int(row[0]), str(row[1]).replace("_", " ")))
@@ -169,18 +173,32 @@ class MemorySystem:
             # Sightings of a known object are written at most every 10 s; changes always.
             due = update.time_s - self._last_object_write.get(update.object_id, -math.inf) >= 10.0
             if update.kind in ("new", "moved", "missing") or due:
-                self.remember_object(update.object_id, obj.label, tuple(obj.center), update.time_s, room=room,
-                                     attributes=obj.attributes, observations=obj.observations, confidence=obj.confidence,
-                                     change=update.kind if update.kind != "seen" else None)
+                self.remember_object(
+                    update.object_id,
+                    obj.label,
+                    tuple(obj.center),
+                    update.time_s,
+                    room=room,
+                    attributes=obj.attributes,
+                    observations=obj.observations,
+                    confidence=obj.confidence,
+                    change=update.kind if update.kind != "seen" else None,
+                )
             if update.kind in ("new", "moved", "missing") and "state_change" in self.config.working_kinds:
                 verb = {"new": "saw", "moved": "saw that it moved:", "missing": "noticed missing:"}[update.kind]
                 self.working.add(
-                    WorkingItem(key=f"object:{update.object_id}", kind="state_change",
-                                text=f"{verb} {obj.label.replace('_', ' ')} #{update.object_id} in the {room or 'house'}",
-                                time_s=update.time_s, payload={"object_id": update.object_id, "change": update.kind},
-                                importance=0.8 if update.kind != "new" else 0.5,
-                                position=(float(obj.center[0]), float(obj.center[1]))),
-                    now=update.time_s, position=(float(obs.base_pose[0, 3]), float(obs.base_pose[1, 3])))
+                    WorkingItem(
+                        key=f"object:{update.object_id}",
+                        kind="state_change",
+                        text=f"{verb} {obj.label.replace('_', ' ')} #{update.object_id} in the {room or 'house'}",
+                        time_s=update.time_s,
+                        payload={"object_id": update.object_id, "change": update.kind},
+                        importance=0.8 if update.kind != "new" else 0.5,
+                        position=(float(obj.center[0]), float(obj.center[1])),
+                    ),
+                    now=update.time_s,
+                    position=(float(obs.base_pose[0, 3]), float(obs.base_pose[1, 3])),
+                )
         if self.snapshots is not None:
             visible = {u.object_id: u.pixels for u in updates if u.kind in ("new", "seen", "moved") and u.pixels}
             if visible:
@@ -193,15 +211,34 @@ class MemorySystem:
         room = next((r for r in self.spatial.rooms if r.contains(float(center[0]), float(center[1]))), None)
         return room.name if room else None
 
-    def remember_object(self, object_id: int, label: str, position: tuple[float, float, float], time_s: float, *,
-                        room: str | None = None, attributes: dict[str, str] | None = None, observations: int = 1,
-                        confidence: float = 1.0, change: str | None = None) -> None:
+    def remember_object(
+        self,
+        object_id: int,
+        label: str,
+        position: tuple[float, float, float],
+        time_s: float,
+        *,
+        room: str | None = None,
+        attributes: dict[str, str] | None = None,
+        observations: int = 1,
+        confidence: float = 1.0,
+        change: str | None = None,
+    ) -> None:
         """Record an object in long-term memory (from perception, or any other source such as a ROS node)."""
         if not self.config.objects:
             return
         known = self.objects.get(object_id) is not None
-        self.objects.upsert(object_id, label, position, time_s, attributes=attributes, room=room,
-                            observations=observations, confidence=confidence, change=change)
+        self.objects.upsert(
+            object_id,
+            label,
+            position,
+            time_s,
+            attributes=attributes,
+            room=room,
+            observations=observations,
+            confidence=confidence,
+            change=change,
+        )
         self._last_object_write[object_id] = time_s
         if not known:
             words = [attributes[k] for k in ("color", "material") if attributes and k in attributes]
@@ -216,13 +253,24 @@ class MemorySystem:
         self._queue_text("event", event_id, text)
         if "event" in self.config.working_kinds:
             place = (float(x), float(y)) if x is not None and y is not None else None
-            self.working.add(WorkingItem(key=f"event:{event_id}", kind="event", text=text, time_s=event.end_s,
-                                         payload={"event_id": event_id}, importance=importance, position=place),
-                             now=event.end_s, position=place)
+            self.working.add(
+                WorkingItem(
+                    key=f"event:{event_id}",
+                    kind="event",
+                    text=text,
+                    time_s=event.end_s,
+                    payload={"event_id": event_id},
+                    importance=importance,
+                    position=place,
+                ),
+                now=event.end_s,
+                position=place,
+            )
         return event_id
 
-    def tell(self, text: str, time_s: float, speaker: str = "user", grounding: dict[str, str] | None = None,
-             pinned: bool = False) -> list[Any]:
+    def tell(
+        self, text: str, time_s: float, speaker: str = "user", grounding: dict[str, str] | None = None, pinned: bool = False
+    ) -> list[Any]:
         """Store what a person says ("this mug is Alice's").
 
         `grounding` maps phrases like "this mug" to what they refer to ("object:12"); an ungrounded "this" is not stored.
@@ -233,16 +281,30 @@ class MemorySystem:
         for parsed in parse_statement(text, speaker=speaker):
             subject = (grounding or {}).get(parsed.subject, parsed.subject)
             if parsed.needs_grounding and subject == parsed.subject:
-                log.warning("%r: cannot tell what %r refers to; not stored (pass grounding={%r: 'object:<id>'})",
-                            text, parsed.subject, parsed.subject)
+                log.warning(
+                    "%r: cannot tell what %r refers to; not stored (pass grounding={%r: 'object:<id>'})",
+                    text,
+                    parsed.subject,
+                    parsed.subject,
+                )
                 continue
-            record = self.facts.assert_fact(subject, parsed.predicate, parsed.object, time_s=time_s, source=speaker,
-                                            pinned=pinned, text=text)
+            record = self.facts.assert_fact(
+                subject, parsed.predicate, parsed.object, time_s=time_s, source=speaker, pinned=pinned, text=text
+            )
             self._queue_text("fact", record.id, text)
             stored.append(record)
             if "fact" in self.config.working_kinds:
-                self.working.add(WorkingItem(key=f"fact:{record.id}", kind="fact", text=" ".join(text.split()),
-                                             time_s=time_s, payload={"fact_id": record.id}, importance=0.9), now=time_s)
+                self.working.add(
+                    WorkingItem(
+                        key=f"fact:{record.id}",
+                        kind="fact",
+                        text=" ".join(text.split()),
+                        time_s=time_s,
+                        payload={"fact_id": record.id},
+                        importance=0.9,
+                    ),
+                    now=time_s,
+                )
         return stored
 
     def set_state(self, object_id: int, state: str, time_s: float) -> None:
@@ -384,7 +446,9 @@ class MemorySystem:
                 ids = [i for k, i in chosen if k == kind]
                 if not ids:
                     continue
-                deleted = {"event": self.events.delete, "snapshot": self.events.delete_snapshots, "fact": self.facts.delete}[kind](ids)
+                deleted = {"event": self.events.delete, "snapshot": self.events.delete_snapshots, "fact": self.facts.delete}[
+                    kind
+                ](ids)
                 removed[kind] += int(deleted or 0)
                 if self.vectors is not None and kind in KIND_CODES:
                     self.vectors.remove([vector_id(kind, i) for i in ids])
@@ -398,7 +462,8 @@ class MemorySystem:
     def _payload_bytes(self) -> int:
         rows = self.bank.query(
             "SELECT (SELECT COALESCE(SUM(size_bytes), 0) FROM events) + (SELECT COALESCE(SUM(size_bytes), 0) FROM snapshots)"
-            " + (SELECT COALESCE(SUM(size_bytes), 0) FROM facts) + (SELECT COALESCE(SUM(size_bytes), 0) FROM objects)")
+            " + (SELECT COALESCE(SUM(size_bytes), 0) FROM facts) + (SELECT COALESCE(SUM(size_bytes), 0) FROM objects)"
+        )
         return int(rows[0][0])
 
     def _forgetting_candidates(self, now: float, protected: dict[str, set[int]], limit: int) -> list[tuple[str, int, int, float]]:
@@ -407,7 +472,9 @@ class MemorySystem:
         for kind, table in (("event", "events"), ("snapshot", "snapshots"), ("fact", "facts")):
             for row in self.bank.query(
                 f"SELECT id, size_bytes, importance, access_count, COALESCE(last_access, 0) AS last_access FROM {table} "
-                f"WHERE pinned = 0 ORDER BY importance, access_count, id LIMIT ?", (limit,)):
+                f"WHERE pinned = 0 ORDER BY importance, access_count, id LIMIT ?",
+                (limit,),
+            ):
                 if row["id"] in protected.get(kind, set()):
                     continue
                 recency = math.exp(-max(now - row["last_access"], 0.0) / 86400.0) if row["last_access"] else 0.0

@@ -26,11 +26,16 @@ class MemoryTool:
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI-style function description."""
-        return {"type": "function", "function": {"name": self.name, "description": self.description, "parameters": self.parameters}}
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
 
 
 def _object_args(extra: dict[str, Any] | None = None, required: tuple[str, ...] = ("object",)) -> dict[str, Any]:
-    properties = {"object": {"type": "string", "minLength": 1, "maxLength": 60, "description": "an object's name, e.g. 'mug' or 'red mug'"}}
+    properties = {
+        "object": {"type": "string", "minLength": 1, "maxLength": 60, "description": "an object's name, e.g. 'mug' or 'red mug'"}
+    }
     properties.update(extra or {})
     return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
 
@@ -43,8 +48,9 @@ def _split_object(phrase: str, memory: MemorySystem) -> ObjectQuery:
         label = " ".join(words[cut:])
         if label in known or label.rstrip("s") in known:
             adjectives = words[:cut]
-            return ObjectQuery(label.rstrip("s") if label not in known else label,
-                               attributes=tuple(("color", a) for a in adjectives[:1]))
+            return ObjectQuery(
+                label.rstrip("s") if label not in known else label, attributes=tuple(("color", a) for a in adjectives[:1])
+            )
     return ObjectQuery(" ".join(words))
 
 
@@ -68,11 +74,15 @@ def _recall_events(memory: MemorySystem, args: dict[str, Any]) -> list[MemoryIte
     if "object" in args:
         # Every object memory holds under that name: perception may have kept two records of one thing.
         query = _split_object(args["object"], memory)
-        object_ids = [int(r[0]) for r in memory.bank.query("SELECT id FROM objects WHERE label = ?", (query.label.replace(" ", "_"),))]
+        object_ids = [
+            int(r[0]) for r in memory.bank.query("SELECT id FROM objects WHERE label = ?", (query.label.replace(" ", "_"),))
+        ]
         if not object_ids:
             return []
     if order in ("first", "last", "longest"):
-        found = memory.retrieve([OrderQuery(order, args.get("action"), i, args.get("since"), args.get("limit", 5)) for i in object_ids])
+        found = memory.retrieve(
+            [OrderQuery(order, args.get("action"), i, args.get("since"), args.get("limit", 5)) for i in object_ids]
+        )
         if order == "longest":
             return found
         found.sort(key=lambda item: item.time_s or 0.0, reverse=order == "last")
@@ -99,32 +109,70 @@ _LIMIT = {"type": "integer", "minimum": 1, "maximum": 50}
 TOOLS: dict[str, MemoryTool] = {
     t.name: t
     for t in (
-        MemoryTool("where_is", "Where is an object now, as far as memory knows (room, position, state).",
-                   _object_args(), _where_is),
+        MemoryTool(
+            "where_is", "Where is an object now, as far as memory knows (room, position, state).", _object_args(), _where_is
+        ),
         MemoryTool("last_seen", "When and where an object was last seen.", _object_args(), _last_seen),
-        MemoryTool("find_objects", "List known objects, optionally of one category and in one room.",
-                   {"type": "object", "properties": {"category": {"type": "string", "maxLength": 60},
-                                                     "room": {"type": "string", "maxLength": 60}, "limit": _LIMIT},
-                    "additionalProperties": False}, _find_objects),
-        MemoryTool("recall_events", "Recall what the robot did: the first, last or longest events (of an action or "
-                   "object), or those in a time window.",
-                   {"type": "object", "properties": {
-                       "order": {"type": "string", "enum": ["first", "last", "longest", "window"]},
-                       "action": {"type": "string", "maxLength": 40}, "object_id": {"type": "integer", "minimum": 0},
-                       "object": {"type": "string", "minLength": 1, "maxLength": 60, "description": "an object's name"},
-                       "since": _TIME, "until": _TIME, "limit": _LIMIT}, "additionalProperties": False}, _recall_events),
-        MemoryTool("what_changed", "Objects that appeared, moved, went missing or changed state in a time window.",
-                   {"type": "object", "properties": {"since": _TIME, "until": _TIME, "limit": _LIMIT},
-                    "additionalProperties": False}, _what_changed),
-        MemoryTool("describe_room", "The objects memory places in a room.",
-                   {"type": "object", "properties": {"room": {"type": "string", "minLength": 1, "maxLength": 60},
-                                                     "limit": _LIMIT}, "required": ["room"], "additionalProperties": False},
-                   _describe_room),
-        MemoryTool("facts_about", "Facts known about a person or thing (ownership, routines, preferences), as of now "
-                   "or a given time.",
-                   {"type": "object", "properties": {"subject": {"type": "string", "minLength": 1, "maxLength": 60},
-                                                     "at_time": _TIME, "limit": _LIMIT},
-                    "required": ["subject"], "additionalProperties": False}, _facts_about),
+        MemoryTool(
+            "find_objects",
+            "List known objects, optionally of one category and in one room.",
+            {
+                "type": "object",
+                "properties": {
+                    "category": {"type": "string", "maxLength": 60},
+                    "room": {"type": "string", "maxLength": 60},
+                    "limit": _LIMIT,
+                },
+                "additionalProperties": False,
+            },
+            _find_objects,
+        ),
+        MemoryTool(
+            "recall_events",
+            "Recall what the robot did: the first, last or longest events (of an action or object), or those in a time window.",
+            {
+                "type": "object",
+                "properties": {
+                    "order": {"type": "string", "enum": ["first", "last", "longest", "window"]},
+                    "action": {"type": "string", "maxLength": 40},
+                    "object_id": {"type": "integer", "minimum": 0},
+                    "object": {"type": "string", "minLength": 1, "maxLength": 60, "description": "an object's name"},
+                    "since": _TIME,
+                    "until": _TIME,
+                    "limit": _LIMIT,
+                },
+                "additionalProperties": False,
+            },
+            _recall_events,
+        ),
+        MemoryTool(
+            "what_changed",
+            "Objects that appeared, moved, went missing or changed state in a time window.",
+            {"type": "object", "properties": {"since": _TIME, "until": _TIME, "limit": _LIMIT}, "additionalProperties": False},
+            _what_changed,
+        ),
+        MemoryTool(
+            "describe_room",
+            "The objects memory places in a room.",
+            {
+                "type": "object",
+                "properties": {"room": {"type": "string", "minLength": 1, "maxLength": 60}, "limit": _LIMIT},
+                "required": ["room"],
+                "additionalProperties": False,
+            },
+            _describe_room,
+        ),
+        MemoryTool(
+            "facts_about",
+            "Facts known about a person or thing (ownership, routines, preferences), as of now or a given time.",
+            {
+                "type": "object",
+                "properties": {"subject": {"type": "string", "minLength": 1, "maxLength": 60}, "at_time": _TIME, "limit": _LIMIT},
+                "required": ["subject"],
+                "additionalProperties": False,
+            },
+            _facts_about,
+        ),
     )
 }
 

@@ -121,9 +121,19 @@ class VectorIndex:
     leaves it alone); `seed` picks the training sample.
     """
 
-    def __init__(self, bank: Bank, dim: int = 384, index_path: str | Path | None = None, exact_below: int = 20_000,
-                 nlist: int | None = None, nprobe: int = 16, *, min_scan: int = 8192, threads: int | None = 1,
-                 seed: int = 0) -> None:
+    def __init__(
+        self,
+        bank: Bank,
+        dim: int = 384,
+        index_path: str | Path | None = None,
+        exact_below: int = 20_000,
+        nlist: int | None = None,
+        nprobe: int = 16,
+        *,
+        min_scan: int = 8192,
+        threads: int | None = 1,
+        seed: int = 0,
+    ) -> None:
         if dim < 1 or exact_below < 0 or nprobe < 1 or min_scan < 0 or (nlist is not None and nlist < 1):
             raise ValueError("dim, nprobe and nlist must be positive; exact_below and min_scan not negative")
         self.dim = dim
@@ -161,8 +171,12 @@ class VectorIndex:
         except _Unusable as why:
             log.warning("%s: rebuilding the vector index from the table: %s", self.index_path, why)
         except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as error:
-            log.warning("%s: rebuilding the vector index from the table: unreadable (%s: %s)", self.index_path,
-                        type(error).__name__, error)
+            log.warning(
+                "%s: rebuilding the vector index from the table: unreadable (%s: %s)",
+                self.index_path,
+                type(error).__name__,
+                error,
+            )
         else:
             self._generation = self._saved_generation = self._bank_generation()
             log.info("%s: loaded the vector index (%d vectors)", self.index_path, len(self))
@@ -175,8 +189,10 @@ class VectorIndex:
             raise _Unusable(f"format {manifest['format']} and dim {manifest['dim']}, expected {FILE_FORMAT} and {self.dim}")
         generation = self._bank_generation()
         if manifest["generation"] != generation:
-            raise _Unusable(f"it covers generation {manifest['generation']} of the table, which is at {generation} "
-                            "(writes after the last save)")
+            raise _Unusable(
+                f"it covers generation {manifest['generation']} of the table, which is at {generation} "
+                "(writes after the last save)"
+            )
         covered = {kind: (entry["count"], entry["max_id"]) for kind, entry in manifest["kinds"].items()}
         if covered != self._table_stats():
             raise _Unusable("its per-kind counts or largest ids differ from the table's")
@@ -211,9 +227,15 @@ class VectorIndex:
                 for kind, entry in sorted(self._indexes.items()):
                     data = faiss.serialize_index(entry.index)
                     handle.write(memoryview(data))
-                    kinds[kind] = {"offset": offset, "size": data.nbytes, "crc32": zlib.crc32(data),
-                                   "count": entry.index.ntotal, "max_id": largest.get(kind),
-                                   "trained_at": entry.trained_at, "type": self._describe(entry)}
+                    kinds[kind] = {
+                        "offset": offset,
+                        "size": data.nbytes,
+                        "crc32": zlib.crc32(data),
+                        "count": entry.index.ntotal,
+                        "max_id": largest.get(kind),
+                        "trained_at": entry.trained_at,
+                        "type": self._describe(entry),
+                    }
                     offset += data.nbytes
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -248,15 +270,21 @@ class VectorIndex:
         while rows := cursor.fetchmany(READ_CHUNK):
             ids = np.fromiter((row[0] for row in rows), np.int64, len(rows))
             entry.index.add_with_ids(self._decode([row[1] for row in rows]), ids)
-        log.info("vector index %r: built %s over %d vectors in %.1f s", kind, self._describe(entry), entry.index.ntotal,
-                 time.perf_counter() - started)
+        log.info(
+            "vector index %r: built %s over %d vectors in %.1f s",
+            kind,
+            self._describe(entry),
+            entry.index.ntotal,
+            time.perf_counter() - started,
+        )
         return entry
 
     def _training_sample(self, kind: str) -> NDArray[np.float32]:
         ids = np.array([row[0] for row in self._bank.query("SELECT id FROM vectors WHERE kind = ?", (kind,))], np.int64)
         chosen = np.random.default_rng(self.seed).choice(ids, min(TRAIN_SAMPLE, len(ids)), replace=False)
-        rows = self._bank.query("SELECT vector FROM vectors WHERE id IN (SELECT value FROM json_each(?))",
-                                (json.dumps(chosen.tolist()),))
+        rows = self._bank.query(
+            "SELECT vector FROM vectors WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(chosen.tolist()),)
+        )
         return self._decode([row[0] for row in rows])
 
     # ------------------------------------------------------------------ writing
@@ -278,8 +306,10 @@ class VectorIndex:
         with self._lock:
             with self._bank.write() as db:
                 replaced = self._kinds_of(db, id_array)
-                db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-                               zip(id_array.tolist(), kind_list, (row.tobytes() for row in stored)))
+                db.executemany(
+                    "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                    zip(id_array.tolist(), kind_list, (row.tobytes() for row in stored)),
+                )
                 generation = self._bump_generation(db)
             # The in-memory index holds exactly what the table holds: the float16 values.
             values = stored.astype(np.float32)
@@ -401,13 +431,17 @@ class VectorIndex:
 
     @staticmethod
     def _kinds_of(db: sqlite3.Connection, ids: NDArray[np.int64]) -> dict[int, str]:
-        rows = db.execute("SELECT id, kind FROM vectors WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids.tolist()),))
+        rows = db.execute(
+            "SELECT id, kind FROM vectors WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids.tolist()),)
+        )
         return {row[0]: row[1] for row in rows}
 
     @staticmethod
     def _bump_generation(db: sqlite3.Connection) -> int:
-        db.execute("INSERT INTO meta VALUES ('vectors_generation', '1') "
-                   "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+        db.execute(
+            "INSERT INTO meta VALUES ('vectors_generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
         return int(db.execute("SELECT value FROM meta WHERE key = 'vectors_generation'").fetchone()[0])
 
     def _bank_generation(self) -> int:
@@ -443,9 +477,9 @@ def clustered_unit_vectors(n: int, dim: int = 384, clusters: int = 2000, seed: i
     labels = rng.choice(clusters, n, p=weights / weights.sum())
     points = np.empty((n, dim), np.float32)
     for start in range(0, n, 100_000):  # in chunks, to hold only one chunk of noise
-        chunk = labels[start:start + 100_000]
+        chunk = labels[start : start + 100_000]
         noise = rng.standard_normal((len(chunk), dim), dtype=np.float32)
-        points[start:start + len(chunk)] = centres[chunk] + spread[chunk, None] * noise / np.sqrt(dim)
+        points[start : start + len(chunk)] = centres[chunk] + spread[chunk, None] * noise / np.sqrt(dim)
     points /= np.linalg.norm(points, axis=1, keepdims=True)
     return points
 
@@ -467,8 +501,11 @@ def _measure_search(index: VectorIndex, probes: NDArray[np.float32], truth: NDAr
         hits = index.search(probe, 10)
         latencies.append(time.perf_counter() - started)
         recalls.append(len({hit_id for hit_id, _ in hits} & set(true.tolist())) / 10)
-    return {"p50_ms": float(np.percentile(latencies, 50) * 1e3), "p95_ms": float(np.percentile(latencies, 95) * 1e3),
-            "recall_at_10": float(np.mean(recalls))}
+    return {
+        "p50_ms": float(np.percentile(latencies, 50) * 1e3),
+        "p95_ms": float(np.percentile(latencies, 95) * 1e3),
+        "recall_at_10": float(np.mean(recalls)),
+    }
 
 
 def benchmark_vector_index(n: int, dim: int = 384, queries: int = 200, seed: int = 0) -> dict:
@@ -489,7 +526,7 @@ def benchmark_vector_index(n: int, dim: int = 384, queries: int = 200, seed: int
         started = time.perf_counter()
         index = VectorIndex(bank, dim)
         for start in range(0, n, 10_000):
-            index.add(np.arange(start, min(n, start + 10_000)), "text", data[start:start + 10_000])
+            index.add(np.arange(start, min(n, start + 10_000)), "text", data[start : start + 10_000])
         result: dict = {"n": n, "index": index.describe()["text"], "fill_s": time.perf_counter() - started}
         rss_after = _rss_bytes()
         result["rss_growth_mb"] = None if rss_before is None or rss_after is None else (rss_after - rss_before) / 2**20

@@ -141,8 +141,9 @@ class WorkingMemory:
         """
         _check(item)
         old = self._items.get(item.key)
-        new = dataclasses.replace(item, id=self._next_id, last_access=now,
-                                  frequency=item.frequency + (old.frequency if old is not None else 0))
+        new = dataclasses.replace(
+            item, id=self._next_id, last_access=now, frequency=item.frequency + (old.frequency if old is not None else 0)
+        )
         evicted = [] if old is not None else self._victims(len(self._items) + 1 - self.config.capacity, now, position)
         if self.bank is not None:
             with self.bank.write() as db:
@@ -170,8 +171,10 @@ class WorkingMemory:
         item = dataclasses.replace(item, frequency=item.frequency + 1, last_access=now)
         if self.bank is not None:
             with self.bank.write() as db:
-                db.execute("UPDATE working_items SET frequency = ?, last_access = ? WHERE id = ?",
-                           (item.frequency, item.last_access, item.id))
+                db.execute(
+                    "UPDATE working_items SET frequency = ?, last_access = ? WHERE id = ?",
+                    (item.frequency, item.last_access, item.id),
+                )
         self._items[key] = item
         return item
 
@@ -243,9 +246,18 @@ class WorkingMemory:
                     db.execute(statement)
         for row in bank.query("SELECT * FROM working_items ORDER BY id"):
             position = None if row["x"] is None else (row["x"], row["y"])
-            item = WorkingItem(id=row["id"], key=row["key"], kind=row["kind"], text=row["text"],
-                               payload=json.loads(row["payload"]), time_s=row["time_s"], importance=row["importance"],
-                               frequency=row["frequency"], last_access=row["last_access"], position=position)
+            item = WorkingItem(
+                id=row["id"],
+                key=row["key"],
+                kind=row["kind"],
+                text=row["text"],
+                payload=json.loads(row["payload"]),
+                time_s=row["time_s"],
+                importance=row["importance"],
+                frequency=row["frequency"],
+                last_access=row["last_access"],
+                position=position,
+            )
             self._items[item.key] = item
             self._now = max(self._now, item.last_access)
         sequence = bank.query("SELECT seq FROM sqlite_sequence WHERE name = 'working_items'")
@@ -272,9 +284,22 @@ def _check(item: WorkingItem) -> None:
 
 def _insert(db: sqlite3.Connection, item: WorkingItem) -> None:
     x, y = item.position if item.position is not None else (None, None)
-    db.execute("INSERT INTO working_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-               (item.id, item.key, item.kind, item.text, json.dumps(item.payload), item.time_s, item.importance,
-                item.frequency, item.last_access, x, y))
+    db.execute(
+        "INSERT INTO working_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            item.id,
+            item.key,
+            item.kind,
+            item.text,
+            json.dumps(item.payload),
+            item.time_s,
+            item.importance,
+            item.frequency,
+            item.last_access,
+            x,
+            y,
+        ),
+    )
 
 
 # How much each kind of object update matters to the agent: a change of state more than a sighting.

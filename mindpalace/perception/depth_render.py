@@ -12,10 +12,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from mindpalace.core.voxels import voxel_downsample, voxel_keys
-
 from mindpalace.core.geometry import invert_pose, transform_points
 from mindpalace.core.types import CameraInfo
+from mindpalace.core.voxels import voxel_downsample, voxel_keys
 
 
 class DepthAgreement(NamedTuple):

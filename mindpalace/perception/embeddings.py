@@ -36,7 +36,7 @@ class TextEmbedder:
         self._model = None
         self._cache: dict[str, NDArray[np.float32]] = {}
 
-    def _load(self):  # noqa: ANN202  (a SentenceTransformer; imported lazily)
+    def _load(self):
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
@@ -55,8 +55,9 @@ class TextEmbedder:
         """(len(texts), D) float32 unit vectors; underscores read as spaces ("cell_phone" -> "cell phone")."""
         missing = sorted({t for t in texts if t not in self._cache})
         if missing:
-            vectors = self._load().encode([t.replace("_", " ") for t in missing], normalize_embeddings=True,
-                                          convert_to_numpy=True, show_progress_bar=False)
+            vectors = self._load().encode(
+                [t.replace("_", " ") for t in missing], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
             for text, vector in zip(missing, vectors):
                 self._cache[text] = vector.astype(np.float32)
         return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)

@@ -64,9 +64,7 @@ def oriented_box(points: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDAr
     return rotation @ ((low + high) / 2), rotation, high - low
 
 
-def lift_segment(
-    segment: Segment, obs: Observation, embedding: NDArray[np.float32], config: LiftingConfig
-) -> Percept | None:
+def lift_segment(segment: Segment, obs: Observation, embedding: NDArray[np.float32], config: LiftingConfig) -> Percept | None:
     """The segment as a world-frame `Percept`, or None when too little valid depth remains."""
     # Work inside the segment's bounding box (plus the erosion margin): full-frame passes per segment add up.
     row_any, col_any = segment.mask.any(axis=1), segment.mask.any(axis=0)
@@ -95,8 +93,19 @@ def lift_segment(
         return None
     center, rotation, extent = oriented_box(points)
     return Percept(
-        label=segment.label, mask=segment.mask, points=points, centroid=points.mean(axis=0),
-        aabb_min=points.min(axis=0), aabb_max=points.max(axis=0), obb_center=center, obb_rotation=rotation,
-        obb_extent=extent, embedding=embedding, confidence=float(segment.score), time_s=obs.time_s,
-        source_id=segment.source_id, attributes=dict(segment.attributes), pixel_count=int(segment.mask.sum()),
+        label=segment.label,
+        mask=segment.mask,
+        points=points,
+        centroid=points.mean(axis=0),
+        aabb_min=points.min(axis=0),
+        aabb_max=points.max(axis=0),
+        obb_center=center,
+        obb_rotation=rotation,
+        obb_extent=extent,
+        embedding=embedding,
+        confidence=float(segment.score),
+        time_s=obs.time_s,
+        source_id=segment.source_id,
+        attributes=dict(segment.attributes),
+        pixel_count=int(segment.mask.sum()),
     )

@@ -50,8 +50,9 @@ class FramePercepts:
 class PerceptionPipeline:
     """Turns observations into `FramePercepts`. Bad frames raise `FrameError`; nothing is half-written."""
 
-    def __init__(self, config: PerceptionConfig | None = None, embedder: TextEmbedder | None = None,
-                 segmenter: Segmenter | None = None) -> None:
+    def __init__(
+        self, config: PerceptionConfig | None = None, embedder: TextEmbedder | None = None, segmenter: Segmenter | None = None
+    ) -> None:
         self.config = config or PerceptionConfig()
         self.embedder = embedder or TextEmbedder()
         self.segmenter = segmenter or SEGMENTERS.make(self.config.segmenter, **self.config.segmenter_args)
@@ -62,9 +63,13 @@ class PerceptionPipeline:
         obs, repaired = validate_frame(obs)
         if repaired:
             log.info("frame at %.2f s: %d invalid depth pixels set to no reading", obs.time_s, repaired)
-        segments = [s for s in self.segmenter.segment(obs)
-                    if s.mask.shape == obs.depth.shape and s.mask.sum() >= self.config.min_pixels
-                    and s.label not in self.config.ignore_labels]
+        segments = [
+            s
+            for s in self.segmenter.segment(obs)
+            if s.mask.shape == obs.depth.shape
+            and s.mask.sum() >= self.config.min_pixels
+            and s.label not in self.config.ignore_labels
+        ]
         mark = time.perf_counter()
         timings["segment"] = (mark - start) * 1000
         embeddings = self.embedder.embed([s.label for s in segments])
@@ -85,8 +90,17 @@ class PerceptionPipeline:
         offset = depth_points[:, :2] - obs.base_pose[:2, 3]
         depth_points = depth_points[np.einsum("ij,ij->i", offset, offset) > self.config.self_radius**2]
         timings["depth_points"] = (time.perf_counter() - mark) * 1000
-        return FramePercepts(obs.time_s, percepts, depth_points, obs.camera_pose[:3, 3].copy(), timings, obs.depth,
-                             obs.camera, obs.camera_pose, repaired)
+        return FramePercepts(
+            obs.time_s,
+            percepts,
+            depth_points,
+            obs.camera_pose[:3, 3].copy(),
+            timings,
+            obs.depth,
+            obs.camera,
+            obs.camera_pose,
+            repaired,
+        )
 
 
 __all__ = ["FrameError", "FramePercepts", "PerceptionConfig", "PerceptionPipeline"]

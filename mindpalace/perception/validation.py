@@ -29,7 +29,9 @@ def validate_frame(obs: Observation, min_valid_fraction: float = 0.001) -> tuple
     if depth.shape != rgb.shape[:2]:
         raise FrameError(f"depth {depth.shape} and rgb {rgb.shape[:2]} differ in size")
     if (obs.camera.height, obs.camera.width) != depth.shape:
-        raise FrameError(f"intrinsics are for {obs.camera.width}x{obs.camera.height}, the image is {depth.shape[1]}x{depth.shape[0]}")
+        raise FrameError(
+            f"intrinsics are for {obs.camera.width}x{obs.camera.height}, the image is {depth.shape[1]}x{depth.shape[0]}"
+        )
     if obs.segmentation is not None and obs.segmentation.shape != depth.shape:
         raise FrameError(f"segmentation {obs.segmentation.shape} and depth {depth.shape} differ in size")
     if not np.issubdtype(depth.dtype, np.floating):

@@ -102,8 +102,9 @@ Proposer = Callable[[list[str]], list[Call]]  # memory texts seen so far -> the 
 
 
 class Planner:
-    def __init__(self, backend: LLMBackend, memory: MemorySystem, skills: dict[str, dict[str, Any]],
-                 config: PlannerConfig | None = None) -> None:
+    def __init__(
+        self, backend: LLMBackend, memory: MemorySystem, skills: dict[str, dict[str, Any]], config: PlannerConfig | None = None
+    ) -> None:
         """`skills` maps a skill name to its OpenAI-style function description."""
         self.backend = backend
         self.memory = memory
@@ -182,8 +183,10 @@ class Planner:
         for action, verbs in _VERB_ACTIONS.items():
             if any(re.search(rf"\b{re.escape(verb)}\b", text) for verb in verbs):
                 # When the task names the object, asking about any object's events only adds noise.
-                calls += [Call("recall_events", {"order": which, "action": action, "object": label.replace("_", " ")})
-                          for label in labels] or [Call("recall_events", {"order": which, "action": action})]
+                calls += [
+                    Call("recall_events", {"order": which, "action": action, "object": label.replace("_", " ")})
+                    for label in labels
+                ] or [Call("recall_events", {"order": which, "action": action})]
         for room in rooms:
             if f" {room.lower()} " in text:
                 calls.append(Call("describe_room", {"room": room}))
@@ -195,8 +198,7 @@ class Planner:
         start = time.perf_counter()
         result = call_tool(self.memory, call.name, call.arguments)
         text = result.text()
-        decision.memory_calls.append(MemoryCall(call.name, call.arguments, result.ok, text,
-                                                (time.perf_counter() - start) * 1000))
+        decision.memory_calls.append(MemoryCall(call.name, call.arguments, result.ok, text, (time.perf_counter() - start) * 1000))
         self._tool_keys.add(call.key())
         self.memory_texts.append(f"{call.render()} -> {text}")
         self.history.append(f"{call.render()} -> {'; '.join(line.lstrip('- ') for line in text.splitlines()[:3])}")
@@ -244,14 +246,21 @@ class Planner:
                 decision.choice += f"invalid reply {reply[:200]!r}: {error}\n"
                 if decision.repairs > self.config.max_repairs:
                     return self._fallback(state, propose, decision)
-                messages += [{"role": "assistant", "content": completion.text},
-                             {"role": "user", "content": f"That reply was not a valid call: {error}. Answer with exactly "
-                                                         "one call like name(arg=\"value\")."}]
+                messages += [
+                    {"role": "assistant", "content": completion.text},
+                    {
+                        "role": "user",
+                        "content": f"That reply was not a valid call: {error}. Answer with exactly "
+                        'one call like name(arg="value").',
+                    },
+                ]
                 continue
             if call.name in TOOLS:
                 if tool_calls >= self.config.max_tool_calls or call.key() in self._tool_keys:
-                    messages += [{"role": "assistant", "content": call.render()},
-                                 {"role": "user", "content": "No more memory queries this step: choose a skill call."}]
+                    messages += [
+                        {"role": "assistant", "content": call.render()},
+                        {"role": "user", "content": "No more memory queries this step: choose a skill call."},
+                    ]
                     tool_calls = self.config.max_tool_calls
                     decision.repairs += 1
                     if decision.repairs > self.config.max_repairs:
@@ -259,16 +268,20 @@ class Planner:
                     continue
                 self._run_tool(call, decision)
                 tool_calls += 1
-                messages += [{"role": "assistant", "content": call.render()},
-                             {"role": "user", "content": f"Result: {self.memory_texts[-1]}\nNow the next call."}]
+                messages += [
+                    {"role": "assistant", "content": call.render()},
+                    {"role": "user", "content": f"Result: {self.memory_texts[-1]}\nNow the next call."},
+                ]
                 continue
             if call.key() in state.banned:
                 decision.repairs += 1
                 decision.choice += f"{call.render()} is banned by the loop guard\n"
                 if decision.repairs > self.config.max_repairs:
                     return self._fallback(state, propose, decision)
-                messages += [{"role": "assistant", "content": call.render()},
-                             {"role": "user", "content": f"{call.render()} was just tried in this state: choose another call."}]
+                messages += [
+                    {"role": "assistant", "content": call.render()},
+                    {"role": "user", "content": f"{call.render()} was just tried in this state: choose another call."},
+                ]
                 continue
             decision.call = call
             decision.choice += f"model: {reply[:300]}"
@@ -293,30 +306,46 @@ class Planner:
 
         With `prefill` the plan so far is the start of the assistant's reply, which candidates continue.
         """
-        system = ("You are the planner of a home robot with a memory of everything it saw and did today. "
-                  "Each line of a plan is one call: a memory query or a skill. Use memory to find things; do not guess.")
+        system = (
+            "You are the planner of a home robot with a memory of everything it saw and did today. "
+            "Each line of a plan is one call: a memory query or a skill. Use memory to find things; do not guess."
+        )
         if describe:
-            lines = [f"- {f['function']['name']}({', '.join(f['function']['parameters'].get('properties', {}))}): "
-                     f"{f['function']['description']}" for f in self.functions.values()]
-            system += ("\nCalls you can make:\n" + "\n".join(lines)
-                       + '\nAnswer with exactly one call, like navigate_to(target="mug #12").')
+            lines = [
+                f"- {f['function']['name']}({', '.join(f['function']['parameters'].get('properties', {}))}): "
+                f"{f['function']['description']}"
+                for f in self.functions.values()
+            ]
+            system += (
+                "\nCalls you can make:\n"
+                + "\n".join(lines)
+                + '\nAnswer with exactly one call, like navigate_to(target="mug #12").'
+            )
         context = f"Memory:\n{self._context}\n" if self._context else ""
-        steps = self.history[-self.config.history_steps:]
+        steps = self.history[-self.config.history_steps :]
         first = len(self.history) - len(steps) + 1
         plan = "".join(f"{first + i}. {line}\n" for i, line in enumerate(steps))
         notes = "".join(f"{label}: {text}\n" for label, text in (("Critic", state.critic), ("Loop guard", state.guard)) if text)
-        user = (f"{EXAMPLES}\n\nNow the real task.\n{context}"
-                f"Robot: {state.time_of_day}, in the {state.room or 'house'}, holding {state.holding or 'nothing'}.\n"
-                f"{notes}Task: {self.task}")
+        user = (
+            f"{EXAMPLES}\n\nNow the real task.\n{context}"
+            f"Robot: {state.time_of_day}, in the {state.room or 'house'}, holding {state.holding or 'nothing'}.\n"
+            f"{notes}Task: {self.task}"
+        )
         plan += f"{len(self.history) + 1}."
         if prefill:
-            return [{"role": "system", "content": system}, {"role": "user", "content": user},
-                    {"role": "assistant", "content": plan}]
+            return [
+                {"role": "system", "content": system},
+                {"role": "user", "content": user},
+                {"role": "assistant", "content": plan},
+            ]
         return [{"role": "system", "content": system}, {"role": "user", "content": f"{user}\n{plan}"}]
 
     def _neutral(self) -> list[Message]:
-        return [{"role": "system", "content": "You are the planner of a home robot."},
-                {"role": "user", "content": "Task: something"}, {"role": "assistant", "content": "1."}]
+        return [
+            {"role": "system", "content": "You are the planner of a home robot."},
+            {"role": "user", "content": "Task: something"},
+            {"role": "assistant", "content": "1."},
+        ]
 
 
 # Worked examples of the plan format, with other objects, ids and rooms than any real task: they teach the

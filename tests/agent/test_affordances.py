@@ -22,8 +22,11 @@ def test_done_is_offered_only_when_the_caller_allows_it(world) -> None:
 
 def test_pick_and_place_follow_reach_and_hands(world) -> None:
     runtime = world.runtime
-    label, memory_id = next((label, i) for label, i in unique_objects(world).items()
-                            if (loc := world.env.privileged.object_location(runtime.objects()[i].source_id)) and loc[2] == "on")
+    label, memory_id = next(
+        (label, i)
+        for label, i in unique_objects(world).items()
+        if (loc := world.env.privileged.object_location(runtime.objects()[i].source_id)) and loc[2] == "on"
+    )
     name = f"{label.replace('_', ' ')} #{memory_id}"
     task = f"Pick up the {label.replace('_', ' ')}."
     assert run_skill(runtime, "navigate_to", {"target": name}).success
@@ -38,8 +41,11 @@ def test_pick_and_place_follow_reach_and_hands(world) -> None:
     assert not any(c.name == "pick" for c in holding)
     assert any(c.name == "place" for c in holding) or any(c.name == "navigate_to" for c in holding)
     # Put it back down so the other tests find the world as it was.
-    furniture = next(o for o in runtime.objects().values() if runtime.memory.spatial.scene.kind_of(o) == "furniture"
-                     and distance_to(runtime, o) <= 1.0)
+    furniture = next(
+        o
+        for o in runtime.objects().values()
+        if runtime.memory.spatial.scene.kind_of(o) == "furniture" and distance_to(runtime, o) <= 1.0
+    )
     assert run_skill(runtime, "place", {"receptacle": f"{furniture.label} #{furniture.id}"}).success
 
 

@@ -31,8 +31,10 @@ def test_oracle_moves_objects_to_their_destinations() -> None:
     for result in agent.results:
         if not result.success:
             continue
-        furniture, receptacle, relation = env.privileged.object_location(result.job.object_id)
-        target = next(p for p in apartment.furniture if p.id == result.job.receptacle_id or result.job.receptacle_id in p.part_ids.values())
+        furniture, _receptacle, relation = env.privileged.object_location(result.job.object_id)
+        target = next(
+            p for p in apartment.furniture if p.id == result.job.receptacle_id or result.job.receptacle_id in p.part_ids.values()
+        )
         assert furniture == target.name and relation == result.job.relation.value
     assert env.privileged.held_object() is None
     assert all(not is_open for _, is_open in env.privileged.joint_states().values()), "the oracle closes what it opens"

@@ -1,3 +1,4 @@
+import itertools
 import math
 import time
 
@@ -22,7 +23,7 @@ def walled_grid(gap_rows: slice | None) -> GridMap:
 def sampled_cells(grid: GridMap, path: list[tuple[float, float]], step: float = 0.002) -> np.ndarray:
     """(row, col) of points every `step` metres along the path, in path order."""
     samples = []
-    for a, b in zip(path, path[1:]):
+    for a, b in itertools.pairwise(path):
         n = max(int(math.dist(a, b) / step), 1) + 1
         t = np.linspace(0.0, 1.0, n)[:, None]
         samples.append(np.asarray(a) + t * (np.asarray(b) - np.asarray(a)))

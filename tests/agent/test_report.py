@@ -26,19 +26,69 @@ def _map(path: Path) -> Path:
 def _episode(tmp_path: Path, task: str = "put the cup in the sink") -> EpisodeRecord:
     lookup = MemoryCall("find_object", {"query": "cup"}, True, "object:12 cup on the table\nobject:40 mug", 3.0)
     steps = [
-        StepRecord(0, "navigate_to", {"target": "object:12"}, True, "", "arrived", 4.0, memory_calls=[lookup],
-                   prompt_tokens=100, completion_tokens=20, inference_s=0.5, planner_overhead_s=0.05, skill_s=1.5,
-                   env_steps=40, choice="the cup was last seen on the table", frame=_frame()),
-        StepRecord(1, "pick", {"object": "object:12"}, False, "not reachable", "arm cannot reach", 5.0,
-                   prompt_tokens=110, completion_tokens=15, inference_s=0.4, critic="retry closer", frame=_frame()),
-        StepRecord(2, "look_around", {}, True, "", "looked", 6.0, prompt_tokens=90, completion_tokens=10,
-                   inference_s=0.3, frame=None),  # no frame: never a key frame
-        StepRecord(3, "pick", {"object": "object:12"}, True, "", "holding the cup", 7.0, prompt_tokens=120,
-                   completion_tokens=12, inference_s=0.6, repairs=1, guard="loop guard: none", frame=_frame()),
+        StepRecord(
+            0,
+            "navigate_to",
+            {"target": "object:12"},
+            True,
+            "",
+            "arrived",
+            4.0,
+            memory_calls=[lookup],
+            prompt_tokens=100,
+            completion_tokens=20,
+            inference_s=0.5,
+            planner_overhead_s=0.05,
+            skill_s=1.5,
+            env_steps=40,
+            choice="the cup was last seen on the table",
+            frame=_frame(),
+        ),
+        StepRecord(
+            1,
+            "pick",
+            {"object": "object:12"},
+            False,
+            "not reachable",
+            "arm cannot reach",
+            5.0,
+            prompt_tokens=110,
+            completion_tokens=15,
+            inference_s=0.4,
+            critic="retry closer",
+            frame=_frame(),
+        ),
+        StepRecord(
+            2, "look_around", {}, True, "", "looked", 6.0, prompt_tokens=90, completion_tokens=10, inference_s=0.3, frame=None
+        ),  # no frame: never a key frame
+        StepRecord(
+            3,
+            "pick",
+            {"object": "object:12"},
+            True,
+            "",
+            "holding the cup",
+            7.0,
+            prompt_tokens=120,
+            completion_tokens=12,
+            inference_s=0.6,
+            repairs=1,
+            guard="loop guard: none",
+            frame=_frame(),
+        ),
         StepRecord(4, "done", {}, True, "", "finished", 8.0, prompt_tokens=80, completion_tokens=5, frame=_frame()),
     ]
-    return EpisodeRecord(task, "local/score", 7, steps, success=True, reason="done", wall_s=12.34,
-                         maps={"top-down map": str(_map(tmp_path / "topdown.png"))}, notes=["checker: cup in sink"])
+    return EpisodeRecord(
+        task,
+        "local/score",
+        7,
+        steps,
+        success=True,
+        reason="done",
+        wall_s=12.34,
+        maps={"top-down map": str(_map(tmp_path / "topdown.png"))},
+        notes=["checker: cup in sink"],
+    )
 
 
 def _table_rows(markdown: str) -> list[str]:
@@ -103,7 +153,7 @@ def test_pipe_in_task_keeps_the_markdown_tables_whole(tmp_path: Path) -> None:
     summary_row = rows[rows.index(summary_header) + 2]
     assert _columns(summary_row) == _columns(summary_header) == 7
     steps_header = next(line for line in rows if line.startswith("| # "))
-    for line in rows[rows.index(steps_header):rows.index(steps_header) + 7]:
+    for line in rows[rows.index(steps_header) : rows.index(steps_header) + 7]:
         assert _columns(line) == 13, line
 
 
@@ -133,8 +183,17 @@ def test_max_key_frames_keeps_first_and_last(tmp_path: Path) -> None:
 def test_summary_rows(tmp_path: Path) -> None:
     plain = _episode(tmp_path)
     rows = summary_rows([plain])
-    assert rows == [{"instruction": "put the cup in the sink", "success": True, "steps": 5, "memory_calls": 1,
-                     "tokens": 562, "time_s": 12.3, "reason": "done"}]
+    assert rows == [
+        {
+            "instruction": "put the cup in the sink",
+            "success": True,
+            "steps": 5,
+            "memory_calls": 1,
+            "tokens": 562,
+            "time_s": 12.3,
+            "reason": "done",
+        }
+    ]
     answered = EpisodeRecord("how many cups?", "local/chat", 2, success=True, reason="answered", answer="two")
     rows = summary_rows([plain, answered])
     assert [row["answer"] for row in rows] == ["", "two"]
@@ -142,8 +201,7 @@ def test_summary_rows(tmp_path: Path) -> None:
 
 
 def test_format_table_aligns_and_truncates() -> None:
-    rows = [{"instruction": "short", "success": True, "tokens": 5},
-            {"instruction": "x" * 100, "success": False, "tokens": 12345}]
+    rows = [{"instruction": "short", "success": True, "tokens": 5}, {"instruction": "x" * 100, "success": False, "tokens": 12345}]
     lines = format_table(rows).splitlines()
     assert lines[0].split() == ["instruction", "success", "tokens"]
     assert len(lines) == 4 and set(lines[1].replace(" ", "")) == {"-"}
@@ -172,8 +230,12 @@ def test_a_second_report_in_the_same_folder_leaves_no_stale_frames(tmp_path) -> 
 
     def episode(steps: int) -> EpisodeRecord:
         frame = np.zeros((8, 8, 3), np.uint8)
-        return EpisodeRecord("task", "scripted/generate", 0, steps=[
-            StepRecord(i + 1, "look_around", {}, True, "", "ok", float(i), frame=frame) for i in range(steps)])
+        return EpisodeRecord(
+            "task",
+            "scripted/generate",
+            0,
+            steps=[StepRecord(i + 1, "look_around", {}, True, "", "ok", float(i), frame=frame) for i in range(steps)],
+        )
 
     write_report([episode(5)], tmp_path)
     write_report([episode(1)], tmp_path)

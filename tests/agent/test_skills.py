@@ -54,9 +54,12 @@ def test_find_pick_carry_and_place_from_memory(world) -> None:
     runtime, env = world.runtime, world.env
     objects = unique_objects(world)
     furniture = unique_objects(world, "furniture")
-    label, memory_id = next((label, i) for label, i in objects.items()
-                            if env.privileged.object_location(runtime.objects()[i].source_id) is not None
-                            and env.privileged.object_location(runtime.objects()[i].source_id)[2] == "on")
+    label, memory_id = next(
+        (label, i)
+        for label, i in objects.items()
+        if env.privileged.object_location(runtime.objects()[i].source_id) is not None
+        and env.privileged.object_location(runtime.objects()[i].source_id)[2] == "on"
+    )
     name = f"{label} #{memory_id}"
     assert run_skill(runtime, "navigate_to", {"target": name}).success
     picked = run_skill(runtime, "pick", {"object": name})
@@ -67,8 +70,11 @@ def test_find_pick_carry_and_place_from_memory(world) -> None:
     assert run_skill(runtime, "pick", {"object": name}).reason == "hands_full"
     assert runtime.stats.env_steps == steps
     source = env.privileged.object_location(runtime.objects()[memory_id].source_id)
-    target_label, target_id = next((lab, i) for lab, i in furniture.items() if lab in ("table", "bed", "counter", "desk",
-                                                                                     "coffee_table", "dining_table", "sofa", "dresser"))
+    target_label, target_id = next(
+        (lab, i)
+        for lab, i in furniture.items()
+        if lab in ("table", "bed", "counter", "desk", "coffee_table", "dining_table", "sofa", "dresser")
+    )
     target = f"{target_label} #{target_id}"
     assert run_skill(runtime, "navigate_to", {"target": target}).success
     placed = run_skill(runtime, "place", {"receptacle": target, "relation": "on"})

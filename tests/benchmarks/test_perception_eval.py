@@ -28,8 +28,9 @@ def test_a_short_episode_is_perceived_well(metrics: dict) -> None:
     assert metrics["moved_detected_rate"] == 1.0
 
 
-def test_eval_perception_prints_the_named_keys(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-                                               metrics: dict) -> None:
+def test_eval_perception_prints_the_named_keys(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, metrics: dict
+) -> None:
     """`eval perception --json` prints one JSON object carrying the keys the issue names."""
     import mindpalace.benchmarks.perception as benchmark
 

@@ -16,9 +16,14 @@ from mindpalace.cli.main import main
 def test_demo_runs_offline_with_the_local_model(tmp_path: Path) -> None:
     """The README's main job, smaller: a remembered day, then every instruction with SmolLM2-135M."""
     out = tmp_path / "demo"
-    result = subprocess.run([sys.executable, "-m", "mindpalace.cli.main", "demo", "--rooms", "4", "--max-steps", "5",
-                             "--out", str(out)], capture_output=True, text=True, timeout=900, check=False,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1", "MUJOCO_GL": "egl"})
+    result = subprocess.run(
+        [sys.executable, "-m", "mindpalace.cli.main", "demo", "--rooms", "4", "--max-steps", "5", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "MUJOCO_GL": "egl"},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["instructions"] >= 5
@@ -39,8 +44,27 @@ def test_run_with_a_scripted_planner_writes_a_report(tmp_path: Path, capsys) -> 
     script = tmp_path / "script.json"
     script.write_text(json.dumps({"replies": ["look_around()", "explore()", "done()"]}))
     out = tmp_path / "run"
-    assert main(["run", "--no-day", "--rooms", "3", "--planner", "scripted", "--mode", "generate", "--script", str(script),
-                 "--task", "Look around, explore, then stop.", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--no-day",
+                "--rooms",
+                "3",
+                "--planner",
+                "scripted",
+                "--mode",
+                "generate",
+                "--script",
+                str(script),
+                "--task",
+                "Look around, explore, then stop.",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = json.loads((out / "summary.json").read_text())["episodes"]
     assert rows[0]["steps"] == 3 and rows[0]["reason"] == "done"
     assert "look_around()" in (out / "report.md").read_text()

@@ -17,7 +17,9 @@ from mindpalace.cli.main import main
 def test_sim_writes_frames_map_and_summary(tmp_path: Path) -> None:
     """`sim` writes RGB, depth and segmentation frames, the top-down map and a summary for its steps."""
     out = tmp_path / "sim"
-    assert main(["sim", "--seed", "2", "--steps", "12", "--out", str(out), "--every", "5", "--width", "160", "--height", "120"]) == 0
+    assert (
+        main(["sim", "--seed", "2", "--steps", "12", "--out", str(out), "--every", "5", "--width", "160", "--height", "120"]) == 0
+    )
     for kind in ("rgb", "depth", "seg"):
         names = sorted(p.name for p in (out / "frames").glob(f"{kind}_*.png"))
         assert names == [f"{kind}_00000.png", f"{kind}_00005.png", f"{kind}_00010.png"]
@@ -44,7 +46,10 @@ def test_perf_sim_prints_the_named_json_keys() -> None:
     """`perf sim --json` prints one JSON object with the figures the issue names (run as a console script)."""
     result = subprocess.run(
         [sys.executable, "-m", "mindpalace.cli.main", "perf", "sim", "--json", "--steps", "8", "--warmup", "2", "--rooms", "3"],
-        capture_output=True, text=True, timeout=300, check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     )
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     for key in ("steps_per_s_320x240", "steps_per_s_640x480", "apartment_build_s", "render_ms_320x240"):
@@ -56,8 +61,26 @@ def test_sim_reads_a_yaml_config_with_overrides(tmp_path: Path) -> None:
     config = tmp_path / "household.yaml"
     config.write_text("width: 200\nheight: 100\nn_rooms: 3\nstart_time_of_day: '07:00'\n")
     out = tmp_path / "run"
-    assert main(["sim", "--config", str(config), "--set", "start_time_of_day=12:30", "--width", "96", "--height", "72",
-                 "--steps", "2", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "sim",
+                "--config",
+                str(config),
+                "--set",
+                "start_time_of_day=12:30",
+                "--width",
+                "96",
+                "--height",
+                "72",
+                "--steps",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     with Image.open(out / "frames" / "rgb_00000.png") as image:
         assert image.size == (96, 72)
     summary = json.loads((out / "summary.json").read_text())

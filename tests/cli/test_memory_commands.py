@@ -58,9 +58,26 @@ def test_bad_banks_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_perf_memory_prints_the_named_keys(tmp_path: Path) -> None:
     """`perf memory --json` on small sizes and a short day: the latency keys per kind and size, and the day's figures."""
     result = subprocess.run(
-        [sys.executable, "-m", "mindpalace.cli.main", "perf", "memory", "--json", "--sizes", "1e3,1e4", "--queries", "20",
-         "--hours", "0.1", "--plot", str(tmp_path / "day.png")],
-        capture_output=True, text=True, timeout=600, check=True,
+        [
+            sys.executable,
+            "-m",
+            "mindpalace.cli.main",
+            "perf",
+            "memory",
+            "--json",
+            "--sizes",
+            "1e3,1e4",
+            "--queries",
+            "20",
+            "--hours",
+            "0.1",
+            "--plot",
+            str(tmp_path / "day.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
     )
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     for kind in ("text", "object", "place", "time", "order", "fact"):

@@ -54,7 +54,10 @@ def test_perf_perception_prints_the_named_keys() -> None:
     """`perf perception --json` prints fps at both resolutions and the time of each stage."""
     result = subprocess.run(
         [sys.executable, "-m", "mindpalace.cli.main", "perf", "perception", "--json", "--frames", "5", "--rooms", "3"],
-        capture_output=True, text=True, timeout=600, check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
     )
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     for key in ("fps_320x240", "fps_640x480"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional
 
 import pytest
 
@@ -23,7 +22,7 @@ class Cfg:
     ratio: float = 1.0
     flag: bool = False
     name: str = "n"
-    limit: Optional[int] = None
+    limit: int | None = None
     size: tuple[int, int] = (1, 2)
     tags: list[str] = field(default_factory=list)
     a: Inner = field(default_factory=Inner)
@@ -106,8 +105,18 @@ def test_bad_values_raise_config_error_naming_the_key(data, key):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("true", True), ("false", False), ("True", True), ("FALSE", False), ("yes", True), ("no", False),
-     ("1", True), ("0", False), (True, True), (False, False)],
+    [
+        ("true", True),
+        ("false", False),
+        ("True", True),
+        ("FALSE", False),
+        ("yes", True),
+        ("no", False),
+        ("1", True),
+        ("0", False),
+        (True, True),
+        (False, False),
+    ],
 )
 def test_bool_coercion(raw, expected):
     assert from_dict(Cfg, {"flag": raw}).flag is expected

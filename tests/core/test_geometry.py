@@ -226,8 +226,19 @@ def _with(value):
         np.diag([1.0, 1.0, 1.0, 2.0]),
     ],
     ids=[
-        "scaled", "slightly-scaled", "reflected", "point-reflected", "sheared", "nan", "inf", "nan-translation",
-        "3x3", "3x4", "5x5", "bad-last-row", "last-row-w2",
+        "scaled",
+        "slightly-scaled",
+        "reflected",
+        "point-reflected",
+        "sheared",
+        "nan",
+        "inf",
+        "nan-translation",
+        "3x3",
+        "3x4",
+        "5x5",
+        "bad-last-row",
+        "last-row-w2",
     ],
 )
 def test_rigid_transform_rejects(pose):

@@ -10,9 +10,8 @@ import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-import pytest  # noqa: E402
-
-from household_testkit import make_env  # noqa: E402  (teleport_for_test, face, look_at: see household_testkit.py)
+import pytest
+from household_testkit import make_env
 
 
 @pytest.fixture(scope="module")

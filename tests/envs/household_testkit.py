@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import mujoco
 import numpy as np
 
 from mindpalace.core.actions import ActionOutcome, Look, Wait
 from mindpalace.core.geometry import invert_pose, transform_points
+from mindpalace.core.grid import GridMap
 from mindpalace.core.types import Observation
 from mindpalace.envs import make
 from mindpalace.envs.household.catalog import Receptacle
-from mindpalace.core.grid import GridMap
 from mindpalace.envs.household.layout import Apartment, Furniture, SmallObject, occupancy_grid
 
 ENV_ID = "mindpalace/Household-v0"
@@ -49,7 +50,7 @@ def make_env_where(predicate: Callable[[Apartment], bool], seeds: Iterable[int] 
 
 def step(env, action) -> tuple[Observation, ActionOutcome]:
     """Step and return (observation, outcome); the outcome is reported in both info and the observation."""
-    obs, reward, terminated, truncated, info = env.step(action)
+    obs, _reward, _terminated, _truncated, info = env.step(action)
     assert obs.last_outcome is info["outcome"]
     return obs, info["outcome"]
 
@@ -175,8 +176,7 @@ def fits_in(receptacle: Receptacle) -> Callable[[SmallObject], bool]:
 
     def accept(obj: SmallObject) -> bool:
         radius = obj.category.footprint_radius
-        return (2 * obj.category.half_height <= receptacle.clearance - 0.02
-                and min(receptacle.half) >= radius + 0.02)
+        return 2 * obj.category.half_height <= receptacle.clearance - 0.02 and min(receptacle.half) >= radius + 0.02
 
     return accept
 

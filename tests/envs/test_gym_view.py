@@ -7,8 +7,8 @@ import warnings
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-
 from household_testkit import ENV_ID, SMALL
+
 from mindpalace.core.actions import ACTION_TYPES, BaseVelocity, Look, Pick, Place, Relation, Wait
 from mindpalace.envs import make
 from mindpalace.envs.gym_view import GymnasiumView, action_from_space
@@ -39,7 +39,7 @@ def test_observations_lie_in_the_observation_space(view):
     assert set(info["instances"]) == set(np.unique(obs["segmentation"]).tolist()) - {0}
     view.action_space.seed(0)
     for _ in range(5):
-        obs, reward, terminated, truncated, info = view.step(view.action_space.sample())
+        obs, reward, _terminated, _truncated, info = view.step(view.action_space.sample())
         assert view.observation_space.contains(obs)
         assert "outcome" in info and isinstance(reward, float)
 
@@ -48,8 +48,17 @@ def test_render_returns_the_last_rgb(view):
     """render_mode="rgb_array": render() returns the rgb of the latest observation."""
     obs, _ = view.reset(seed=0)
     assert np.array_equal(view.render(), obs["rgb"])
-    obs, *_ = view.step({"type": list(ACTION_TYPES).index("look"), "v": np.zeros(1), "omega": np.zeros(1),
-                         "duration": np.full(1, 0.1), "pan_tilt": np.array([1.0, 0.5]), "target": 0, "relation": 0})
+    obs, *_ = view.step(
+        {
+            "type": list(ACTION_TYPES).index("look"),
+            "v": np.zeros(1),
+            "omega": np.zeros(1),
+            "duration": np.full(1, 0.1),
+            "pan_tilt": np.array([1.0, 0.5]),
+            "target": 0,
+            "relation": 0,
+        }
+    )
     frame = view.render()
     assert frame.shape == (120, 160, 3) and np.array_equal(frame, obs["rgb"])
 
@@ -76,6 +85,14 @@ def test_render_without_render_mode_returns_none():
 )
 def test_space_samples_map_to_typed_actions(kind, fields, expected):
     """A flat action-space dict becomes the typed action its "type" names, with the right fields."""
-    sample = {"type": list(ACTION_TYPES).index(kind), "v": [0.0], "omega": [0.0], "duration": [0.1],
-              "pan_tilt": [0.0, 0.0], "target": 0, "relation": 0, **fields}
+    sample = {
+        "type": list(ACTION_TYPES).index(kind),
+        "v": [0.0],
+        "omega": [0.0],
+        "duration": [0.1],
+        "pan_tilt": [0.0, 0.0],
+        "target": 0,
+        "relation": 0,
+        **fields,
+    }
     assert action_from_space(sample) == expected

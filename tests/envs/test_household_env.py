@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 from household_testkit import (
     ENV_ID,
     an_object_in_a_drawer,
@@ -31,6 +30,7 @@ from household_testkit import (
     teleport_for_test,
     to_furniture_frame,
 )
+
 from mindpalace.core.actions import BaseVelocity, Close, FailureReason, Look, Open, Pick, Place, Relation, Wait
 from mindpalace.core.geometry import backproject, is_rigid_transform, project
 from mindpalace.core.registry import RegistryError
@@ -161,7 +161,7 @@ def test_object_instances_carry_category_and_attributes(shared_env):
 @pytest.mark.parametrize("width,height", [(160, 120), (640, 480), (320, 96)])
 def test_image_size_and_intrinsics_follow_config(env_factory, width, height):
     """width/height are honoured; fx = fy = W/2/tan(45 deg) for the 90 deg HFOV, principal point at the centre."""
-    env, obs = env_factory(seed=1, width=width, height=height)
+    _env, obs = env_factory(seed=1, width=width, height=height)
     assert obs.rgb.shape == (height, width, 3) and obs.depth.shape == obs.segmentation.shape == (height, width)
     camera = obs.camera
     assert (camera.width, camera.height) == (width, height)
@@ -214,13 +214,26 @@ def scripted_episode(seed: int) -> list[tuple[bytes, bytes, bytes, str]]:
 
         counter = pieces_of_type(env.apartment, "counter")[0]
         first_object = env.apartment.objects[0].id
-        for action in (BaseVelocity(0.5, 0.8, 0.6), Look(0.4, 0.3), Pick(first_object), Open(counter.part_ids["drawer_1"]),
-                       BaseVelocity(-0.3, -1.0, 0.4), Look(-0.6, 0.1), Wait(0.2)):
+        for action in (
+            BaseVelocity(0.5, 0.8, 0.6),
+            Look(0.4, 0.3),
+            Pick(first_object),
+            Open(counter.part_ids["drawer_1"]),
+            BaseVelocity(-0.3, -1.0, 0.4),
+            Look(-0.6, 0.1),
+            Wait(0.2),
+        ):
             record(*step(env, action))
         obj, piece, obs = present_a_pickable_object(env)
         record(obs, "presented")
-        for action in (Pick(obj.id), BaseVelocity(0.0, 1.0, 0.5), BaseVelocity(0.0, -1.0, 0.5), Place(piece.id),
-                       Open(counter.part_ids["drawer_1"]), Close(counter.part_ids["drawer_1"])):
+        for action in (
+            Pick(obj.id),
+            BaseVelocity(0.0, 1.0, 0.5),
+            BaseVelocity(0.0, -1.0, 0.5),
+            Place(piece.id),
+            Open(counter.part_ids["drawer_1"]),
+            Close(counter.part_ids["drawer_1"]),
+        ):
             record(*step(env, action))
         return frames
     finally:
@@ -276,7 +289,10 @@ def clear_wall_approach(apartment, standoff: float = 0.6):
                 tangent = np.array([-n[1], n[0]]) * 0.45
                 cx0, cy0 = np.minimum(wall - tangent, corridor_end + tangent)
                 cx1, cy1 = np.maximum(wall - tangent, corridor_end + tangent)
-                if any(fx0 < cx1 and cx0 < fx1 and fy0 < cy1 and cy0 < fy1 for fx0, fy0, fx1, fy1 in (p.footprint() for p in apartment.furniture)):
+                if any(
+                    fx0 < cx1 and cx0 < fx1 and fy0 < cy1 and cy0 < fy1
+                    for fx0, fy0, fx1, fy1 in (p.footprint() for p in apartment.furniture)
+                ):
                     continue
                 robot = wall + n * standoff
                 return float(robot[0]), float(robot[1]), math.atan2(-n[1], -n[0]), wall, n
@@ -328,7 +344,7 @@ def test_turning_in_place_changes_yaw_only(fresh_env):
 # ================================================================== pick and place
 def test_pick_visible_object_in_reach(fresh_env):
     """Picking a seen object in reach succeeds: the robot holds it and it leaves its receptacle."""
-    obj, piece, _ = present_a_pickable_object(fresh_env)
+    obj, _piece, _ = present_a_pickable_object(fresh_env)
     step_ok(fresh_env, Pick(obj.id))
     privileged = fresh_env.privileged
     assert privileged.held_object() == obj.id
@@ -501,7 +517,9 @@ def test_objects_behind_a_door_need_it_open():
     """Objects on cupboard shelves cannot be picked through the closed door; with it open they can."""
     env, _ = make_env_where(in_a_cupboard)
     try:
-        first = next(o for o in env.apartment.objects if env.apartment.furniture_by_id(o.furniture).type.name in ("fridge", "cabinet"))
+        first = next(
+            o for o in env.apartment.objects if env.apartment.furniture_by_id(o.furniture).type.name in ("fridge", "cabinet")
+        )
         piece = env.apartment.furniture_by_id(first.furniture)
         inside = [o for o in env.apartment.objects if o.furniture == piece.id]
         face(env, piece)
@@ -534,7 +552,9 @@ def test_pick_failures(fresh_env):
     if piece.part_ids:
         assert_fails(env, Pick(next(iter(piece.part_ids.values()))), R.NOT_PICKABLE)
     x, y, _ = env.privileged.robot_pose()
-    on_open_surfaces = [o for o in env.apartment.objects if env.apartment.furniture_by_id(o.furniture).receptacle(o.receptacle).part is None]
+    on_open_surfaces = [
+        o for o in env.apartment.objects if env.apartment.furniture_by_id(o.furniture).receptacle(o.receptacle).part is None
+    ]
     far = max(on_open_surfaces, key=lambda o: math.hypot(*(object_xyz(env, o.id)[:2] - [x, y])))
     assert math.hypot(*(object_xyz(env, far.id)[:2] - [x, y])) > env.config.reach + 0.5
     assert_fails(env, Pick(far.id), R.OUT_OF_REACH)

@@ -8,8 +8,8 @@ from itertools import combinations
 import mujoco
 import numpy as np
 import pytest
-
 from household_testkit import cell_of, flood_fill, free_cells, inside_box_2d, pieces_of_type
+
 from mindpalace.envs.household.catalog import COLORS, FURNITURE, OBJECTS, ROOM_TYPES
 from mindpalace.envs.household.layout import DOOR_WIDTH, Apartment, generate_apartment
 from mindpalace.envs.household.mjcf import build_mjcf
@@ -101,9 +101,11 @@ def test_room_boundaries_are_walls_except_at_doorways(apartments):
                 length = math.hypot(x1 - x0, y1 - y0)
                 for t in np.linspace(0.0, 1.0, max(2, int(length / 0.1))):
                     x, y = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
-                    in_gap = any(abs(x - d.center[0]) <= (d.width / 2 if d.axis == "x" else 1e-6) + 1e-6
-                                 and abs(y - d.center[1]) <= (d.width / 2 if d.axis == "y" else 1e-6) + 1e-6
-                                 for d in a.doorways)
+                    in_gap = any(
+                        abs(x - d.center[0]) <= (d.width / 2 if d.axis == "x" else 1e-6) + 1e-6
+                        and abs(y - d.center[1]) <= (d.width / 2 if d.axis == "y" else 1e-6) + 1e-6
+                        for d in a.doorways
+                    )
                     assert in_gap or wall_containing(a, x, y) is not None, (room.name, x, y)
 
 
@@ -186,7 +188,7 @@ def test_every_apartment_has_a_drawer_a_cabinet_and_a_fridge(apartments):
     for a in apartments.values():
         model = mujoco.MjModel.from_xml_string(build_mjcf(a))
 
-        def joint_type(part_id: int) -> int:
+        def joint_type(part_id: int, model: mujoco.MjModel = model) -> int:
             return int(model.jnt_type[mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, f"j{part_id}")])
 
         drawers = [pid for p in a.furniture for part in p.type.parts if part.kind == "drawer" for pid in [p.part_ids[part.name]]]

@@ -95,7 +95,7 @@ def test_furniture_drawn_over_floor(apartment):
     image = render_topdown(apartment, labels=False)
     room_colours = set(ROOM_COLORS.values())
     for piece in apartment.furniture:
-        x0, y0, x1, y1 = piece.footprint()
+        x0, y0, _x1, _y1 = piece.footprint()
         # A point near a corner of the footprint, clear of objects on it.
         value = pixel(image, apartment, x0 + 0.08, y0 + 0.08)
         assert value not in room_colours, piece.name

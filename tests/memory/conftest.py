@@ -45,15 +45,33 @@ def box_faces(center, half, faces=("-x", "+z"), step=0.01) -> np.ndarray:
     return np.concatenate(out)
 
 
-def make_percept(label: str, points: np.ndarray, embedding: np.ndarray | None = None, confidence: float = 0.9,
-                 time_s: float = 0.0, attributes: dict | None = None) -> Percept:
+def make_percept(
+    label: str,
+    points: np.ndarray,
+    embedding: np.ndarray | None = None,
+    confidence: float = 0.9,
+    time_s: float = 0.0,
+    attributes: dict | None = None,
+) -> Percept:
     """A Percept made directly from world points (no image): boxes and centroid computed from them."""
     points = np.asarray(points, float)
     low, high = points.min(axis=0), points.max(axis=0)
-    return Percept(label=label, mask=np.zeros((2, 2), bool), points=points, centroid=points.mean(axis=0), aabb_min=low,
-                   aabb_max=high, obb_center=(low + high) / 2, obb_rotation=np.eye(3), obb_extent=high - low,
-                   embedding=label_embedding(label) if embedding is None else embedding, confidence=confidence,
-                   time_s=time_s, attributes=dict(attributes or {}), pixel_count=len(points))
+    return Percept(
+        label=label,
+        mask=np.zeros((2, 2), bool),
+        points=points,
+        centroid=points.mean(axis=0),
+        aabb_min=low,
+        aabb_max=high,
+        obb_center=(low + high) / 2,
+        obb_rotation=np.eye(3),
+        obb_extent=high - low,
+        embedding=label_embedding(label) if embedding is None else embedding,
+        confidence=confidence,
+        time_s=time_s,
+        attributes=dict(attributes or {}),
+        pixel_count=len(points),
+    )
 
 
 def box_object(object_id: int, label: str, low, high, observations: int = 3, time_s: float = 1.0) -> MapObject:
@@ -75,8 +93,14 @@ def look_at(eye, target) -> np.ndarray:
 @pytest.fixture(scope="session")
 def mem():
     """The helpers above, as one namespace."""
-    return SimpleNamespace(embedding=label_embedding, box_faces=box_faces, percept=make_percept, box_object=box_object,
-                           look_at=look_at, camera=CAMERA)
+    return SimpleNamespace(
+        embedding=label_embedding,
+        box_faces=box_faces,
+        percept=make_percept,
+        box_object=box_object,
+        look_at=look_at,
+        camera=CAMERA,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -21,8 +21,9 @@ def store(bank):
     return EpisodicStore(bank)
 
 
-def event(action: str, start: float, end: float | None = None, objects: tuple[int, ...] = (), place: str | None = None,
-          **arguments) -> Event:
+def event(
+    action: str, start: float, end: float | None = None, objects: tuple[int, ...] = (), place: str | None = None, **arguments
+) -> Event:
     return Event("robot", action, start, start + 1.0 if end is None else end, arguments, objects, place)
 
 
@@ -46,8 +47,17 @@ def image(width: int = 320, height: int = 240, seed: int = 0) -> np.ndarray:
 # ------------------------------------------------------------------ events
 def test_event_round_trip(store):
     """Every field of an event comes back as written, with its position, text and bookkeeping."""
-    original = Event("robot", "pick", 10.0, 12.5, {"object": 7, "grasp": "top", "offsets": [0.1, 0.2]}, (7, 3), "kitchen",
-                     success=False, reason="out of reach")
+    original = Event(
+        "robot",
+        "pick",
+        10.0,
+        12.5,
+        {"object": 7, "grasp": "top", "offsets": [0.1, 0.2]},
+        (7, 3),
+        "kitchen",
+        success=False,
+        reason="out of reach",
+    )
     event_id = store.add_event(original, x=1.5, y=-2.0, importance=0.9, text="tried to pick the mug")
     record = store.get(event_id)
     assert record is not None and record.id == event_id
@@ -100,8 +110,10 @@ def test_events_with_object(store):
 
 
 def test_events_by_action_and_place(store):
-    ids = [store.add_event(event(action, t, place=place)) for t, (action, place) in
-           enumerate([("pick", "kitchen"), ("place", "kitchen"), ("pick", "bedroom"), ("pick", "kitchen")])]
+    ids = [
+        store.add_event(event(action, t, place=place))
+        for t, (action, place) in enumerate([("pick", "kitchen"), ("place", "kitchen"), ("pick", "bedroom"), ("pick", "kitchen")])
+    ]
     assert [e.id for e in store.events_by_action("pick")] == [ids[3], ids[2], ids[0]]
     assert [e.id for e in store.events_at("kitchen", limit=2)] == [ids[3], ids[1]]
     assert store.events_by_action("open") == []
@@ -174,7 +186,7 @@ def test_readers_query_while_a_writer_writes(store):
         try:
             for t in range(n_events):
                 store.add_event(event("look", float(t), objects=(t % 5,)), x=t * 0.01, y=0.0)
-        except Exception as error:  # noqa: BLE001 - collected and asserted on below
+        except Exception as error:
             errors.append(error)
         finally:
             done.set()
@@ -186,7 +198,7 @@ def test_readers_query_while_a_writer_writes(store):
                 recent = store.events_between(0.0, float(n_events), limit=10)
                 assert [e.start_s for e in recent] == sorted((e.start_s for e in recent), reverse=True)
                 store.events_with_object(reader, limit=5)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             errors.append(error)
 
     threads = [threading.Thread(target=write)] + [threading.Thread(target=read, args=(i,)) for i in range(3)]
@@ -304,15 +316,19 @@ def test_selection_keeps_every_object_covered_by_few_snapshots(selector, store, 
 
     kept = store.snapshots_near(0, 0, 100)
     best_kept = {o: max(s.objects.get(o, 0) for s in kept) for o in best_seen}
-    print(f"\n{len(best_seen)} objects seen, {np.mean(per_view):.1f} per frame; {len(kept)} snapshots "
-          f"kept, {np.mean([len(s.objects) for s in kept]):.1f} objects each; "
-          f"worst kept view {min(best_kept[o] / best_seen[o] for o in best_seen):.2f} of the best seen")
+    print(
+        f"\n{len(best_seen)} objects seen, {np.mean(per_view):.1f} per frame; {len(kept)} snapshots "
+        f"kept, {np.mean([len(s.objects) for s in kept]):.1f} objects each; "
+        f"worst kept view {min(best_kept[o] / best_seen[o] for o in best_seen):.2f} of the best seen"
+    )
     assert len(best_seen) >= 25
     assert all(best_kept[o] * selector.config.better_ratio > best_seen[o] for o in best_seen)
     assert len(kept) == store.snapshot_count() <= len(best_seen)
     for snapshot in kept:
-        assert any(all(other.objects.get(o, 0) < pixels for other in kept if other is not snapshot)
-                   for o, pixels in snapshot.objects.items())
+        assert any(
+            all(other.objects.get(o, 0) < pixels for other in kept if other is not snapshot)
+            for o, pixels in snapshot.objects.items()
+        )
 
 
 def test_frontier_snapshots(selector, store):

@@ -52,8 +52,9 @@ WRITER = textwrap.dedent("""
 
 def kill_writer_round(script: Path, path: Path, round_: int, delay_s: float) -> list[str]:
     """Start the writer, let it write for `delay_s`, SIGKILL it; the complete lines it printed."""
-    process = subprocess.Popen([sys.executable, str(script), str(path), str(round_)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(path), str(round_)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     ready = process.stdout.readline()
     if ready != "ready\n":
         process.kill()
@@ -75,8 +76,12 @@ def check_bank(path: Path, events: dict[int, dict], snapshots: dict[int, int]) -
             assert record is not None, f"acknowledged event {event_id} lost"
             assert record.arguments == arguments
             if "k" not in arguments:
-                assert (record.action, record.x, record.y, record.objects) == \
-                    ("step", float(arguments["i"]), float(arguments["round"]), (arguments["i"] % 7,))
+                assert (record.action, record.x, record.y, record.objects) == (
+                    "step",
+                    float(arguments["i"]),
+                    float(arguments["round"]),
+                    (arguments["i"] % 7,),
+                )
         for snapshot_id, round_ in snapshots.items():
             assert store.snapshot(snapshot_id).frontier, f"acknowledged snapshot {snapshot_id} lost"
             image = store.snapshot_image(snapshot_id)
@@ -117,8 +122,10 @@ def test_acknowledged_writes_survive_sigkill(tmp_path):
 def test_write_throughput(tmp_path):
     """The target: >= 1,000 event writes/s, each its own acknowledged transaction (so each survives a kill)."""
     figures = measure_write_throughput(tmp_path / "perf.db", n=2000)
-    print(f"\nevents/s: {figures['single_events_per_s']:.0f} one transaction each, "
-          f"{figures['batched_events_per_s']:.0f} in batches of 100; {figures['bytes_per_event']:.0f} bytes/event on disk")
+    print(
+        f"\nevents/s: {figures['single_events_per_s']:.0f} one transaction each, "
+        f"{figures['batched_events_per_s']:.0f} in batches of 100; {figures['bytes_per_event']:.0f} bytes/event on disk"
+    )
     assert figures["single_events_per_s"] >= 1000
     assert figures["batched_events_per_s"] > figures["single_events_per_s"]
 
@@ -166,14 +173,17 @@ def _newer(path: Path) -> None:
     connection.close()
 
 
-@pytest.mark.parametrize(("damage", "message"), [
-    (_empty, "empty file"),
-    (_text, "not an SQLite file"),
-    (_foreign, "foreign"),
-    (_truncated, "damaged database"),
-    (_truncated_header, r"truncated \(60 bytes\)"),
-    (_newer, "schema version 99 is newer"),
-])
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (_empty, "empty file"),
+        (_text, "not an SQLite file"),
+        (_foreign, "foreign"),
+        (_truncated, "damaged database"),
+        (_truncated_header, r"truncated \(60 bytes\)"),
+        (_newer, "schema version 99 is newer"),
+    ],
+)
 def test_bad_files_are_refused_clearly(tmp_path, damage, message):
     path = tmp_path / "bank.db"
     damage(path)

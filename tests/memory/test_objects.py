@@ -34,8 +34,9 @@ def _far_depth(mem, center, extra: float):
 
 def _mark_missing(mem, objects: ObjectMap, center, times: int) -> list[list[int]]:
     depth, pose = _far_depth(mem, center, 1.0)
-    return [[u.object_id for u in objects.note_absences([], depth, mem.camera, pose) if u.kind == "missing"]
-            for _ in range(times)]
+    return [
+        [u.object_id for u in objects.note_absences([], depth, mem.camera, pose) if u.kind == "missing"] for _ in range(times)
+    ]
 
 
 # ------------------------------------------------------------------ association and fusion
@@ -200,8 +201,11 @@ def test_not_missing_when_the_same_kind_is_seen_there(mem, mug_views):
     assert objects.objects[1].missing_count == 1  # another kind of thing there is no evidence for the mug
 
 
-@pytest.mark.parametrize(("extra", "missing"), [(-0.5, False), (-0.3, False), (0.0, True), (0.01, True), (1.0, True)],
-                         ids=["occluded", "occluded-closer", "at-object", "surface-behind", "see-through"])
+@pytest.mark.parametrize(
+    ("extra", "missing"),
+    [(-0.5, False), (-0.3, False), (0.0, True), (0.01, True), (1.0, True)],
+    ids=["occluded", "occluded-closer", "at-object", "surface-behind", "see-through"],
+)
 def test_missing_only_where_the_place_is_in_plain_view(mem, mug_views, extra, missing):
     """A surface well in front of the place hides it (no evidence); a clear view of it with no mug detected is evidence."""
     front, _ = mug_views

@@ -30,9 +30,16 @@ def _grid(a_range: tuple[float, float], b_range: tuple[float, float], spacing: f
     return aa.ravel(), bb.ravel()
 
 
-def room_points(width: float = 4.0, depth: float = 3.0, height: float = 2.5, spacing: float = 0.025,
-                door: tuple[float, float, float] | None = None, floor: bool = True, walls: bool = True,
-                ceiling: bool = False) -> np.ndarray:
+def room_points(
+    width: float = 4.0,
+    depth: float = 3.0,
+    height: float = 2.5,
+    spacing: float = 0.025,
+    door: tuple[float, float, float] | None = None,
+    floor: bool = True,
+    walls: bool = True,
+    ceiling: bool = False,
+) -> np.ndarray:
     """Surface points of the box [0, width] x [0, depth] x [0, height]; `door` is cut from the x = width wall."""
     parts = []
     if floor:
@@ -140,14 +147,17 @@ def test_fully_invalid_input_leaves_the_map_untouched() -> None:
     assert fresh.num_leaves == 0 and fresh.is_occupied(ORIGIN) is None
 
 
-@pytest.mark.parametrize("points, origin", [
-    (np.zeros((10, 2)), np.zeros(3)),
-    (np.zeros(3), np.zeros(3)),
-    (np.zeros((4, 3, 1)), np.zeros(3)),
-    (np.ones((10, 3)), np.zeros(2)),
-    (np.ones((10, 3)), np.array([0.0, np.nan, 0.0])),
-    (np.ones((10, 3)), np.array([0.0, 0.0, 1e9])),
-])
+@pytest.mark.parametrize(
+    "points, origin",
+    [
+        (np.zeros((10, 2)), np.zeros(3)),
+        (np.zeros(3), np.zeros(3)),
+        (np.zeros((4, 3, 1)), np.zeros(3)),
+        (np.ones((10, 3)), np.zeros(2)),
+        (np.ones((10, 3)), np.array([0.0, np.nan, 0.0])),
+        (np.ones((10, 3)), np.array([0.0, 0.0, 1e9])),
+    ],
+)
 def test_wrong_shapes_and_bad_origins_are_rejected(points: np.ndarray, origin: np.ndarray) -> None:
     occupancy = OccupancyMap()
     with pytest.raises(ValueError):
@@ -246,7 +256,9 @@ def test_costmap_blocks_walls_frees_the_room_and_leaves_the_unseen_unknown(doorw
             assert cell_state(known, raw, 4.01, y) == 1
     for x in np.arange(0.05, 3.95, 0.05):
         assert cell_state(known, raw, x, 0.01) == 1 and cell_state(known, raw, x, 3.01) == 1
-    inside = known[raw.to_cell(0.1, 0.1)[0] : raw.to_cell(0.1, 2.9)[0] + 1, raw.to_cell(0.1, 0.1)[1] : raw.to_cell(3.9, 0.1)[1] + 1]
+    inside = known[
+        raw.to_cell(0.1, 0.1)[0] : raw.to_cell(0.1, 2.9)[0] + 1, raw.to_cell(0.1, 0.1)[1] : raw.to_cell(3.9, 0.1)[1] + 1
+    ]
     assert np.all(inside == 0)  # every column of the room was seen and holds no obstacle
     for outside in [(-0.5, 1.5), (4.5, 1.5), (2.0, 3.5), (2.0, -0.5), (-0.9, -0.9)]:
         assert cell_state(known, raw, *outside) == -1
@@ -405,11 +417,13 @@ def test_frontiers_follow_new_observations() -> None:
     occupancy.integrate(room_points(door=DOOR), ORIGIN)
     assert len(occupancy.frontiers()) == 1
     # A corridor seen through the doorway: the frontier moves out to its end.
-    corridor = np.concatenate([
-        room_points(width=3.0, depth=0.9, walls=False) + [4.0, 1.0, 0.0],
-        box_points((4.0, 0.95, 0.0), (7.0, 1.0, 2.5)),
-        box_points((4.0, 1.9, 0.0), (7.0, 1.95, 2.5)),
-    ])
+    corridor = np.concatenate(
+        [
+            room_points(width=3.0, depth=0.9, walls=False) + [4.0, 1.0, 0.0],
+            box_points((4.0, 0.95, 0.0), (7.0, 1.0, 2.5)),
+            box_points((4.0, 1.9, 0.0), (7.0, 1.95, 2.5)),
+        ]
+    )
     occupancy.integrate(corridor, ORIGIN)
     frontiers = occupancy.frontiers()
     assert frontiers and frontiers[0].centroid[0] > 5.0
@@ -484,20 +498,34 @@ def test_size_is_reported(doorway_room: OccupancyMap) -> None:
 def _apartment_boxes() -> np.ndarray:
     """(B, 2, 3) boxes of a 10 m x 8 m flat: floor, ceiling, walls with doorways, furniture."""
     boxes = [
-        ((-0.1, -0.1, -0.1), (10.1, 8.1, 0.0)), ((-0.1, -0.1, 2.5), (10.1, 8.1, 2.6)),  # floor, ceiling
-        ((-0.1, -0.1, 0.0), (0.0, 8.1, 2.5)), ((10.0, -0.1, 0.0), (10.1, 8.1, 2.5)),
-        ((-0.1, -0.1, 0.0), (10.1, 0.0, 2.5)), ((-0.1, 8.0, 0.0), (10.1, 8.1, 2.5)),
-        ((4.0, 0.0, 0.0), (4.1, 3.0, 2.5)), ((4.0, 3.9, 0.0), (4.1, 8.0, 2.5)),  # wall x = 4, door y 3..3.9
-        ((4.1, 4.5, 0.0), (7.0, 4.6, 2.5)), ((7.9, 4.5, 0.0), (10.0, 4.6, 2.5)),  # wall y = 4.5, door x 7..7.9
-        ((1.0, 1.0, 0.0), (2.2, 1.8, 0.75)), ((0.0, 6.0, 0.0), (2.0, 6.9, 0.8)),  # table, sofa
-        ((6.0, 0.0, 0.0), (7.5, 0.5, 2.0)), ((8.5, 6.0, 0.0), (10.0, 8.0, 0.6)),  # cabinet, bed
+        ((-0.1, -0.1, -0.1), (10.1, 8.1, 0.0)),
+        ((-0.1, -0.1, 2.5), (10.1, 8.1, 2.6)),  # floor, ceiling
+        ((-0.1, -0.1, 0.0), (0.0, 8.1, 2.5)),
+        ((10.0, -0.1, 0.0), (10.1, 8.1, 2.5)),
+        ((-0.1, -0.1, 0.0), (10.1, 0.0, 2.5)),
+        ((-0.1, 8.0, 0.0), (10.1, 8.1, 2.5)),
+        ((4.0, 0.0, 0.0), (4.1, 3.0, 2.5)),
+        ((4.0, 3.9, 0.0), (4.1, 8.0, 2.5)),  # wall x = 4, door y 3..3.9
+        ((4.1, 4.5, 0.0), (7.0, 4.6, 2.5)),
+        ((7.9, 4.5, 0.0), (10.0, 4.6, 2.5)),  # wall y = 4.5, door x 7..7.9
+        ((1.0, 1.0, 0.0), (2.2, 1.8, 0.75)),
+        ((0.0, 6.0, 0.0), (2.0, 6.9, 0.8)),  # table, sofa
+        ((6.0, 0.0, 0.0), (7.5, 0.5, 2.0)),
+        ((8.5, 6.0, 0.0), (10.0, 8.0, 0.6)),  # cabinet, bed
     ]
     return np.array(boxes, dtype=np.float64)
 
 
-def render_depth_points(boxes: np.ndarray, position: np.ndarray, yaw: float, stride: int = 4,
-                        size: tuple[int, int] = (320, 240), hfov: float = math.radians(69.0),
-                        pitch: float = math.radians(-15.0), max_depth: float = 5.0) -> np.ndarray:
+def render_depth_points(
+    boxes: np.ndarray,
+    position: np.ndarray,
+    yaw: float,
+    stride: int = 4,
+    size: tuple[int, int] = (320, 240),
+    hfov: float = math.radians(69.0),
+    pitch: float = math.radians(-15.0),
+    max_depth: float = 5.0,
+) -> np.ndarray:
     """World points of a pinhole depth camera's strided pixels, ray-cast against axis-aligned boxes."""
     width, height = size
     f = width / 2 / math.tan(hfov / 2)
@@ -556,9 +584,11 @@ def _real_frames(stride: int = 4) -> list[tuple[np.ndarray, np.ndarray]]:
     return frames
 
 
-def benchmark_integrate(budgets: tuple[tuple[int, int], ...] = ((1500, 500), (1500, 1500), (500, 500), (1000, 300),
-                                                                 (2000, 700), (5000, 500)),
-                        frames: int = 60, seed: int = 0) -> dict[tuple[str, int, int], dict[str, float]]:
+def benchmark_integrate(
+    budgets: tuple[tuple[int, int], ...] = ((1500, 500), (1500, 1500), (500, 500), (1000, 300), (2000, 700), (5000, 500)),
+    frames: int = 60,
+    seed: int = 0,
+) -> dict[tuple[str, int, int], dict[str, float]]:
     """CPU milliseconds per `integrate` (median, 90th percentile; wall-clock median too) for (max_rays,
     max_free_rays) budgets, on two walks through a 10 m x 8 m flat and on the real Redwood frames; and
     per costmap asked every third frame, and per `frontiers` at the end. CPU time, because a shared
@@ -585,14 +615,19 @@ def benchmark_integrate(budgets: tuple[tuple[int, int], ...] = ((1500, 500), (15
             occupancy.frontiers()
             frontier_ms = (time.process_time() - start_cpu) * 1e3
             row = report[(name, rays, free)] = {
-                "integrate_ms": float(np.median(cpu) * 1e3), "integrate_p90_ms": float(np.percentile(cpu, 90) * 1e3),
+                "integrate_ms": float(np.median(cpu) * 1e3),
+                "integrate_p90_ms": float(np.percentile(cpu, 90) * 1e3),
                 "integrate_wall_ms": float(np.median(wall) * 1e3),
-                "costmap_ms": float(np.median(costmaps) * 1e3), "frontiers_ms": frontier_ms,
-                "points_per_frame": float(np.mean([len(p) for p, _ in walk])), "leaves": occupancy.num_leaves,
+                "costmap_ms": float(np.median(costmaps) * 1e3),
+                "frontiers_ms": frontier_ms,
+                "points_per_frame": float(np.mean([len(p) for p, _ in walk])),
+                "leaves": occupancy.num_leaves,
             }
-            print(f"{name:5s} {rays:4d} rays ({free:4d} free): integrate {row['integrate_ms']:5.1f} ms CPU median, "
-                  f"{row['integrate_p90_ms']:5.1f} p90, {row['integrate_wall_ms']:5.1f} wall; costmap {row['costmap_ms']:4.1f} ms; "
-                  f"frontiers {frontier_ms:5.1f} ms; {row['points_per_frame']:.0f} points/frame, {row['leaves']} leaves")
+            print(
+                f"{name:5s} {rays:4d} rays ({free:4d} free): integrate {row['integrate_ms']:5.1f} ms CPU median, "
+                f"{row['integrate_p90_ms']:5.1f} p90, {row['integrate_wall_ms']:5.1f} wall; costmap {row['costmap_ms']:4.1f} ms; "
+                f"frontiers {frontier_ms:5.1f} ms; {row['points_per_frame']:.0f} points/frame, {row['leaves']} leaves"
+            )
     return report
 
 

@@ -13,8 +13,10 @@ import pytest
 from mindpalace.memory.spatial.rooms import rooms_from_polygons
 from mindpalace.memory.spatial.scene_graph import SceneGraph, SceneGraphConfig, node_id
 
-ROOMS = [("kitchen", [(0.0, 0.0), (5.0, 0.0), (5.0, 5.0), (0.0, 5.0)]),
-         ("hall", [(5.0, 0.0), (8.0, 0.0), (8.0, 5.0), (5.0, 5.0)])]
+ROOMS = [
+    ("kitchen", [(0.0, 0.0), (5.0, 0.0), (5.0, 5.0), (0.0, 5.0)]),
+    ("hall", [(5.0, 0.0), (8.0, 0.0), (8.0, 5.0), (5.0, 5.0)]),
+]
 
 
 @pytest.fixture
@@ -64,7 +66,11 @@ def test_rooms_contain_furniture(scene, rooms):
     """Each room node holds its furniture; every node knows its room by name."""
     graph = SceneGraph().rebuild(scene, rooms)
     assert _edges(graph, "contains") == {
-        ("room:1", "furniture:1"), ("room:1", "furniture:10"), ("room:1", "furniture:20"), ("room:2", "furniture:30")}
+        ("room:1", "furniture:1"),
+        ("room:1", "furniture:10"),
+        ("room:1", "furniture:20"),
+        ("room:2", "furniture:30"),
+    }
     assert graph.nodes["room:1"]["label"] == "kitchen" and graph.nodes["room:1"]["privileged"] is True
     assert graph.nodes["object:2"]["room"] == "kitchen" and graph.nodes["object:31"]["room"] == "hall"
 
@@ -75,8 +81,12 @@ def test_on_and_in_relations(scene, rooms):
     graph = sg.rebuild(scene, rooms)
     assert _edges(graph, "on") == {("furniture:1", "object:2"), ("furniture:1", "object:3")}
     assert _edges(graph, "in") == {("part:11", "object:13"), ("furniture:20", "object:21")}
-    assert set(sg.relations()) == {("mug", "on", "table"), ("book", "on", "table"), ("keys", "in", "drawer"),
-                                   ("soap", "in", "cabinet")}
+    assert set(sg.relations()) == {
+        ("mug", "on", "table"),
+        ("book", "on", "table"),
+        ("keys", "in", "drawer"),
+        ("soap", "in", "cabinet"),
+    }
     assert graph.in_degree("object:4") == 0  # the apple on the floor rests on nothing known, and is near nothing
 
 
@@ -152,11 +162,14 @@ def test_rebuild_replaces_the_graph(scene, rooms):
 def test_object_on_a_dresser_is_on_the_dresser_not_its_top_drawer(mem):
     """A mug resting on a dresser's top is "on" the dresser, even though the closed top drawer is just below it."""
     b = mem.box_object
-    objects = {o.id: o for o in [
-        b(10, "dresser", (0.0, 0.0, 0.0), (0.5, 1.0, 0.8)),
-        b(11, "drawer", (0.02, 0.03, 0.5), (0.5, 0.97, 0.775)),  # the top drawer, closed
-        b(2, "mug", (0.21, 0.46, 0.8), (0.29, 0.54, 0.9)),
-    ]}
+    objects = {
+        o.id: o
+        for o in [
+            b(10, "dresser", (0.0, 0.0, 0.0), (0.5, 1.0, 0.8)),
+            b(11, "drawer", (0.02, 0.03, 0.5), (0.5, 0.97, 0.775)),  # the top drawer, closed
+            b(2, "mug", (0.21, 0.46, 0.8), (0.29, 0.54, 0.9)),
+        ]
+    }
     sg = SceneGraph()
     sg.rebuild(objects, [])
     assert sg.relations() == [("mug", "on", "dresser")]
@@ -165,8 +178,7 @@ def test_object_on_a_dresser_is_on_the_dresser_not_its_top_drawer(mem):
 def test_object_under_a_table_is_not_in_it(mem):
     """Something on the floor under a table is neither on nor in the table."""
     b = mem.box_object
-    objects = {o.id: o for o in [b(1, "table", (0.0, 0.0, 0.0), (1.2, 0.8, 0.75)),
-                                 b(2, "box", (0.5, 0.3, 0.0), (0.7, 0.5, 0.2))]}
+    objects = {o.id: o for o in [b(1, "table", (0.0, 0.0, 0.0), (1.2, 0.8, 0.75)), b(2, "box", (0.5, 0.3, 0.0), (0.7, 0.5, 0.2))]}
     sg = SceneGraph()
     sg.rebuild(objects, [])
     assert sg.relations() == []

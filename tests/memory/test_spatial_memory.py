@@ -15,7 +15,7 @@ from mindpalace.memory.spatial.memory import SpatialMemory
 from mindpalace.perception.pipeline import FrameError, PerceptionConfig, PerceptionPipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "envs"))
-from household_testkit import face  # noqa: E402
+from household_testkit import face
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +39,18 @@ def scene(embedder):
 
 
 def _snapshot(memory: SpatialMemory) -> tuple:
-    return (len(memory.objects.objects), memory.occupancy.num_leaves, len(memory.surface), memory.frames,
-            tuple(sorted((i, o.observations) for i, o in memory.objects.objects.items())))
+    return (
+        len(memory.objects.objects),
+        memory.occupancy.num_leaves,
+        len(memory.surface),
+        memory.frames,
+        tuple(sorted((i, o.observations) for i, o in memory.objects.objects.items())),
+    )
 
 
 def test_frames_fill_every_store(scene):
     """Objects, occupancy, the fused surface and the scene graph all grow from real frames."""
-    env, _, memory, _ = scene
+    _env, _, memory, _ = scene
     assert memory.frames == 3 and memory.objects.objects and memory.occupancy.num_leaves > 100 and len(memory.surface) > 1000
     graph = memory.scene_graph()
     kinds = {data["kind"] for _, data in graph.nodes(data=True)}
@@ -77,7 +82,9 @@ def test_what_the_robot_carries_stays_out_of_the_map(scene):
     target = frame.percepts[0]
     memory = SpatialMemory()
     memory.update(frame, gripper=target.centroid)
-    assert all(o.label != target.label or np.linalg.norm(o.center - target.centroid) > 0.3 for o in memory.objects.objects.values())
+    assert all(
+        o.label != target.label or np.linalg.norm(o.center - target.centroid) > 0.3 for o in memory.objects.objects.values()
+    )
     kept = [p for p in frame.percepts if np.linalg.norm(p.centroid - target.centroid) > memory.config.self_radius]
     assert len(memory.objects.objects) == len(kept) < len(frame.percepts)
 

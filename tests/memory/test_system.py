@@ -23,10 +23,22 @@ def _fill(memory: MemorySystem) -> None:
     memory.remember_object(2, "keys", (5.0, 2.0, 0.9), 20.0, room="hallway", change="new")
     memory.remember_object(3, "book", (6.0, -1.0, 0.5), 30.0, room="office", change="new")
     memory.remember_object(1, "mug", (4.0, -2.0, 0.5), 300.0, attributes={"color": "red"}, room="living room", change="moved")
-    for i, (action, start, end, obj) in enumerate([("navigate", 0.0, 40.0, None), ("pick", 100.0, 102.0, 1),
-                                                   ("place", 290.0, 300.0, 1), ("open", 400.0, 401.0, None)]):
-        memory.record_event(Event("robot", action, start, end, {"target": obj} if obj else {}, (obj,) if obj else (),
-                                  "kitchen" if i < 2 else "living room"), x=float(i), y=0.0)
+    for i, (action, start, end, obj) in enumerate(
+        [("navigate", 0.0, 40.0, None), ("pick", 100.0, 102.0, 1), ("place", 290.0, 300.0, 1), ("open", 400.0, 401.0, None)]
+    ):
+        memory.record_event(
+            Event(
+                "robot",
+                action,
+                start,
+                end,
+                {"target": obj} if obj else {},
+                (obj,) if obj else (),
+                "kitchen" if i < 2 else "living room",
+            ),
+            x=float(i),
+            y=0.0,
+        )
     memory.tell("the red mug is Alice's", time_s=50.0)
     memory.tell("I have coffee at 08:00", time_s=60.0, speaker="Bob")
     memory.flush()
@@ -73,8 +85,14 @@ def test_tools_validate_and_answer(memory: MemorySystem) -> None:
     assert any(i.kind == "change" for i in call_tool(memory, "what_changed", {"since": 200.0}).items)
     assert call_tool(memory, "describe_room", {"room": "hallway"}).items[0].key == "object:2"
     assert "coffee" in call_tool(memory, "facts_about", {"subject": "Bob"}).text()
-    for name, arguments in [("where_is", {}), ("where_is", {"object": 3}), ("where_is", {"object": "x", "code": "rm"}),
-                            ("recall_events", {"order": "sideways"}), ("nope", {}), ("facts_about", "Bob")]:
+    for name, arguments in [
+        ("where_is", {}),
+        ("where_is", {"object": 3}),
+        ("where_is", {"object": "x", "code": "rm"}),
+        ("recall_events", {"order": "sideways"}),
+        ("nope", {}),
+        ("facts_about", "Bob"),
+    ]:
         result = call_tool(memory, name, arguments)
         assert not result.ok and result.error
 
@@ -121,7 +139,11 @@ def test_each_preset_keeps_what_it_says(tmp_path: Path, embedder, name: str) -> 
         assert memory.working.config.capacity == config.working.capacity
         assert config.description
     assert PRESETS["karma"].working.capacity == 100
-    assert (PRESETS["mem4nav"].working.capacity, PRESETS["mem4nav"].working.mem4nav_lambda, PRESETS["mem4nav"].working.radius) == (128, 0.5, 3.0)
+    assert (
+        PRESETS["mem4nav"].working.capacity,
+        PRESETS["mem4nav"].working.mem4nav_lambda,
+        PRESETS["mem4nav"].working.radius,
+    ) == (128, 0.5, 3.0)
 
 
 def test_unknown_preset(tmp_path: Path) -> None:
@@ -132,8 +154,10 @@ def test_unknown_preset(tmp_path: Path) -> None:
 def test_forgetting_keeps_pinned_and_what_pinned_facts_refer_to(tmp_path: Path, embedder) -> None:
     """Under a tight budget the least important events go; pinned facts and the events they name stay."""
     with MemorySystem.open(tmp_path / "b.db", embedder=embedder, spatial=False) as memory:
-        ids = [memory.record_event(Event("robot", "look", float(t), float(t) + 1.0), importance=0.1 + 0.8 * (t % 2))
-               for t in range(40)]
+        ids = [
+            memory.record_event(Event("robot", "look", float(t), float(t) + 1.0), importance=0.1 + 0.8 * (t % 2))
+            for t in range(40)
+        ]
         protected = ids[0]
         memory.facts.assert_fact(f"event:{protected}", "is", "the first thing I did", time_s=1.0, source="user", pinned=True)
         memory.flush()
@@ -156,8 +180,11 @@ def test_observe_files_a_real_frame(tmp_path: Path, embedder) -> None:
 
     env = make("mindpalace/Household-v0", width=320, height=240, n_rooms=3)
     env.reset(seed=0)
-    piece = next(p for p in env.privileged.apartment.furniture
-                 if any(k[0] == p.id and "drawer" not in k[1] for k in env.privileged.receptacle_contents()))
+    piece = next(
+        p
+        for p in env.privileged.apartment.furniture
+        if any(k[0] == p.id and "drawer" not in k[1] for k in env.privileged.receptacle_contents())
+    )
     obs = face(env, piece)
     with MemorySystem.open(tmp_path / "b.db", embedder=embedder) as memory:
         memory.spatial.set_rooms(env.privileged.room_polygons(), privileged=True)

@@ -95,10 +95,9 @@ def test_ivf_recall_while_growing(bank):
     # Small scan floor, so the IVF lists really are pruned (the default would scan all 5,000 vectors).
     index = VectorIndex(bank, 384, exact_below=500, min_scan=500)
     for start in range(0, len(data), 1000):  # crosses exact_below at 1,000, then 4x the trained size at 5,000
-        index.add(ids[start:start + 1000], "text", data[start:start + 1000])
+        index.add(ids[start : start + 1000], "text", data[start : start + 1000])
     assert index.describe() == {"text": "IVF283,SQ8 nprobe 29: 5000 vectors"}
-    recall = np.mean([len({i for i, _ in index.search(query, 10)} & set(true_top(ids, data, query))) / 10
-                      for query in queries])
+    recall = np.mean([len({i for i, _ in index.search(query, 10)} & set(true_top(ids, data, query))) / 10 for query in queries])
     assert recall >= 0.9
     index.remove(ids[:10])
     assert not {i for i, _ in index.search(data[0], 10)} & set(range(10))
@@ -119,7 +118,7 @@ def test_reopened_index_answers_the_same(bank_path, caplog):
 
 def corrupt_index_bytes(index: VectorIndex) -> None:
     data = bytearray(index.index_path.read_bytes())
-    data[len(data) // 2:len(data) // 2 + 64] = b"\xff" * 64
+    data[len(data) // 2 : len(data) // 2 + 64] = b"\xff" * 64
     index.index_path.write_bytes(bytes(data))
 
 
@@ -145,14 +144,17 @@ def write_after_save(index: VectorIndex) -> None:
     index.add([0], "a", unit_vectors(1, seed=7))  # replaces id 0: same count, same largest id
 
 
-@pytest.mark.parametrize("damage, why", [
-    (corrupt_index_bytes, "checksum"),
-    (truncate_index, "checksum"),
-    (garble_manifest, "unreadable"),
-    (miscount_manifest, "counts or largest ids differ"),
-    (delete_index, "no saved vector index"),
-    (write_after_save, "writes after the last save"),
-])
+@pytest.mark.parametrize(
+    "damage, why",
+    [
+        (corrupt_index_bytes, "checksum"),
+        (truncate_index, "checksum"),
+        (garble_manifest, "unreadable"),
+        (miscount_manifest, "counts or largest ids differ"),
+        (delete_index, "no saved vector index"),
+        (write_after_save, "writes after the last save"),
+    ],
+)
 def test_a_bad_index_file_is_rebuilt_from_the_table(bank_path, caplog, damage, why):
     queries = unit_vectors(5, seed=6)
     with Bank(bank_path) as bank:

@@ -224,8 +224,13 @@ def test_object_updates_become_items_keyed_by_object():
     mug, key_ring = wm.items()
     assert mug.key == "object:12" and mug.kind == "state_change" and mug.frequency == 2
     assert mug.text == "mug #12 moved at (-1.00, 3.25)" and mug.position == (-1.0, 3.25)
-    assert mug.payload == {"object_id": 12, "label": "mug", "change": "moved",
-                           "previous_center": [2.0, 0.5, 0.8], "center": [-1.0, 3.25, 0.9]}
+    assert mug.payload == {
+        "object_id": 12,
+        "label": "mug",
+        "change": "moved",
+        "previous_center": [2.0, 0.5, 0.8],
+        "center": [-1.0, 3.25, 0.9],
+    }
     assert key_ring.position == (1.0, 1.0) and "missing" in key_ring.text
     assert from_object_update(new).kind == "observation"
 

@@ -111,8 +111,9 @@ TABLE = InstanceInfo(6, "table_1", "table", "furniture")
 FLOOR = InstanceInfo(1, "floor", "floor", "structure")
 
 
-def observation(boxes: list[SynthBox], eye=(0.0, 0.0, 1.2), target=None, camera: CameraInfo = CAMERA,
-                time_s: float = 3.0, floor: bool = True) -> Observation:
+def observation(
+    boxes: list[SynthBox], eye=(0.0, 0.0, 1.2), target=None, camera: CameraInfo = CAMERA, time_s: float = 3.0, floor: bool = True
+) -> Observation:
     """A synthetic frame: the camera at `eye` looking at `target` (default: the first box's centre)."""
     target = boxes[0].center if target is None and boxes else (target if target is not None else (2.0, 0.0, 0.0))
     pose = look_at(eye, target)
@@ -138,6 +139,15 @@ def embedder():
 @pytest.fixture(scope="session")
 def synth():
     """The analytic renderer and its helpers (see the module docstring)."""
-    return SimpleNamespace(Box=SynthBox, look_at=look_at, render=render, observation=observation,
-                           box_distance=box_distance, box_surface_points=box_surface_points,
-                           camera=CAMERA, mug=MUG, table=TABLE, floor=FLOOR)
+    return SimpleNamespace(
+        Box=SynthBox,
+        look_at=look_at,
+        render=render,
+        observation=observation,
+        box_distance=box_distance,
+        box_surface_points=box_surface_points,
+        camera=CAMERA,
+        mug=MUG,
+        table=TABLE,
+        floor=FLOOR,
+    )

@@ -117,7 +117,7 @@ def test_bad_observations():
     depth, _, _ = render_scene()
     with pytest.raises(ValueError, match="needs an observation with a depth image"):
         segmenter.segment(observation(None))  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="depth is .* but rgb is"):
+    with pytest.raises(ValueError, match=r"depth is .* but rgb is"):
         segmenter.segment(observation(depth, rgb=np.zeros((100, 100, 3), np.uint8)))
     small = CameraInfo(160, 120, 130.0, 130.0, 79.5, 59.5)
     with pytest.raises(ValueError, match="but the camera is 160x120"):

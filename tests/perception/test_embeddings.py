@@ -31,7 +31,7 @@ def test_vectors_are_unit_float32_384d(embedder):
 
 
 def test_underscores_read_as_spaces(embedder):
-    """"cell_phone" and "cell phone" are the same text to the model."""
+    """ "cell_phone" and "cell phone" are the same text to the model."""
     a, b = embedder.embed(["cell_phone", "cell phone"])
     np.testing.assert_allclose(a, b, atol=1e-6)
 

@@ -22,7 +22,9 @@ def labelled_frame(synth):
     seg[:10, 20:30] = 7
     seg[-5:, -5:] = 9
     instances = {
-        1: synth.floor, 5: synth.mug, 6: synth.table,
+        1: synth.floor,
+        5: synth.mug,
+        6: synth.table,
         7: InstanceInfo(7, "table_1/drawer_1", "drawer", "part", parent=6),
     }
     return replace(obs, segmentation=seg, instances=instances)

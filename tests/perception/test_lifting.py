@@ -42,11 +42,14 @@ def test_erode_uses_the_four_neighbourhood():
 # ------------------------------------------------------------------ voxel_downsample
 def test_voxel_downsample_one_mean_point_per_voxel():
     """Points sharing a voxel collapse to their mean; floor() puts small negative coordinates in voxel -1."""
-    points = np.array([
-        [0.001, 0.002, 0.003], [0.009, 0.008, 0.007],  # voxel (0, 0, 0)
-        [0.015, 0.005, 0.005],  # voxel (1, 0, 0)
-        [-0.001, 0.005, 0.005],  # voxel (-1, 0, 0)
-    ])
+    points = np.array(
+        [
+            [0.001, 0.002, 0.003],
+            [0.009, 0.008, 0.007],  # voxel (0, 0, 0)
+            [0.015, 0.005, 0.005],  # voxel (1, 0, 0)
+            [-0.001, 0.005, 0.005],  # voxel (-1, 0, 0)
+        ]
+    )
     out = voxel_downsample(points, 0.01)
     assert out.shape == (3, 3)
     rows = {tuple(np.round(p, 6)) for p in out}

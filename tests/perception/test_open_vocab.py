@@ -183,7 +183,7 @@ def test_missing_model_dir_is_a_clear_error(tmp_path):
 def test_dir_without_config_or_of_another_model_is_a_clear_error(tmp_path):
     from mindpalace.perception.segmenters.open_vocab import OpenVocabSegmenter
 
-    with pytest.raises(ValueError, match="no config.json") as info:
+    with pytest.raises(ValueError, match=r"no config\.json") as info:
         OpenVocabSegmenter(model_path=str(tmp_path), queries=QUERIES)
     assert str(tmp_path) in str(info.value)
     (tmp_path / "config.json").write_text('{"model_type": "bert"}')

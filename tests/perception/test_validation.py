@@ -67,8 +67,22 @@ def test_frame_error_is_a_value_error():
         (lambda o: replace(o, depth=np.zeros_like(o.depth)), "no valid depth"),
         (lambda o: replace(o, depth=np.full_like(o.depth, np.nan)), "no valid depth"),
     ],
-    ids=["rgb-size", "rgb-2d", "depth-3d", "seg-size", "intrinsics-size", "int-depth", "scaled-pose", "nan-pose",
-         "reflected-pose", "3x4-pose", "zero-fx", "nan-fy", "zero-depth", "all-nan-depth"],
+    ids=[
+        "rgb-size",
+        "rgb-2d",
+        "depth-3d",
+        "seg-size",
+        "intrinsics-size",
+        "int-depth",
+        "scaled-pose",
+        "nan-pose",
+        "reflected-pose",
+        "3x4-pose",
+        "zero-fx",
+        "nan-fy",
+        "zero-depth",
+        "all-nan-depth",
+    ],
 )
 def test_unusable_frames_raise_frame_error_naming_the_problem(frame, breaks, message):
     """Each kind of broken frame is refused with a message that says what is wrong."""

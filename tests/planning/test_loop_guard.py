@@ -27,7 +27,14 @@ def test_repeating_call_escalates_replan_explore_abort():
 
 def test_default_config_gives_four_interventions():
     guard = LoopGuard()
-    assert actions([guard.check(GO, "at:3", True) for _ in range(6)]) == ["ok", "replan", "explore", "explore", "explore", "abort"]
+    assert actions([guard.check(GO, "at:3", True) for _ in range(6)]) == [
+        "ok",
+        "replan",
+        "explore",
+        "explore",
+        "explore",
+        "abort",
+    ]
 
 
 def test_ban_lasts_while_the_state_is_unchanged():

@@ -16,10 +16,27 @@ from mindpalace.planning.parsing import Call
 from mindpalace.planning.planner import EXAMPLES, Planner, PlannerConfig, PlannerState
 
 SKILLS = {
-    "navigate_to": {"type": "function", "function": {"name": "navigate_to", "description": "go", "parameters": {
-        "type": "object", "properties": {"target": {"type": "string"}}, "required": ["target"], "additionalProperties": False}}},
-    "done": {"type": "function", "function": {"name": "done", "description": "finish", "parameters": {
-        "type": "object", "properties": {}, "additionalProperties": False}}},
+    "navigate_to": {
+        "type": "function",
+        "function": {
+            "name": "navigate_to",
+            "description": "go",
+            "parameters": {
+                "type": "object",
+                "properties": {"target": {"type": "string"}},
+                "required": ["target"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "done": {
+        "type": "function",
+        "function": {
+            "name": "done",
+            "description": "finish",
+            "parameters": {"type": "object", "properties": {}, "additionalProperties": False},
+        },
+    },
 }
 STATE = PlannerState(time_of_day="09:00", room="kitchen", holding=None)
 CANDIDATES = [Call("navigate_to", {"target": "mug #1"}), Call("navigate_to", {"target": "kitchen"}), Call("done", {})]
@@ -30,8 +47,13 @@ def memory(tmp_path_factory):
     memory = MemorySystem.open(tmp_path_factory.mktemp("planner") / "bank.db")
     memory.remember_object(1, "mug", (1.0, 2.0, 0.8), 10.0, room="kitchen")
     memory.record_event(Event("robot", "open", 20.0, 21.0, {"object": "drawer #4"}, (4,), "bedroom"), 0.5, 0.5)
-    memory.record_event(Event("robot", "place", 30.0, 31.0, {"object": "mug #1", "receptacle": "counter #2", "relation": "on"},
-                              (1, 2), "kitchen"), 1.0, 2.0)
+    memory.record_event(
+        Event(
+            "robot", "place", 30.0, 31.0, {"object": "mug #1", "receptacle": "counter #2", "relation": "on"}, (1, 2), "kitchen"
+        ),
+        1.0,
+        2.0,
+    )
     memory.flush()
     yield memory
     memory.close()
@@ -95,8 +117,11 @@ def test_the_loop_guard_can_force_exploration(memory) -> None:
 
 
 def test_generate_mode_bounds_memory_calls_per_step(memory) -> None:
-    replies = ['where_is(object="mug")', 'last_seen(object="mug")', {"tool_calls": [{"name": "navigate_to",
-                                                                                   "arguments": {"target": "mug #1"}}]}]
+    replies = [
+        'where_is(object="mug")',
+        'last_seen(object="mug")',
+        {"tool_calls": [{"name": "navigate_to", "arguments": {"target": "mug #1"}}]},
+    ]
     backend = LLM_BACKENDS.make("scripted", replies=replies)
     p = planner(memory, backend, mode="generate", max_tool_calls=1)
     p.start("Bring me the mug")
@@ -153,7 +178,7 @@ def test_config_is_checked() -> None:
 def test_critic_skips_the_first_step_and_notices_no_progress() -> None:
     critic = Critic()
     assert critic.review(0, "look_around()", True, "", "looked", "a") == ""
-    assert "failed (out_of_reach)" in critic.review(1, "pick(object=\"mug #1\")", False, "out_of_reach", "too far", "a")
+    assert "failed (out_of_reach)" in critic.review(1, 'pick(object="mug #1")', False, "out_of_reach", "too far", "a")
     assert "progressing" in critic.review(2, "navigate_to()", True, "", "there", "b")
     for step in range(3, 7):
         verdict = critic.review(step, "look_around()", True, "", "looked", "b")

@@ -146,14 +146,26 @@ def _drawer_unit(
         # Things go in the part of the drawer that slides out, where they can be seen and reached.
         x_front, x_back = d - 0.05, d - travel + 0.03
         receptacles.append(
-            Receptacle(part, "in", ((x_front + x_back) / 2, 0.0), ((x_front - x_back) / 2, inner_w - 0.04),
-                       zb + 0.015, part=part, clearance=(z1 - 0.03) - (zb + 0.015))
+            Receptacle(
+                part,
+                "in",
+                ((x_front + x_back) / 2, 0.0),
+                ((x_front - x_back) / 2, inner_w - 0.04),
+                zb + 0.015,
+                part=part,
+                clearance=(z1 - 0.03) - (zb + 0.015),
+            )
         )
     return FurnitureType(name, depth, width, height, tuple(carcass), tuple(parts), tuple(receptacles))
 
 
 def _cupboard(
-    name: str, depth: float, width: float, height: float, shelves: int, rgb: tuple[float, float, float],
+    name: str,
+    depth: float,
+    width: float,
+    height: float,
+    shelves: int,
+    rgb: tuple[float, float, float],
     door_rgb: tuple[float, float, float],
 ) -> FurnitureType:
     """A carcass with inner shelves behind one hinged door (cabinet, fridge)."""
@@ -172,20 +184,26 @@ def _cupboard(
         if i > 0:
             boxes.append(_slab(-d + t, d - t, -w + t, w - t, z - 0.015, z, rgb))
         receptacles.append(
-            Receptacle(f"shelf_{i + 1}", "in", (-t / 2, 0.0), (d - t - 0.06, w - t - 0.05), z, part="door",
-                       clearance=spacing - 0.03)
+            Receptacle(
+                f"shelf_{i + 1}", "in", (-t / 2, 0.0), (d - t - 0.06, w - t - 0.05), z, part="door", clearance=spacing - 0.03
+            )
         )
     # The door's frame sits on its hinge at the front +y corner; the panel spans y in [-width, 0] when closed.
     door = Part(
-        "door", "door",
-        (_slab(-t / 2, t / 2, -2 * w, 0.0, 0.01, height - 0.01, door_rgb),
-         _slab(t / 2, t / 2 + 0.03, -2 * w + 0.05, -2 * w + 0.08, height * 0.45, height * 0.65, HANDLE)),
-        joint_pos=(d - t / 2, w, 0.0), travel=1.75,
+        "door",
+        "door",
+        (
+            _slab(-t / 2, t / 2, -2 * w, 0.0, 0.01, height - 0.01, door_rgb),
+            _slab(t / 2, t / 2 + 0.03, -2 * w + 0.05, -2 * w + 0.08, height * 0.45, height * 0.65, HANDLE),
+        ),
+        joint_pos=(d - t / 2, w, 0.0),
+        travel=1.75,
     )
     # Stand far enough out that the swinging door clears the base: |robot - hinge| >= door width + radius.
     clear = ((2 * w + ROBOT_RADIUS + 0.05) ** 2 - w**2) ** 0.5
-    return FurnitureType(name, depth, width, height, tuple(boxes), (door,), tuple(receptacles),
-                         access_distance=max(ACCESS_DISTANCE, clear))
+    return FurnitureType(
+        name, depth, width, height, tuple(boxes), (door,), tuple(receptacles), access_distance=max(ACCESS_DISTANCE, clear)
+    )
 
 
 def _seat(name: str, depth: float, width: float, seat_h: float, back_h: float, rgb: tuple[float, float, float]) -> FurnitureType:
@@ -296,12 +314,18 @@ K, L, B, BA, O, H = "kitchen", "living_room", "bedroom", "bathroom", "office", "
 OBJECTS: dict[str, ObjectCategory] = {
     c.name: c
     for c in (
-        ObjectCategory("mug", "cylinder", (0.04, 0.05), ("red", "blue", "white", "green", "yellow"), "ceramic", "for drinking", (K, L, O)),
+        ObjectCategory(
+            "mug", "cylinder", (0.04, 0.05), ("red", "blue", "white", "green", "yellow"), "ceramic", "for drinking", (K, L, O)
+        ),
         ObjectCategory("cup", "cylinder", (0.035, 0.045), ("white", "blue", "pink"), "glass", "for drinking water", (K, L, B)),
         ObjectCategory("bowl", "cylinder", (0.07, 0.03), ("white", "blue", "green"), "ceramic", "for eating cereal", (K,)),
         ObjectCategory("plate", "cylinder", (0.11, 0.01), ("white", "blue"), "ceramic", "for serving food", (K,)),
-        ObjectCategory("bottle", "cylinder", (0.035, 0.11), ("blue", "green", "silver"), "plastic", "for carrying water", (K, O, L)),
-        ObjectCategory("soda_can", "cylinder", (0.033, 0.06), ("red", "silver", "green"), "aluminium", "for drinking soda", (K, L)),
+        ObjectCategory(
+            "bottle", "cylinder", (0.035, 0.11), ("blue", "green", "silver"), "plastic", "for carrying water", (K, O, L)
+        ),
+        ObjectCategory(
+            "soda_can", "cylinder", (0.033, 0.06), ("red", "silver", "green"), "aluminium", "for drinking soda", (K, L)
+        ),
         ObjectCategory("spoon", "box", (0.08, 0.015, 0.008), ("silver",), "metal", "for eating soup", (K,)),
         ObjectCategory("fork", "box", (0.08, 0.016, 0.008), ("silver",), "metal", "for eating", (K,)),
         ObjectCategory("knife", "box", (0.1, 0.012, 0.006), ("silver", "black"), "metal", "for cutting food", (K,)),
@@ -311,21 +335,35 @@ OBJECTS: dict[str, ObjectCategory] = {
         ObjectCategory("cereal_box", "box", (0.1, 0.035, 0.15), ("yellow", "red", "blue"), "cardboard", "breakfast food", (K,)),
         ObjectCategory("sponge", "box", (0.05, 0.035, 0.02), ("yellow", "green"), "foam", "for cleaning dishes", (K, BA)),
         ObjectCategory("book", "box", (0.1, 0.07, 0.02), ("red", "blue", "green", "black"), "paper", "for reading", (L, B, O)),
-        ObjectCategory("notebook", "box", (0.1, 0.075, 0.008), ("black", "purple", "orange"), "paper", "for writing notes", (O, B)),
+        ObjectCategory(
+            "notebook", "box", (0.1, 0.075, 0.008), ("black", "purple", "orange"), "paper", "for writing notes", (O, B)
+        ),
         ObjectCategory("pen", "box", (0.07, 0.006, 0.006), ("blue", "black", "red"), "plastic", "for writing", (O, B)),
         ObjectCategory("laptop", "box", (0.17, 0.12, 0.012), ("silver", "black"), "aluminium", "for working", (O, L, B)),
-        ObjectCategory("cell_phone", "box", (0.075, 0.037, 0.005), ("black", "white", "blue"), "glass", "for calling people", (L, B, O, K)),
-        ObjectCategory("remote_control", "box", (0.09, 0.025, 0.01), ("black", "grey"), "plastic", "for controlling the TV", (L,)),
+        ObjectCategory(
+            "cell_phone", "box", (0.075, 0.037, 0.005), ("black", "white", "blue"), "glass", "for calling people", (L, B, O, K)
+        ),
+        ObjectCategory(
+            "remote_control", "box", (0.09, 0.025, 0.01), ("black", "grey"), "plastic", "for controlling the TV", (L,)
+        ),
         ObjectCategory("keys", "box", (0.04, 0.02, 0.005), ("silver",), "metal", "for opening the front door", (H, L, K)),
         ObjectCategory("wallet", "box", (0.055, 0.045, 0.012), ("brown", "black"), "leather", "for carrying money", (H, B, L)),
-        ObjectCategory("glasses", "box", (0.07, 0.025, 0.015), ("black", "brown"), "plastic", "for reading small print", (B, L, O)),
+        ObjectCategory(
+            "glasses", "box", (0.07, 0.025, 0.015), ("black", "brown"), "plastic", "for reading small print", (B, L, O)
+        ),
         ObjectCategory("watch", "cylinder", (0.022, 0.006), ("silver", "black"), "metal", "for telling the time", (B, BA)),
-        ObjectCategory("headphones", "box", (0.09, 0.08, 0.03), ("black", "white", "red"), "plastic", "for listening to music", (O, B, L)),
-        ObjectCategory("toothbrush", "box", (0.09, 0.01, 0.01), ("blue", "green", "pink"), "plastic", "for brushing teeth", (BA,)),
+        ObjectCategory(
+            "headphones", "box", (0.09, 0.08, 0.03), ("black", "white", "red"), "plastic", "for listening to music", (O, B, L)
+        ),
+        ObjectCategory(
+            "toothbrush", "box", (0.09, 0.01, 0.01), ("blue", "green", "pink"), "plastic", "for brushing teeth", (BA,)
+        ),
         ObjectCategory("soap", "box", (0.045, 0.03, 0.015), ("white", "pink", "green"), "soap", "for washing hands", (BA, K)),
         ObjectCategory("shampoo", "cylinder", (0.03, 0.09), ("blue", "orange", "white"), "plastic", "for washing hair", (BA,)),
         ObjectCategory("towel", "box", (0.15, 0.1, 0.03), ("white", "blue", "pink"), "cotton", "for drying off", (BA, B)),
-        ObjectCategory("medicine_bottle", "cylinder", (0.025, 0.045), ("orange", "white"), "plastic", "for taking medicine", (BA, K, B)),
+        ObjectCategory(
+            "medicine_bottle", "cylinder", (0.025, 0.045), ("orange", "white"), "plastic", "for taking medicine", (BA, K, B)
+        ),
         ObjectCategory("candle", "cylinder", (0.03, 0.05), ("white", "red", "purple"), "wax", "for light and scent", (L, B, BA)),
         ObjectCategory("vase", "cylinder", (0.05, 0.1), ("blue", "white", "green"), "glass", "for holding flowers", (L, H)),
         ObjectCategory("plant_pot", "cylinder", (0.07, 0.08), ("brown", "white"), "terracotta", "a small houseplant", (L, O, H)),

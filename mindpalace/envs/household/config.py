@@ -29,14 +29,32 @@ class HouseholdConfig:
     def validate(self) -> None:
         """Raise ValueError naming the first invalid field."""
         checks = [
-            (16 <= self.width <= 1920 and 16 <= self.height <= 1080, f"image size {self.width}x{self.height} out of 16..1920 x 16..1080"),
+            (
+                16 <= self.width <= 1920 and 16 <= self.height <= 1080,
+                f"image size {self.width}x{self.height} out of 16..1920 x 16..1080",
+            ),
             (10.0 <= self.hfov_deg <= 170.0, f"hfov_deg {self.hfov_deg} out of 10..170"),
             (self.seed is None or self.seed >= 0, f"seed must be >= 0, got {self.seed}"),
             (self.n_rooms is None or 3 <= self.n_rooms <= 8, f"n_rooms must be 3..8, got {self.n_rooms}"),
-            (0 <= self.objects_per_room[0] <= self.objects_per_room[1] <= 20, f"objects_per_room {self.objects_per_room} invalid"),
+            (
+                0 <= self.objects_per_room[0] <= self.objects_per_room[1] <= 20,
+                f"objects_per_room {self.objects_per_room} invalid",
+            ),
             (0.001 <= self.timestep <= 0.05, f"timestep {self.timestep} out of 0.001..0.05"),
-            (all(math.isfinite(v) and v > 0 for v in (self.reach, self.max_linear, self.max_angular, self.max_duration,
-                                                     self.articulation_time, self.max_depth)), "limits must be positive"),
+            (
+                all(
+                    math.isfinite(v) and v > 0
+                    for v in (
+                        self.reach,
+                        self.max_linear,
+                        self.max_angular,
+                        self.max_duration,
+                        self.articulation_time,
+                        self.max_depth,
+                    )
+                ),
+                "limits must be positive",
+            ),
             (self.max_episode_steps > 0, "max_episode_steps must be positive"),
             (0.0 < self.min_visible_fraction < 0.5, f"min_visible_fraction {self.min_visible_fraction} out of (0, 0.5)"),
         ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -64,7 +64,7 @@ class Placement:
 class HouseholdEnv(gym.Env):
     """Gymnasium-style env; observations are `mindpalace.core.Observation` (see `GymnasiumView` for dicts)."""
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 10}
 
     def __init__(self, config: HouseholdConfig | None = None, render_mode: str | None = None, **overrides: Any) -> None:
         base = asdict(config) if config is not None else {}
@@ -107,8 +107,9 @@ class HouseholdEnv(gym.Env):
     def _load(self, apartment: Apartment) -> None:
         self.close()
         fovy = math.degrees(self.camera.vertical_fov_rad)
-        options = ModelOptions(self.config.width, self.config.height, fovy, self.config.timestep, self.config.shadows,
-                               self.config.max_depth)
+        options = ModelOptions(
+            self.config.width, self.config.height, fovy, self.config.timestep, self.config.shadows, self.config.max_depth
+        )
         self.model = mujoco.MjModel.from_xml_string(build_mjcf(apartment, options))
         self.data = mujoco.MjData(self.model)
         self.apartment = apartment
@@ -117,13 +118,18 @@ class HouseholdEnv(gym.Env):
             [int(mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_GEOM, g).split("/")[0][1:]) for g in range(self.model.ngeom)],
             dtype=np.int32,
         )
-        self._renderer = CameraRenderer(self.model, "head", self.config.width, self.config.height, geom_instance,
-                                        self.config.max_depth, self.config.shadows)
+        self._renderer = CameraRenderer(
+            self.model, "head", self.config.width, self.config.height, geom_instance, self.config.max_depth, self.config.shadows
+        )
         self._camera_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, "head")
-        self._qadr = {name: int(self.model.jnt_qposadr[mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_JOINT, name)])
-                      for name in ("base_x", "base_y", "base_yaw", "head_pan", "head_tilt")}
-        self._act = {name: mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_ACTUATOR, name)
-                     for name in ("base_x", "base_y", "base_yaw", "head_pan", "head_tilt")}
+        self._qadr = {
+            name: int(self.model.jnt_qposadr[mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_JOINT, name)])
+            for name in ("base_x", "base_y", "base_yaw", "head_pan", "head_tilt")
+        }
+        self._act = {
+            name: mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_ACTUATOR, name)
+            for name in ("base_x", "base_y", "base_yaw", "head_pan", "head_tilt")
+        }
         self._base_geom = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_GEOM, f"i{ROBOT_ID}/base")
         for joint, value in zip(("base_x", "base_y", "base_yaw"), apartment.start):
             self.data.qpos[self._qadr[joint]] = value
@@ -166,8 +172,13 @@ class HouseholdEnv(gym.Env):
             if isinstance(action, dict):
                 action = action_from_dict(action)
             handler = {
-                BaseVelocity: self._base_velocity, Look: self._look, Wait: self._wait, Pick: self._pick,
-                Place: self._place, Open: self._open_or_close, Close: self._open_or_close,
+                BaseVelocity: self._base_velocity,
+                Look: self._look,
+                Wait: self._wait,
+                Pick: self._pick,
+                Place: self._place,
+                Open: self._open_or_close,
+                Close: self._open_or_close,
             }.get(type(action))
             if handler is None:
                 outcome = ActionOutcome.fail(FailureReason.INVALID_ARGUMENT, f"not an action: {action!r}")
@@ -201,7 +212,9 @@ class HouseholdEnv(gym.Env):
             if not is_finite_number(value) or abs(value) > limit:
                 return ActionOutcome.fail(FailureReason.INVALID_ARGUMENT, f"{name}={value!r} must be finite and within +-{limit}")
         if not is_finite_number(action.duration) or not 0 < action.duration <= c.max_duration:
-            return ActionOutcome.fail(FailureReason.INVALID_ARGUMENT, f"duration={action.duration!r} must be in (0, {c.max_duration}]")
+            return ActionOutcome.fail(
+                FailureReason.INVALID_ARGUMENT, f"duration={action.duration!r} must be in (0, {c.max_duration}]"
+            )
         start = self._base_xy_yaw()
         touched = self._advance(action.duration, action.v, action.omega)
         end = self._base_xy_yaw()
@@ -213,7 +226,9 @@ class HouseholdEnv(gym.Env):
 
     def _wait(self, action: Wait) -> ActionOutcome:
         if not is_finite_number(action.duration) or not 0 < action.duration <= self.config.max_duration:
-            return ActionOutcome.fail(FailureReason.INVALID_ARGUMENT, f"duration={action.duration!r} must be in (0, {self.config.max_duration}]")
+            return ActionOutcome.fail(
+                FailureReason.INVALID_ARGUMENT, f"duration={action.duration!r} must be in (0, {self.config.max_duration}]"
+            )
         self._advance(action.duration)
         return ActionOutcome.ok()
 
@@ -222,7 +237,9 @@ class HouseholdEnv(gym.Env):
         for joint, value in (("head_pan", action.pan), ("head_tilt", action.tilt)):
             low, high = self.model.jnt_range[mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_JOINT, joint)]
             if not is_finite_number(value) or not low <= value <= high:
-                return ActionOutcome.fail(FailureReason.INVALID_ARGUMENT, f"{joint.split('_')[1]}={value!r} must be within [{low:.2f}, {high:.2f}] rad")
+                return ActionOutcome.fail(
+                    FailureReason.INVALID_ARGUMENT, f"{joint.split('_')[1]}={value!r} must be within [{low:.2f}, {high:.2f}] rad"
+                )
         for joint, value in (("head_pan", action.pan), ("head_tilt", action.tilt)):
             # The head is fast next to the base; it reaches its target at once and its actuator holds it.
             self.data.qpos[self._qadr[joint]] = value
@@ -234,7 +251,9 @@ class HouseholdEnv(gym.Env):
     # ---------------------------------------------------------------- manipulation
     def _object_or_failure(self, object_id: Any) -> tuple[int | None, ActionOutcome | None]:
         if not isinstance(object_id, (int, np.integer)) or isinstance(object_id, bool):
-            return None, ActionOutcome.fail(FailureReason.INVALID_ARGUMENT, f"an instance id must be an integer, got {object_id!r}")
+            return None, ActionOutcome.fail(
+                FailureReason.INVALID_ARGUMENT, f"an instance id must be an integer, got {object_id!r}"
+            )
         object_id = int(object_id)
         if object_id not in self._instances:
             return None, ActionOutcome.fail(FailureReason.UNKNOWN_TARGET, f"no instance with id {object_id}")
@@ -261,7 +280,9 @@ class HouseholdEnv(gym.Env):
         placement = self._placements[object_id]
         gate = self._gate_of(placement)
         if gate is not None and not self._is_open(gate):
-            return ActionOutcome.fail(FailureReason.CONTAINER_CLOSED, f"{info.label} is inside the closed {self._instances[gate].label}")
+            return ActionOutcome.fail(
+                FailureReason.CONTAINER_CLOSED, f"{info.label} is inside the closed {self._instances[gate].label}"
+            )
         if not self._in_reach(self._object_position(object_id)):
             return ActionOutcome.fail(FailureReason.OUT_OF_REACH, f"{info.label} is out of reach")
         if not self._visible(object_id):
@@ -315,15 +336,20 @@ class HouseholdEnv(gym.Env):
             return ActionOutcome.fail(FailureReason.NOT_VISIBLE, f"{label} is not in view")
         category = OBJECTS[self._instances[self._held].category]
         if not any(fits(category, r) for r in options):
-            return ActionOutcome.fail(FailureReason.NO_FREE_SPOT, f"{self._instances[self._held].label} does not fit {relation.value} {label}")
+            return ActionOutcome.fail(
+                FailureReason.NO_FREE_SPOT, f"{self._instances[self._held].label} does not fit {relation.value} {label}"
+            )
         base_xy = np.array(self._base_xy_yaw()[:2])
         for receptacle in options:
             if receptacle.part and not self._is_open(piece.part_ids[receptacle.part]):
                 continue
             body = self.receptacle_body(piece, receptacle)
             frame = self._body_pose(body)
-            occupied = [(p.local[0, 3], p.local[1, 3], OBJECTS[self._instances[oid].category].footprint_radius)
-                        for oid, p in self._placements.items() if p.furniture == piece.id and p.receptacle == receptacle.name]
+            occupied = [
+                (p.local[0, 3], p.local[1, 3], OBJECTS[self._instances[oid].category].footprint_radius)
+                for oid, p in self._placements.items()
+                if p.furniture == piece.id and p.receptacle == receptacle.name
+            ]
             for _ in range(8):
                 spot = free_spot(self.np_random, piece, receptacle, category, occupied, tries=10)
                 if spot is None:
@@ -466,16 +492,22 @@ class HouseholdEnv(gym.Env):
         x, y, yaw = self._base_xy_yaw()
         time_s = float(self.data.time)
         obs = Observation(
-            rgb=rgb, depth=depth, camera=self.camera, camera_pose=camera_pose, base_pose=pose_from_xy_yaw(x, y, yaw),
-            time_s=time_s, segmentation=segmentation,
+            rgb=rgb,
+            depth=depth,
+            camera=self.camera,
+            camera_pose=camera_pose,
+            base_pose=pose_from_xy_yaw(x, y, yaw),
+            time_s=time_s,
+            segmentation=segmentation,
             instances={int(i): self._instances[int(i)] for i in visible if int(i) in self._instances},
-            time_of_day_s=(self.config.start_seconds() + time_s) % 86400.0, last_outcome=outcome,
+            time_of_day_s=(self.config.start_seconds() + time_s) % 86400.0,
+            last_outcome=outcome,
         )
         self._last_obs = obs
         return obs
 
     @property
-    def privileged(self) -> "PrivilegedState":
+    def privileged(self) -> PrivilegedState:
         """Ground truth for oracles, metrics and tests. Memory and perception must never read it."""
         from mindpalace.envs.household.privileged import PrivilegedState
 

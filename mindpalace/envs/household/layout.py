@@ -15,9 +15,9 @@ import numpy as np
 from mindpalace.core.geometry import rot_z
 from mindpalace.core.grid import GridMap
 from mindpalace.envs.household.catalog import (
-    ROBOT_RADIUS,
     FURNITURE,
     OBJECTS,
+    ROBOT_RADIUS,
     ROOM_FURNITURE,
     ROOM_SIZES,
     FurnitureType,
@@ -236,7 +236,8 @@ def _doorways(rng: np.random.Generator, rooms: list[Room]) -> list[Doorway]:
     connected, doorways = {start}, []
     while len(connected) < len(rooms):
         candidates = [
-            (pair, edge) for pair, edge in contacts.items()
+            (pair, edge)
+            for pair, edge in contacts.items()
             if (pair[0] in connected) != (pair[1] in connected)
             and rooms[pair[0] if pair[0] in connected else pair[1]].type != "bathroom"
         ]
@@ -268,7 +269,10 @@ def _walls(rooms: list[Room], doorways: list[Doorway]) -> list[Wall]:
             else:
                 merged.append([lo, hi])
         gaps = sorted(
-            ((d.center[0] if axis == "x" else d.center[1]) - d.width / 2, (d.center[0] if axis == "x" else d.center[1]) + d.width / 2)
+            (
+                (d.center[0] if axis == "x" else d.center[1]) - d.width / 2,
+                (d.center[0] if axis == "x" else d.center[1]) + d.width / 2,
+            )
             for d in doorways
             if d.axis == axis and abs((d.center[1] if axis == "x" else d.center[0]) - fixed) < 1e-6
         )
@@ -341,11 +345,21 @@ def _place_furniture(rng: np.random.Generator, rooms: list[Room], doorways: list
                         piece.x = _snap(rng.uniform(inner[0] + half_x, max(inner[0] + half_x, inner[2] - half_x)))
                 box = piece.footprint()
                 zone = _front_zone(piece, _clearance(piece))
-                inside = inner[0] - 1e-6 <= box[0] and box[2] <= inner[2] + 1e-6 and inner[1] - 1e-6 <= box[1] and box[3] <= inner[3] + 1e-6
+                inside = (
+                    inner[0] - 1e-6 <= box[0]
+                    and box[2] <= inner[2] + 1e-6
+                    and inner[1] - 1e-6 <= box[1]
+                    and box[3] <= inner[3] + 1e-6
+                )
                 zone_inside = inner[0] <= zone[0] and zone[2] <= inner[2] and inner[1] <= zone[1] and zone[3] <= inner[3]
                 if not (inside and zone_inside):
                     continue
-                if any(_overlaps(box, other.footprint()) or _overlaps(zone, other.footprint()) or _overlaps(box, _front_zone(other, _clearance(other))) for other in in_room):
+                if any(
+                    _overlaps(box, other.footprint())
+                    or _overlaps(zone, other.footprint())
+                    or _overlaps(box, _front_zone(other, _clearance(other)))
+                    for other in in_room
+                ):
                     continue
                 if any(_overlaps(box, door_zone) for door_zone in door_zones):
                     continue
@@ -382,8 +396,14 @@ def _place_objects(
             spot = None
             for _ in range(30):
                 piece, receptacle = receptacles[int(rng.integers(len(receptacles)))]
-                spot = free_spot(rng, piece, receptacle, category, occupied.get((piece.id, receptacle.name), []),
-                                 near=(*piece.access_pose()[:2], PLACEMENT_REACH))
+                spot = free_spot(
+                    rng,
+                    piece,
+                    receptacle,
+                    category,
+                    occupied.get((piece.id, receptacle.name), []),
+                    near=(*piece.access_pose()[:2], PLACEMENT_REACH),
+                )
                 if spot is not None:
                     break
             if spot is None:
@@ -394,8 +414,16 @@ def _place_objects(
             counts[category.name] = counts.get(category.name, 0) + 1
             color = category.colors[int(rng.integers(len(category.colors)))]
             objects.append(
-                SmallObject(next_id, f"{category.name}_{counts[category.name]}", category, color, piece.id, receptacle.name,
-                            (float(position[0]), float(position[1]), float(position[2])), float(yaw + piece.yaw))
+                SmallObject(
+                    next_id,
+                    f"{category.name}_{counts[category.name]}",
+                    category,
+                    color,
+                    piece.id,
+                    receptacle.name,
+                    (float(position[0]), float(position[1]), float(position[2])),
+                    float(yaw + piece.yaw),
+                )
             )
             next_id += 1
     return objects
@@ -404,8 +432,9 @@ def _place_objects(
 def fits(category: ObjectCategory, receptacle: Receptacle) -> bool:
     """Whether an object of `category` fits on or in `receptacle` at all (its footprint and its height)."""
     radius = category.footprint_radius
-    return (2 * category.half_height <= receptacle.clearance - 0.01
-            and receptacle.half[0] >= radius and receptacle.half[1] >= radius)
+    return (
+        2 * category.half_height <= receptacle.clearance - 0.01 and receptacle.half[0] >= radius and receptacle.half[1] >= radius
+    )
 
 
 def free_spot(

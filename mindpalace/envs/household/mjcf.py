@@ -44,8 +44,15 @@ def _rgba(rgb: tuple[float, float, float], alpha: float = 1.0) -> str:
 
 def _box(parent: ET.Element, name: str, box: Box, contype: int, conaffinity: int) -> None:
     ET.SubElement(
-        parent, "geom", name=name, type="box", pos=_fmt(box.center), size=_fmt(box.half), rgba=_rgba(box.rgb),
-        contype=str(contype), conaffinity=str(conaffinity),
+        parent,
+        "geom",
+        name=name,
+        type="box",
+        pos=_fmt(box.center),
+        size=_fmt(box.half),
+        rgba=_rgba(box.rgb),
+        contype=str(contype),
+        conaffinity=str(conaffinity),
     )
 
 
@@ -60,9 +67,27 @@ def _furniture(world: ET.Element, piece: Furniture) -> None:
         # A light box inertia keeps the part stable under its position actuator.
         ET.SubElement(child, "inertial", pos="0 0 0", mass="2", diaginertia="0.05 0.05 0.05")
         if part.kind == "drawer":
-            ET.SubElement(child, "joint", name=f"j{part_id}", type="slide", axis="1 0 0", range=_fmt((0, part.travel)), damping="40", armature="1")
+            ET.SubElement(
+                child,
+                "joint",
+                name=f"j{part_id}",
+                type="slide",
+                axis="1 0 0",
+                range=_fmt((0, part.travel)),
+                damping="40",
+                armature="1",
+            )
         else:
-            ET.SubElement(child, "joint", name=f"j{part_id}", type="hinge", axis="0 0 1", range=_fmt((0, part.travel)), damping="10", armature="0.2")
+            ET.SubElement(
+                child,
+                "joint",
+                name=f"j{part_id}",
+                type="hinge",
+                axis="0 0 1",
+                range=_fmt((0, part.travel)),
+                damping="10",
+                armature="0.2",
+            )
         for k, box in enumerate(part.boxes):
             _box(child, f"i{part_id}/{piece.name}/{part.name}/{k}", box, 1, 0)
 
@@ -73,10 +98,31 @@ def _robot(world: ET.Element, vertical_fov_deg: float) -> None:
     ET.SubElement(base, "joint", name="base_x", type="slide", axis="1 0 0", damping="0", armature="0")
     ET.SubElement(base, "joint", name="base_y", type="slide", axis="0 1 0")
     ET.SubElement(base, "joint", name="base_yaw", type="hinge", axis="0 0 1")
-    ET.SubElement(base, "geom", name=f"i{ROBOT_ID}/base", type="cylinder", size=_fmt((ROBOT_RADIUS, 0.18)), pos="0 0 0.2",
-                  rgba="0.9 0.45 0.1 1", mass="30", contype="2", conaffinity="1", friction="0.3 0.005 0.0001")
-    ET.SubElement(base, "geom", name=f"i{ROBOT_ID}/mast", type="box", size="0.03 0.03 0.45", pos="-0.12 0 0.83",
-                  rgba="0.3 0.3 0.3 1", mass="1", contype="0", conaffinity="0")
+    ET.SubElement(
+        base,
+        "geom",
+        name=f"i{ROBOT_ID}/base",
+        type="cylinder",
+        size=_fmt((ROBOT_RADIUS, 0.18)),
+        pos="0 0 0.2",
+        rgba="0.9 0.45 0.1 1",
+        mass="30",
+        contype="2",
+        conaffinity="1",
+        friction="0.3 0.005 0.0001",
+    )
+    ET.SubElement(
+        base,
+        "geom",
+        name=f"i{ROBOT_ID}/mast",
+        type="box",
+        size="0.03 0.03 0.45",
+        pos="-0.12 0 0.83",
+        rgba="0.3 0.3 0.3 1",
+        mass="1",
+        contype="0",
+        conaffinity="0",
+    )
     gripper = ET.SubElement(base, "body", name="gripper", pos=_fmt(GRIPPER_OFFSET))
     ET.SubElement(gripper, "site", name="gripper", size="0.02", rgba="0 0 0 0")
     pan = ET.SubElement(base, "body", name="head_pan", pos=_fmt(HEAD_PIVOT), gravcomp="1")
@@ -84,11 +130,20 @@ def _robot(world: ET.Element, vertical_fov_deg: float) -> None:
     ET.SubElement(pan, "inertial", pos="0 0 0", mass="0.5", diaginertia="0.002 0.002 0.002")
     tilt = ET.SubElement(pan, "body", name="head_tilt", pos="0 0 0", gravcomp="1")
     ET.SubElement(tilt, "joint", name="head_tilt", type="hinge", axis="0 1 0", range="-0.8 1.3", damping="2", armature="0.01")
-    ET.SubElement(tilt, "geom", name=f"i{ROBOT_ID}/head", type="box", size="0.04 0.09 0.04", pos="-0.05 0 0",
-                  rgba="0.2 0.2 0.2 1", mass="0.5", contype="0", conaffinity="0")
+    ET.SubElement(
+        tilt,
+        "geom",
+        name=f"i{ROBOT_ID}/head",
+        type="box",
+        size="0.04 0.09 0.04",
+        pos="-0.05 0 0",
+        rgba="0.2 0.2 0.2 1",
+        mass="0.5",
+        contype="0",
+        conaffinity="0",
+    )
     # MuJoCo cameras look along -z with y up: xyaxes puts -z on the head's forward x.
-    ET.SubElement(tilt, "camera", name="head", pos="0 0 0", xyaxes="0 -1 0 0 0 1",
-                  fovy=_fmt((vertical_fov_deg,)))
+    ET.SubElement(tilt, "camera", name="head", pos="0 0 0", xyaxes="0 -1 0 0 0 1", fovy=_fmt((vertical_fov_deg,)))
 
 
 def build_mjcf(apartment: Apartment, options: ModelOptions = ModelOptions()) -> str:
@@ -106,26 +161,69 @@ def build_mjcf(apartment: Apartment, options: ModelOptions = ModelOptions()) -> 
     # znear/zfar are fractions of the extent; keep near small for close-up depth.
     ET.SubElement(visual, "map", znear=_fmt((0.02 / extent,)), zfar=_fmt((max(options.max_depth * 1.5, extent * 2) / extent,)))
     world = ET.SubElement(root, "worldbody")
-    ET.SubElement(world, "light", name="sun", directional="true", pos=_fmt(((x0 + x1) / 2, (y0 + y1) / 2, 5)),
-                  dir="0.3 0.2 -1", diffuse="0.5 0.5 0.5", castshadow="true" if options.shadows else "false")
-    ET.SubElement(world, "geom", name=f"i{FLOOR_ID}/floor", type="plane", pos=_fmt(((x0 + x1) / 2, (y0 + y1) / 2, 0)),
-                  size=_fmt(((x1 - x0) / 2, (y1 - y0) / 2, 0.1)), rgba="0.78 0.74 0.68 1", contype="0", conaffinity="0")
+    ET.SubElement(
+        world,
+        "light",
+        name="sun",
+        directional="true",
+        pos=_fmt(((x0 + x1) / 2, (y0 + y1) / 2, 5)),
+        dir="0.3 0.2 -1",
+        diffuse="0.5 0.5 0.5",
+        castshadow="true" if options.shadows else "false",
+    )
+    ET.SubElement(
+        world,
+        "geom",
+        name=f"i{FLOOR_ID}/floor",
+        type="plane",
+        pos=_fmt(((x0 + x1) / 2, (y0 + y1) / 2, 0)),
+        size=_fmt(((x1 - x0) / 2, (y1 - y0) / 2, 0.1)),
+        rgba="0.78 0.74 0.68 1",
+        contype="0",
+        conaffinity="0",
+    )
     for k, wall in enumerate(apartment.walls):
         (cx, cy), (hx, hy) = wall.box()
-        ET.SubElement(world, "geom", name=f"i{WALL_ID}/wall/{k}", type="box", pos=_fmt((cx, cy, WALL_HEIGHT / 2)),
-                      size=_fmt((hx, hy, WALL_HEIGHT / 2)), rgba="0.93 0.92 0.88 1", contype="1", conaffinity="0")
+        ET.SubElement(
+            world,
+            "geom",
+            name=f"i{WALL_ID}/wall/{k}",
+            type="box",
+            pos=_fmt((cx, cy, WALL_HEIGHT / 2)),
+            size=_fmt((hx, hy, WALL_HEIGHT / 2)),
+            rgba="0.93 0.92 0.88 1",
+            contype="1",
+            conaffinity="0",
+        )
     for piece in apartment.furniture:
         _furniture(world, piece)
     for obj in apartment.objects:
         body = ET.SubElement(world, "body", name=f"o{obj.id}", pos=_fmt(obj.position), euler=_fmt((0, 0, obj.yaw)), gravcomp="1")
         ET.SubElement(body, "freejoint", name=f"o{obj.id}")
-        ET.SubElement(body, "geom", name=f"i{obj.id}/{obj.name}", type=obj.category.shape, size=_fmt(obj.category.size),
-                      rgba=_rgba(COLORS[obj.color]), mass="0.2", contype="0", conaffinity="0")
+        ET.SubElement(
+            body,
+            "geom",
+            name=f"i{obj.id}/{obj.name}",
+            type=obj.category.shape,
+            size=_fmt(obj.category.size),
+            rgba=_rgba(COLORS[obj.color]),
+            mass="0.2",
+            contype="0",
+            conaffinity="0",
+        )
     _robot(world, options.vertical_fov_deg)
     equality = ET.SubElement(root, "equality")
     for obj in apartment.objects:
-        ET.SubElement(equality, "weld", name=f"grasp{obj.id}", body1="gripper", body2=f"o{obj.id}",
-                      relpose="0 0 0 1 0 0 0", active="false", solref="0.01 1")
+        ET.SubElement(
+            equality,
+            "weld",
+            name=f"grasp{obj.id}",
+            body1="gripper",
+            body2=f"o{obj.id}",
+            relpose="0 0 0 1 0 0 0",
+            active="false",
+            solref="0.01 1",
+        )
     actuators = ET.SubElement(root, "actuator")
     ET.SubElement(actuators, "velocity", name="base_x", joint="base_x", kv="1500", ctrlrange="-2 2")
     ET.SubElement(actuators, "velocity", name="base_y", joint="base_y", kv="1500", ctrlrange="-2 2")

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class PrivilegedState:
     """A live view of the simulator's true state (reads the env each call)."""
 
-    def __init__(self, env: "HouseholdEnv") -> None:
+    def __init__(self, env: HouseholdEnv) -> None:
         if env.apartment is None:
             raise RuntimeError("call reset() first")
         self._env = env
@@ -82,8 +82,11 @@ class PrivilegedState:
 
     def joint_states(self) -> dict[int, tuple[float, bool]]:
         """Articulated part id -> (joint value in m or rad, is open)."""
-        return {pid: (self._env.joint_value(pid), self._env._is_open(pid))
-                for piece in self.apartment.furniture for pid in piece.part_ids.values()}
+        return {
+            pid: (self._env.joint_value(pid), self._env._is_open(pid))
+            for piece in self.apartment.furniture
+            for pid in piece.part_ids.values()
+        }
 
     def room_polygons(self) -> list[tuple[str, list[tuple[float, float]]]]:
         """The apartment's room names and polygons, as a simulator's region annotations give them."""

@@ -14,10 +14,10 @@ from numpy.typing import NDArray
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-import mujoco  # noqa: E402  (MUJOCO_GL must be set before the first import of mujoco)
+import mujoco
 
 
-def _gl_context(width: int, height: int) -> "mujoco.GLContext":
+def _gl_context(width: int, height: int) -> mujoco.GLContext:
     """An offscreen GL context of the backend MUJOCO_GL names (EGL by default), even if mujoco was imported first."""
     backend = os.environ.get("MUJOCO_GL", "egl").lower()
     if backend not in ("egl", "osmesa", "glfw"):
@@ -54,8 +54,12 @@ class CameraRenderer:
         self._camera.fixedcamid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, camera)
         self._options = mujoco.MjvOption()
         self._rect = mujoco.MjrRect(0, 0, width, height)
-        for flag in (mujoco.mjtRndFlag.mjRND_REFLECTION, mujoco.mjtRndFlag.mjRND_SKYBOX, mujoco.mjtRndFlag.mjRND_HAZE,
-                     mujoco.mjtRndFlag.mjRND_FOG):
+        for flag in (
+            mujoco.mjtRndFlag.mjRND_REFLECTION,
+            mujoco.mjtRndFlag.mjRND_SKYBOX,
+            mujoco.mjtRndFlag.mjRND_HAZE,
+            mujoco.mjtRndFlag.mjRND_FOG,
+        ):
             self._scene.flags[flag] = False
         self._scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = shadows
         extent = model.stat.extent
@@ -117,5 +121,5 @@ class CameraRenderer:
         if getattr(self, "_gl", None) is not None:
             try:
                 self.close()
-            except Exception:  # noqa: BLE001  (at interpreter exit EGL may already be gone; nothing is left to free)
+            except Exception:
                 pass

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from mindpalace.envs.household.catalog import COLORS
-from mindpalace.envs.household.catalog import ROBOT_RADIUS
+from mindpalace.envs.household.catalog import COLORS, ROBOT_RADIUS
 from mindpalace.envs.household.layout import Apartment, Furniture
 
 RGB = tuple[int, int, int]
@@ -149,8 +148,14 @@ def _draw_furniture(draw: ImageDraw.ImageDraw, rect, px, piece: Furniture, is_op
     if is_open:
         depth, half = 0.25, 0.8 * half_edge
         ex, ey = mx + fx * depth, my + fy * depth
-        rect(min(mx, ex) - abs(fy) * half, min(my, ey) - abs(fx) * half,
-             max(mx, ex) + abs(fy) * half, max(my, ey) + abs(fx) * half, fill=OPEN, outline=FURNITURE_EDGE)
+        rect(
+            min(mx, ex) - abs(fy) * half,
+            min(my, ey) - abs(fx) * half,
+            max(mx, ex) + abs(fy) * half,
+            max(my, ey) + abs(fx) * half,
+            fill=OPEN,
+            outline=FURNITURE_EDGE,
+        )
     rect(x0, y0, x1, y1, fill=FURNITURE_FILL, outline=OPEN if is_open else FURNITURE_EDGE, width=3 if is_open else 2)
     tick = (mx + fx * 0.15, my + fy * 0.15)
     draw.line([px(mx, my), px(*tick)], fill=FURNITURE_EDGE, width=max(2, round(ppm * 0.04)))

@@ -62,7 +62,11 @@ class SpatialMemory:
         # Seeing a known object again barely moves it; only new or moved objects change the graph's structure.
         self._graph_dirty = self._graph_dirty or any(u.kind != "seen" for u in updates)
         end = time.perf_counter()
-        self.last_timings_ms = {"associate": (mark - start) * 1000, "octree": (octree - mark) * 1000, "surface": (end - octree) * 1000}
+        self.last_timings_ms = {
+            "associate": (mark - start) * 1000,
+            "octree": (octree - mark) * 1000,
+            "surface": (end - octree) * 1000,
+        }
         return updates
 
     def set_rooms(self, named_polygons: list[tuple[str, list[tuple[float, float]]]], privileged: bool) -> None:

@@ -175,8 +175,11 @@ class ObjectMap:
     def _appeared_since(self, missing: MapObject) -> int | None:
         """An object of the same kind first seen after `missing` was last seen, far from its old place."""
         candidates = [
-            o for o in self.objects.values()
-            if o.id != missing.id and o.first_seen >= missing.last_seen and o.missing_count == 0
+            o
+            for o in self.objects.values()
+            if o.id != missing.id
+            and o.first_seen >= missing.last_seen
+            and o.missing_count == 0
             and float(o.embedding @ missing.embedding) >= self.config.min_semantic_similarity
             and np.linalg.norm(o.center - missing.center) > self.config.moved_distance
         ]
@@ -194,8 +197,13 @@ class ObjectMap:
         obj.missing_count = 0
         self._keys[object_id] = _voxel_keys(obj.points, self.config.voxel_size)
         obj.moves.append((newer.first_seen, before, obj.center))
-        log.info("%s #%d was seen as #%d after it moved %.2f m", obj.label, object_id, newer_id,
-                 float(np.linalg.norm(obj.center - before)))
+        log.info(
+            "%s #%d was seen as #%d after it moved %.2f m",
+            obj.label,
+            object_id,
+            newer_id,
+            float(np.linalg.norm(obj.center - before)),
+        )
         return ObjectUpdate(object_id, "moved", obj.label, newer.first_seen, before, obj.center)
 
     def move(self, object_id: int, center: NDArray[np.float64], time_s: float) -> ObjectUpdate:
@@ -227,7 +235,9 @@ class ObjectMap:
             if object_id in claimed:
                 continue
             overlap = len(np.intersect1d(keys, self._keys[object_id], assume_unique=True)) / max(len(keys), 1)
-            gap = float(np.linalg.norm(np.maximum(0.0, np.maximum(obj.aabb_min - percept.centroid, percept.centroid - obj.aabb_max))))
+            gap = float(
+                np.linalg.norm(np.maximum(0.0, np.maximum(obj.aabb_min - percept.centroid, percept.centroid - obj.aabb_max)))
+            )
             if overlap < cfg.min_overlap and gap > cfg.max_gap:
                 continue
             score = overlap + (1.0 - gap / cfg.search_radius)
@@ -238,8 +248,11 @@ class ObjectMap:
     def _missing_counterpart(self, percept: Percept, claimed: set[int]) -> int | None:
         """A missing object of the same kind, farther than `moved_distance`: this percept is it, moved."""
         candidates = [
-            obj for obj in self.objects.values()
-            if obj.id not in claimed and obj.missing_count >= self.config.missing_after and self._same_kind(obj, percept)
+            obj
+            for obj in self.objects.values()
+            if obj.id not in claimed
+            and obj.missing_count >= self.config.missing_after
+            and self._same_kind(obj, percept)
             and np.linalg.norm(obj.center - percept.centroid) > self.config.moved_distance
         ]
         if not candidates:
@@ -256,8 +269,18 @@ class ObjectMap:
         return points
 
     def _add(self, percept: Percept, time_s: float) -> MapObject:
-        obj = MapObject(self._next_id, percept.label, percept.embedding, self._compact(percept.points), 1, time_s, time_s,
-                        percept.confidence, dict(percept.attributes), source_id=percept.source_id)
+        obj = MapObject(
+            self._next_id,
+            percept.label,
+            percept.embedding,
+            self._compact(percept.points),
+            1,
+            time_s,
+            time_s,
+            percept.confidence,
+            dict(percept.attributes),
+            source_id=percept.source_id,
+        )
         self._next_id += 1
         self.objects[obj.id] = obj
         self._keys[obj.id] = _voxel_keys(obj.points, self.config.voxel_size)

@@ -183,8 +183,10 @@ class OccupancyMap:
         self._band_lo = math.floor(self.config.floor_z * self._inv_res - 0.5) + 1
         self._band_hi = math.floor(self.config.robot_height * self._inv_res - 0.5)
         if self._band_hi < self._band_lo:
-            raise ValueError(f"no {self.config.resolution} m voxel is centred in (floor_z, robot_height] = "
-                             f"({self.config.floor_z}, {self.config.robot_height}]")
+            raise ValueError(
+                f"no {self.config.resolution} m voxel is centred in (floor_z, robot_height] = "
+                f"({self.config.floor_z}, {self.config.robot_height}]"
+            )
         # Rays are traced in 2D up to the top of the band's highest voxels (robot_height at 5 cm), so
         # every ray that may change a band voxel marks its column.
         self._trace_top = (self._band_hi + 1) * self.config.resolution
@@ -233,8 +235,9 @@ class OccupancyMap:
             valid = np.isfinite(ranges) & (ranges > _MIN_RANGE)
         index = np.flatnonzero(valid)
         if len(index) < len(points):
-            log.warning("occupancy: dropped %d of %d points (non-finite or at the sensor origin)",
-                        len(points) - len(index), len(points))
+            log.warning(
+                "occupancy: dropped %d of %d points (non-finite or at the sensor origin)", len(points) - len(index), len(points)
+            )
         if len(index) == 0:
             return 0
         rng = np.random.default_rng([cfg.seed, self._frames])
@@ -255,8 +258,9 @@ class OccupancyMap:
         # centre so that OctoMap keys it where `vox` says (updateNode does not round to float32).
         carve = np.zeros(len(index), dtype=bool)
         carve[_subsample_indices(len(index), cfg.max_free_rays_per_frame, rng)] = True
-        self._tree.insertPointCloud(np.ascontiguousarray(points[index[carve]]), origin, max_range=float(cfg.max_range),
-                                    lazy_eval=True, discretize=False)
+        self._tree.insertPointCloud(
+            np.ascontiguousarray(points[index[carve]]), origin, max_range=float(cfg.max_range), lazy_eval=True, discretize=False
+        )
         hit_only = hit & ~carve
         if np.any(hit_only):
             self._tree.updateNodes(((vox[hit_only] + 0.5) * cfg.resolution).tolist(), True, True)
@@ -358,8 +362,9 @@ class OccupancyMap:
         qx, qy, qz = _unpack(query)
         centres = ((np.stack([qx, qy, qz], axis=1) + 0.5) * self.config.resolution).tolist()
         search, occupied = self._tree.search, self._tree.isNodeOccupied
-        state = np.fromiter((node is not None and occupied(node) for node in map(search, centres)),
-                            dtype=bool, count=len(centres))
+        state = np.fromiter(
+            (node is not None and occupied(node) for node in map(search, centres)), dtype=bool, count=len(centres)
+        )
         self._occ_keys = np.concatenate([keep, query[state]])
         self._pending = []
         self._dirty[:] = False
@@ -394,8 +399,9 @@ class OccupancyMap:
         centre = np.asarray(coords, dtype=np.float64)
         width = np.rint(np.asarray(sizes) / res).astype(np.int64)  # leaf edge in voxels (a power of two)
         low = np.rint((centre - (np.asarray(sizes) / 2)[:, None]) / res).astype(np.int64)  # lowest voxel index
-        self._ensure_columns(int(low[:, 0].min()), int(low[:, 1].min()),
-                             int((low[:, 0] + width).max()), int((low[:, 1] + width).max()))
+        self._ensure_columns(
+            int(low[:, 0].min()), int(low[:, 1].min()), int((low[:, 0] + width).max()), int((low[:, 1] + width).max())
+        )
         flags = np.asarray(occupied_flags)
         band_lo, band_hi = self._band_lo, self._band_hi
         unit = width == 1
@@ -494,13 +500,17 @@ class OccupancyMap:
         for cells in clusters:
             cx = float(x0 + cells[:, 1].mean() * res)
             cy = float(y0 + cells[:, 0].mean() * res)
-            result.append(Frontier(cells=cells, centroid=(cx, cy), size=len(cells),
-                                   view_pose=self._view_pose(known, navigation, sx, sy, cx, cy)))
+            result.append(
+                Frontier(
+                    cells=cells, centroid=(cx, cy), size=len(cells), view_pose=self._view_pose(known, navigation, sx, sy, cx, cy)
+                )
+            )
         self._frontiers = result
         return list(result)
 
-    def _view_pose(self, known: NDArray[np.int8], grid: GridMap, sx: NDArray[np.float64], sy: NDArray[np.float64],
-                   cx: float, cy: float) -> tuple[float, float, float]:
+    def _view_pose(
+        self, known: NDArray[np.int8], grid: GridMap, sx: NDArray[np.float64], sy: NDArray[np.float64], cx: float, cy: float
+    ) -> tuple[float, float, float]:
         """A standable cell about frontier_view_distance from (cx, cy), seeing it past no obstacle, facing it."""
         score = np.abs(np.hypot(sx - cx, sy - cy) - self.config.frontier_view_distance)
         # The best few by score (ties by cell order, for determinism) without sorting every free cell.
@@ -620,8 +630,12 @@ class OccupancyMap:
                 raise ValueError(f"{path} is not an OctoMap (.ot) OcTree")
         resolution = float(tree.getResolution())
         if not math.isclose(resolution, config.resolution, rel_tol=1e-9):
-            log.warning("occupancy: %s has resolution %g m, not the configured %g m; using the file's",
-                        path, resolution, config.resolution)
+            log.warning(
+                "occupancy: %s has resolution %g m, not the configured %g m; using the file's",
+                path,
+                resolution,
+                config.resolution,
+            )
             config = replace(config, resolution=resolution)
         occupancy = cls(config)
         occupancy._tree = tree

@@ -40,8 +40,10 @@ class RoomRegion:
 
 
 def rooms_from_polygons(named_polygons: list[tuple[str, list[tuple[float, float]]]], privileged: bool) -> list[RoomRegion]:
-    return [RoomRegion(i + 1, name, tuple((float(x), float(y)) for x, y in poly), privileged)
-            for i, (name, poly) in enumerate(named_polygons)]
+    return [
+        RoomRegion(i + 1, name, tuple((float(x), float(y)) for x, y in poly), privileged)
+        for i, (name, poly) in enumerate(named_polygons)
+    ]
 
 
 def segment_free_space(

@@ -19,9 +19,32 @@ from mindpalace.memory.spatial.objects import MapObject
 from mindpalace.memory.spatial.rooms import RoomRegion
 
 FURNITURE_LABELS = (
-    "table", "coffee_table", "dining_table", "console_table", "counter", "fridge", "refrigerator", "cabinet", "dresser",
-    "nightstand", "bed", "sofa", "couch", "armchair", "chair", "desk", "bookshelf", "shelf", "tv_stand", "vanity",
-    "sink", "toilet", "wardrobe", "stove", "oven", "bathtub",
+    "table",
+    "coffee_table",
+    "dining_table",
+    "console_table",
+    "counter",
+    "fridge",
+    "refrigerator",
+    "cabinet",
+    "dresser",
+    "nightstand",
+    "bed",
+    "sofa",
+    "couch",
+    "armchair",
+    "chair",
+    "desk",
+    "bookshelf",
+    "shelf",
+    "tv_stand",
+    "vanity",
+    "sink",
+    "toilet",
+    "wardrobe",
+    "stove",
+    "oven",
+    "bathtub",
 )
 PART_LABELS = ("drawer", "door")
 
@@ -53,7 +76,10 @@ class SceneGraph:
         label = obj.label.lower()
         if label in self.config.part_labels:
             return "part"
-        if label in self.config.furniture_labels or float(np.max(obj.aabb_max - obj.aabb_min)) >= self.config.furniture_min_extent:
+        if (
+            label in self.config.furniture_labels
+            or float(np.max(obj.aabb_max - obj.aabb_min)) >= self.config.furniture_min_extent
+        ):
             return "furniture"
         return "object"
 
@@ -61,14 +87,27 @@ class SceneGraph:
         cfg = self.config
         graph = nx.DiGraph()
         for room in rooms:
-            graph.add_node(node_id("room", room.id), kind="room", label=room.name, polygon=[list(p) for p in room.polygon],
-                           privileged=room.privileged)
+            graph.add_node(
+                node_id("room", room.id),
+                kind="room",
+                label=room.name,
+                polygon=[list(p) for p in room.polygon],
+                privileged=room.privileged,
+            )
         kinds = {oid: self.kind_of(obj) for oid, obj in objects.items()}
         for oid, obj in objects.items():
-            graph.add_node(node_id(kinds[oid], oid), kind=kinds[oid], label=obj.label, center=obj.center.round(3).tolist(),
-                           aabb=[obj.aabb_min.round(3).tolist(), obj.aabb_max.round(3).tolist()],
-                           observations=obj.observations, first_seen=obj.first_seen, last_seen=obj.last_seen,
-                           state=self.states.get(oid, ""), attributes=dict(obj.attributes))
+            graph.add_node(
+                node_id(kinds[oid], oid),
+                kind=kinds[oid],
+                label=obj.label,
+                center=obj.center.round(3).tolist(),
+                aabb=[obj.aabb_min.round(3).tolist(), obj.aabb_max.round(3).tolist()],
+                observations=obj.observations,
+                first_seen=obj.first_seen,
+                last_seen=obj.last_seen,
+                state=self.states.get(oid, ""),
+                attributes=dict(obj.attributes),
+            )
             room = next((r for r in rooms if r.contains(float(obj.center[0]), float(obj.center[1]))), None)
             if room is not None and kinds[oid] == "furniture":
                 graph.add_edge(node_id("room", room.id), node_id("furniture", oid), relation="contains")

@@ -139,7 +139,7 @@ class LocalBackend(LLMBackend):
                 do_sample=False,
                 pad_token_id=self._pad_id(),
             )
-        new_ids = output[0, len(prompt_ids):].tolist()
+        new_ids = output[0, len(prompt_ids) :].tolist()
         text = self.tokenizer.decode(new_ids, skip_special_tokens=True).strip()
         return Completion(text, [], len(prompt_ids), len(new_ids), time.perf_counter() - started)
 

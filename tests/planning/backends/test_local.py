@@ -91,9 +91,13 @@ def test_long_prompt_is_cut_from_the_left_keeping_the_system_message(backend):
 def test_tool_messages_render_as_text():
     messages = [
         {"role": "user", "content": "Fetch the mug."},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "c1", "type": "function", "function": {"name": "go_to", "arguments": '{"room": "kitchen"}'}},
-        ]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "go_to", "arguments": '{"room": "kitchen"}'}},
+            ],
+        },
         {"role": "tool", "tool_call_id": "c1", "content": "arrived"},
     ]
     assert template_messages(messages) == [

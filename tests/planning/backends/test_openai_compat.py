@@ -183,7 +183,7 @@ def test_missing_model_is_a_clear_error(fake, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     host, port = fake.server_address
     unset = OpenAICompatibleBackend(base_url=f"http://{host}:{port}/v1")
-    with pytest.raises(LLMError, match="no model configured.*MINDPALACE_LLM_MODEL"):
+    with pytest.raises(LLMError, match=r"no model configured.*MINDPALACE_LLM_MODEL"):
         unset.chat(MESSAGES)
     assert fake.requests == []
 
@@ -223,7 +223,12 @@ def test_score_sums_the_candidate_logprobs(backend, fake):
     assert request["path"] == "/v1/completions"
     prefix = flatten(MESSAGES) + "assistant:\n"
     assert request["body"] == {
-        "model": "tiny", "prompt": prefix + "Blue sky", "max_tokens": 0, "echo": True, "logprobs": 1, "temperature": 0,
+        "model": "tiny",
+        "prompt": prefix + "Blue sky",
+        "max_tokens": 0,
+        "echo": True,
+        "logprobs": 1,
+        "temperature": 0,
     }
     assert len(fake.requests) == 2
 

@@ -24,12 +24,17 @@ def test_replies_replay_in_order_and_calls_are_recorded():
 
 
 def test_tool_calls_keep_raw_json_arguments():
-    backend = ScriptedBackend([
-        {"text": "going", "tool_calls": [
-            {"name": "go_to", "arguments": {"room": "kitchen"}},
-            {"name": "pick", "arguments": '{"object": "mug"}', "id": "x"},
-        ]},
-    ])
+    backend = ScriptedBackend(
+        [
+            {
+                "text": "going",
+                "tool_calls": [
+                    {"name": "go_to", "arguments": {"room": "kitchen"}},
+                    {"name": "pick", "arguments": '{"object": "mug"}', "id": "x"},
+                ],
+            },
+        ]
+    )
     completion = backend.chat(USER)
     assert completion.text == "going"
     assert completion.tool_calls == [

@@ -15,6 +15,7 @@ import re
 import numpy as np
 
 from mindpalace.agent.runtime import AgentRuntime, display_name
+from mindpalace.agent.skills import SkillConfig, skills_for
 from mindpalace.memory.spatial.objects import MapObject
 from mindpalace.planning.parsing import Call
 
@@ -60,24 +61,33 @@ _INVERSE = {"open": "close", "close": "open"}
 
 
 def propose(
-    runtime: AgentRuntime, texts: list[str], task: str, can_finish: bool = True, reach: float = 1.1, last: Call | None = None
+    runtime: AgentRuntime,
+    texts: list[str],
+    task: str,
+    can_finish: bool = True,
+    last: Call | None = None,
+    skill_config: SkillConfig | None = None,
 ) -> list[Call]:
     """Valid skill calls in the current state, likeliest first; `done` only when the caller allows it.
 
+    Only skills the robot has are offered, and "within reach" is the robot's reach less the skills' margin.
     The call that would undo `last` (the previous successful skill: closing the drawer just opened) is left
     out: right after it, it can never be progress.
     """
+    reach = (skill_config or SkillConfig()).stop_distance(runtime.robot)
+    available = skills_for(runtime.robot)
     kind_of = runtime.memory.spatial.scene.kind_of
     states = runtime.memory.spatial.scene.states
     mentioned = mentioned_objects(runtime, texts, task)
     nearby = [o for o in runtime.objects().values() if distance_to(runtime, o) <= reach]
     if is_question(task):
         # A question is answered from memory, not acted on: the answers memory supports, or look for more.
-        return [
+        offered = [
             *(Call("answer", {"text": text}) for text in answers(runtime, texts, task)),
             Call("look_around", {}),
             Call("explore", {}),
         ]
+        return [c for c in offered if c.name in available]
     calls: list[Call] = []
     # What the task or memory names comes first; furniture and parts within reach are offered too,
     # as places to put things down and drawers to open.
@@ -108,6 +118,7 @@ def propose(
     if last is not None and last.name in _INVERSE:
         undo = Call(_INVERSE[last.name], dict(last.arguments)).key()
         calls = [c for c in calls if c.key() != undo]
+    calls = [c for c in calls if c.name in available]
     return _unique(calls)
 
 

@@ -79,7 +79,7 @@ def run_episode(
         last = record.steps[-1] if record.steps else None
         finish = critic.may_finish(task, last.skill if last else None, bool(last and last.success))
         undo_of = Call(last.skill, last.arguments) if last is not None and last.success else None
-        decision = planner.decide(state, partial(_propose, runtime, planner.task, finish, undo_of))
+        decision = planner.decide(state, partial(_propose, runtime, planner.task, finish, undo_of, skill_config))
         if decision.call is None:
             record.reason = "the planner produced no valid call"
             record.notes.append(f"step {index + 1}: {decision.choice.strip()[:500]}")
@@ -151,8 +151,10 @@ def run_episode(
     return record
 
 
-def _propose(runtime: AgentRuntime, task: str, can_finish: bool, last: Call | None, texts: list[str]) -> list[Call]:
-    return propose(runtime, texts, task, can_finish=can_finish, last=last)
+def _propose(
+    runtime: AgentRuntime, task: str, can_finish: bool, last: Call | None, skill_config: SkillConfig | None, texts: list[str]
+) -> list[Call]:
+    return propose(runtime, texts, task, can_finish=can_finish, last=last, skill_config=skill_config)
 
 
 def _summary(call: str, outcome: SkillOutcome) -> str:

@@ -18,11 +18,10 @@ import numpy as np
 from mindpalace.agent.path_following import FollowerConfig, PathFollower
 from mindpalace.agent.path_planning import GridMap, plan_path
 from mindpalace.core.actions import Action, ActionOutcome, BaseVelocity, Close, Look, Open, Pick, Place, Relation
-from mindpalace.core.geometry import wrap_angle
 from mindpalace.core.types import Observation
 from mindpalace.envs.household.env import HouseholdEnv
 from mindpalace.envs.household.layout import Furniture, fits
-from mindpalace.envs.household.mjcf import HEAD_PIVOT, ROBOT_RADIUS
+from mindpalace.envs.household.robot import ROBOT_RADIUS
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +57,6 @@ class OracleConfig:
     clearance: float = 0.05  # added to the robot radius when inflating the occupancy
     driving_tilt: float = 0.3  # head tilt (rad, down) while driving
     follower: FollowerConfig = field(default_factory=FollowerConfig)
-
-
-def look_angles(base: tuple[float, float, float], target: np.ndarray) -> tuple[float, float]:
-    """Head (pan, tilt) that points the camera from the base pose (x, y, yaw) at a world point."""
-    x, y, yaw = base
-    pivot_x = x + HEAD_PIVOT[0] * math.cos(yaw) - HEAD_PIVOT[1] * math.sin(yaw)
-    pivot_y = y + HEAD_PIVOT[0] * math.sin(yaw) + HEAD_PIVOT[1] * math.cos(yaw)
-    dx, dy, dz = target[0] - pivot_x, target[1] - pivot_y, target[2] - HEAD_PIVOT[2]
-    pan = float(np.clip(wrap_angle(math.atan2(dy, dx) - yaw), -2.6, 2.6))
-    tilt = float(np.clip(math.atan2(-dz, math.hypot(dx, dy)), -0.8, 1.3))
-    return pan, tilt
 
 
 def tour(env: HouseholdEnv) -> list[Visit]:
@@ -270,7 +258,7 @@ class OracleAgent:
         return False
 
     def _look_at(self, point: np.ndarray) -> Generator[Action, Observation, ActionOutcome]:
-        pan, tilt = look_angles(self.env.privileged.robot_pose(), point)
+        pan, tilt = self.env.robot.look_angles(self.env.privileged.robot_pose(), point)
         return (yield from self._send(Look(pan, tilt)))
 
     # ------------------------------------------------------------------ geometry

@@ -11,11 +11,9 @@ import logging
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from mindpalace.core.actions import Action, ActionOutcome, BaseVelocity, Close, Look, Open, Pick, Place, Wait
+from mindpalace.core.env import Env
 from mindpalace.core.types import Event, Observation
-from mindpalace.envs.household.mjcf import GRIPPER_OFFSET
 from mindpalace.memory.spatial.objects import MapObject, ObjectUpdate
 from mindpalace.memory.system import MemorySystem
 from mindpalace.perception.pipeline import PerceptionPipeline
@@ -39,15 +37,19 @@ class StepStats:
 class AgentRuntime:
     """Steps the env, perceives each observation, and keeps memory up to date."""
 
-    def __init__(self, env, memory: MemorySystem, pipeline: PerceptionPipeline, obs: Observation, actor: str = "robot") -> None:
+    def __init__(
+        self, env: Env, memory: MemorySystem, pipeline: PerceptionPipeline, obs: Observation, actor: str = "robot"
+    ) -> None:
         if memory.spatial is None:
             raise ValueError("the agent needs a memory preset with spatial memory (e.g. 'mindpalace')")
         self.env = env
+        self.robot = env.robot
         self.memory = memory
         self.pipeline = pipeline
         self.actor = actor
         self.obs = obs
-        self.held: int | None = None  # memory id of what the robot holds, known from its own pick and place
+        # What the robot holds (a memory id), known from its own pick and place; a continued memory remembers it.
+        self.held: int | None = next((i for i, s in memory.spatial.scene.states.items() if s == "held"), None)
         self.enclosed: dict[int, int] = {}  # object -> the closed part a pick found it inside (from the outcome)
         self.trail: list[tuple[float, float]] = [self.xy]
         self.stats = StepStats()
@@ -215,5 +217,4 @@ class AgentRuntime:
             self.stats.frames_dropped += 1
             log.warning("frame at %.1fs dropped: %s", obs.time_s, error)
             return []
-        gripper = obs.base_pose[:3, :3] @ np.array(GRIPPER_OFFSET) + obs.base_pose[:3, 3]
-        return self.memory.observe(obs, frame, gripper=gripper)
+        return self.memory.observe(obs, frame, gripper=self.robot.hand_in_world(obs.base_pose))

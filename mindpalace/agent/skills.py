@@ -17,12 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from mindpalace.agent.oracle import look_angles
 from mindpalace.agent.path_following import FollowerConfig, PathFollower
 from mindpalace.agent.path_planning import plan_path
 from mindpalace.agent.runtime import AgentRuntime, display_name
 from mindpalace.core.actions import BaseVelocity, Close, FailureReason, Look, Open, Pick, Place, Relation
-from mindpalace.envs.household.catalog import ROBOT_RADIUS
+from mindpalace.core.robot import MANIPULATION_ACTIONS, RobotDescription
 from mindpalace.memory.spatial.objects import MapObject
 
 log = logging.getLogger(__name__)
@@ -32,13 +31,17 @@ log = logging.getLogger(__name__)
 class SkillConfig:
     control_dt: float = 0.2  # s per base-velocity command
     clearance: float = 0.08  # m added to the robot radius when planning on the perceived costmap
-    reach: float = 1.1  # m; stops this close to an object (the arm reaches 1.3 m; margin for map error)
+    reach_margin: float = 0.2  # m; stops this much inside the robot's reach (margin for map error)
     part_standoff: float = 0.8  # m from a drawer or door's centre to where the base stands to use it
     max_commands: int = 300  # base commands per navigate_to before it gives up
     replan_every: int = 25  # commands between replans, as the map grows on the way
     driving_tilt: float = 0.3  # head tilt (rad, down) while driving
     look_pans: tuple[float, ...] = (-2.2, -1.1, 0.0, 1.1, 2.2)
     follower: FollowerConfig = field(default_factory=FollowerConfig)
+
+    def stop_distance(self, robot: RobotDescription) -> float:
+        """How close to an object the base stops: inside the arm's reach by the margin."""
+        return max(robot.reach - self.reach_margin, robot.footprint_radius)
 
 
 @dataclass
@@ -114,8 +117,16 @@ def _mapped(runtime: AgentRuntime, args: dict[str, Any], key: str, kinds: tuple[
 
 
 # ---------------------------------------------------------------------- motion
+def _look(runtime: AgentRuntime, pan: float, tilt: float) -> None:
+    """Point the head, within its limits; a robot without a head has nothing to point."""
+    head = runtime.robot.head
+    if head is not None:
+        runtime.step(Look(float(np.clip(pan, *head.pan)), float(np.clip(tilt, *head.tilt))))
+
+
 def _look_at(runtime: AgentRuntime, point: np.ndarray) -> None:
-    runtime.step(Look(*look_angles(runtime.pose, point)))
+    if runtime.robot.head is not None:
+        runtime.step(Look(*runtime.robot.look_angles(runtime.pose, point)))
 
 
 def _costmap(runtime: AgentRuntime, goal: tuple[float, float]):
@@ -134,11 +145,17 @@ def drive_to(
     runtime: AgentRuntime, goal: tuple[float, float], tolerance: float, face: tuple[float, float] | None, config: SkillConfig
 ) -> SkillOutcome:
     """A* on the perceived costmap, then pure pursuit; replans as the map grows and when the base is blocked."""
-    runtime.step(Look(0.0, config.driving_tilt))
+    if not runtime.robot.mobile:
+        return fail("no_path", f"{runtime.robot.name} has a fixed base and cannot drive")
+    _look(runtime, 0.0, config.driving_tilt)
     commands, blocked, last_error = 0, 0, "no path"
     while commands < config.max_commands:
         path = plan_path(
-            _costmap(runtime, goal), runtime.xy, goal, robot_radius=ROBOT_RADIUS + config.clearance, goal_tolerance=tolerance
+            _costmap(runtime, goal),
+            runtime.xy,
+            goal,
+            robot_radius=runtime.robot.footprint_radius + config.clearance,
+            goal_tolerance=tolerance,
         )
         if path is None:
             return fail("no_path", f"no path to ({goal[0]:.1f}, {goal[1]:.1f}) on the map ({last_error})")
@@ -170,11 +187,11 @@ def navigate_to(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig
         # A drawer slides out and a door swings: stand off in front of it, as the furniture's access pose does.
         outcome = drive_to(runtime, _standoff(runtime, target.obj, config), 0.35, target.xy, config)
         if outcome.reason == "no_path":  # the stand-off is blocked on the map (a wall, a merged part): get near it
-            outcome = drive_to(runtime, target.xy, config.reach, target.xy, config)
+            outcome = drive_to(runtime, target.xy, config.stop_distance(runtime.robot), target.xy, config)
         if outcome.success:
             _look_at(runtime, target.obj.center)
     elif target.kind == "object":
-        tolerance = max(config.reach, target.radius + ROBOT_RADIUS + 0.25)
+        tolerance = max(config.stop_distance(runtime.robot), target.radius + runtime.robot.footprint_radius + 0.25)
         outcome = drive_to(runtime, target.xy, tolerance, target.xy, config)
         if outcome.success:
             _look_at(runtime, target.obj.center)
@@ -220,9 +237,16 @@ def explore(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) ->
 
 def look_around(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
     before = len(runtime.objects())
-    for pan in config.look_pans:
-        runtime.step(Look(pan, config.driving_tilt))
-    runtime.step(Look(0.0, config.driving_tilt))
+    head = runtime.robot.head
+    if head is not None:
+        for pan in config.look_pans:
+            _look(runtime, pan, config.driving_tilt)
+        _look(runtime, 0.0, config.driving_tilt)
+    elif runtime.robot.mobile:
+        # No head: the base turns on the spot, a full circle in as many steps as the head would look.
+        turn = 2 * math.pi / max(len(config.look_pans), 1)
+        for _ in config.look_pans:
+            runtime.step(BaseVelocity(0.0, runtime.robot.max_angular, turn / runtime.robot.max_angular))
     return ok(f"looked around; {len(runtime.objects()) - before} new things in memory")
 
 
@@ -356,11 +380,24 @@ SKILLS: dict[str, Skill] = {
 }
 
 
+_MOTION = ("navigate_to", "explore")
+
+
+def skills_for(robot: RobotDescription) -> dict[str, Skill]:
+    """The skills this body has: manipulation only where the robot can do it, driving only on a mobile base."""
+    return {
+        name: skill
+        for name, skill in SKILLS.items()
+        if (name not in MANIPULATION_ACTIONS or robot.can(name)) and (name not in _MOTION or robot.mobile)
+    }
+
+
 def run_skill(runtime: AgentRuntime, name: str, arguments: dict[str, Any], config: SkillConfig | None = None) -> SkillOutcome:
     """Run one validated skill call; any error inside a skill becomes a failed outcome, never a crash of the loop."""
-    skill = SKILLS.get(name)
+    skill = skills_for(runtime.robot).get(name)
     if skill is None:
-        return fail(FailureReason.INVALID_ARGUMENT, f"unknown skill {name!r}")
+        known = "unknown skill" if name not in SKILLS else f"{runtime.robot.name} cannot do"
+        return fail(FailureReason.INVALID_ARGUMENT, f"{known} {name!r}")
     try:
         return skill.run(runtime, arguments, config or SkillConfig())
     except (ValueError, KeyError, TypeError) as error:

@@ -15,39 +15,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from mindpalace.agent.builder import Agent, build_agent
+from mindpalace.agent.config import AgentConfig
 from mindpalace.agent.episode import EpisodeRecord
-from mindpalace.agent.loop import EpisodeBudget, run_episode
 from mindpalace.agent.oracle import Job, OracleAgent, tour
 from mindpalace.agent.runtime import AgentRuntime
-from mindpalace.agent.skills import SKILLS
 from mindpalace.core.actions import Open, Relation
-from mindpalace.envs import make
 from mindpalace.envs.household.env import HouseholdEnv
 from mindpalace.envs.household.layout import fits
 from mindpalace.envs.household.topdown import save_topdown
 from mindpalace.memory.system import MemorySystem
-from mindpalace.perception.pipeline import PerceptionConfig, PerceptionPipeline
-from mindpalace.planning.backends import LLM_BACKENDS, LLMBackend
-from mindpalace.planning.planner import Planner, PlannerConfig
+from mindpalace.planning.backends import LLMBackend
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class DemoConfig:
-    seed: int = 0
-    n_rooms: int = 4
-    width: int = 320
-    height: int = 240
+    agent: AgentConfig = field(default_factory=AgentConfig)
     moves: int = 3  # objects the robot moves during the day (the first one into a drawer)
-    planner: str = "local"  # an LLM backend name
-    backend_args: dict[str, Any] = field(default_factory=dict)
-    planner_config: PlannerConfig = field(default_factory=PlannerConfig)
-    budget: EpisodeBudget = field(default_factory=lambda: EpisodeBudget(max_steps=8, max_wall_s=240.0))
 
 
 @dataclass
@@ -65,11 +54,6 @@ class DayLog:
     drawers_opened: list[int]
     env_steps: int
     sim_time_s: float
-
-
-def perception_config() -> PerceptionConfig:
-    # Furniture and drawers are mapped too: they are what the robot navigates to, places on and opens.
-    return PerceptionConfig(segmenter_args={"kinds": ("object", "furniture", "part")})
 
 
 def live_day(env: HouseholdEnv, runtime: AgentRuntime, rng: np.random.Generator, moves: int) -> DayLog:
@@ -271,6 +255,7 @@ class DemoResult:
     rooms: list[str]
     invalid_env_actions: int  # actions the env rejected as malformed or unknown (the target: 0)
     env_failures: dict[str, int]
+    bank: str  # the memory bank the day and the instructions were written to
 
 
 # Env failures that mean the action itself was malformed, not that the world refused it.
@@ -279,49 +264,56 @@ INVALID_ACTION_REASONS = ("invalid_argument", "unknown_target", "not_pickable", 
 
 @dataclass
 class World:
-    """One apartment, the robot in it, and its memory (after the day, if one was lived)."""
+    """One apartment, the robot in it with its memory, and the day it lived (if it lived one in this process)."""
 
-    env: HouseholdEnv
-    memory: MemorySystem
-    runtime: AgentRuntime
+    agent: Agent
     day: DayLog | None
     day_wall_s: float = 0.0
 
+    @property
+    def env(self) -> HouseholdEnv:
+        assert isinstance(self.agent.env, HouseholdEnv)
+        return self.agent.env
+
+    @property
+    def runtime(self) -> AgentRuntime:
+        return self.agent.runtime
+
+    @property
+    def memory(self) -> MemorySystem:
+        return self.agent.memory
+
     def close(self) -> None:
-        self.memory.close()
-        self.env.close()
+        self.agent.close()
 
 
-def open_world(config: DemoConfig, out_dir: Path, live: bool = True, progress: Callable[[str], None] | None = None) -> World:
-    """Build the apartment, open an empty memory bank under `out_dir`, and (if `live`) live the day."""
+def open_world(
+    config: DemoConfig,
+    out_dir: Path,
+    live: bool = True,
+    progress: Callable[[str], None] | None = None,
+    backend: LLMBackend | None = None,
+) -> World:
+    """Build the agent (a new bank under `out_dir`, or the configured one continued) and, if `live`, live the day."""
     say = progress or (lambda message: None)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob("memory.db*"):
-        stale.unlink()  # every run starts from an empty memory
-    env = make(
-        "mindpalace/Household-v0", width=config.width, height=config.height, n_rooms=config.n_rooms, max_episode_steps=1_000_000
-    )
-    obs, _ = env.reset(seed=config.seed)
-    memory = MemorySystem.open(out_dir / "memory.db")
-    runtime = AgentRuntime(env, memory, PerceptionPipeline(perception_config()), obs)
-    runtime.set_floor_plan(env.privileged.room_polygons())
-    world = World(env, memory, runtime, None)
+    agent = build_agent(config.agent, out_dir, backend=backend)
+    if not isinstance(agent.env, HouseholdEnv):
+        agent.close()
+        raise ValueError(f"the demo's day is lived in the household simulator, not {config.agent.env.type!r}")
+    world = World(agent, None)
+    say(f"memory bank: {agent.memory.bank.path}")
     if live:
         say("living a day: touring the apartment and moving things (the oracle drives; memory watches)")
         started = time.perf_counter()
-        world.day = live_day(env, runtime, np.random.default_rng(config.seed), config.moves)
+        world.day = live_day(world.env, agent.runtime, np.random.default_rng(config.agent.seed), config.moves)
         world.day_wall_s = time.perf_counter() - started
-        memory.flush()
+        agent.memory.flush()
         say(
             f"day done: {world.day.env_steps} env steps, {len(world.day.moves)} objects moved, "
-            f"{len(runtime.objects())} things mapped, {memory.stats()['events']} events remembered ({world.day_wall_s:.0f} s)"
+            f"{len(agent.runtime.objects())} things mapped, {agent.memory.stats()['events']} events remembered "
+            f"({world.day_wall_s:.0f} s)"
         )
     return world
-
-
-def make_planner(config: DemoConfig, memory: MemorySystem, backend: LLMBackend | None = None) -> Planner:
-    backend = backend or LLM_BACKENDS.make(config.planner, **config.backend_args)
-    return Planner(backend, memory, {name: s.schema() for name, s in SKILLS.items()}, config.planner_config)
 
 
 def run_demo(
@@ -329,24 +321,16 @@ def run_demo(
 ) -> DemoResult:
     """The day, then each instruction as an episode; the bank and the maps are written under `out_dir`."""
     say = progress or (lambda message: None)
-    world = open_world(config, out_dir, live=True, progress=say)
+    world = open_world(config, out_dir, live=True, progress=say, backend=backend)
     try:
         assert world.day is not None
-        tasks = build_tasks(world.env, world.day, np.random.default_rng(config.seed + 1))
-        planner = make_planner(config, world.memory, backend)
-        failures_before = dict(world.runtime.stats.failures)
+        tasks = build_tasks(world.env, world.day, np.random.default_rng(config.agent.seed + 1))
+        runtime = world.agent.runtime
+        failures_before = dict(runtime.stats.failures)
         episodes = []
         for number, task in enumerate(tasks, 1):
             say(f"instruction {number}/{len(tasks)}: {task.instruction}")
-            record = run_episode(
-                world.runtime,
-                planner,
-                task.instruction,
-                budget=config.budget,
-                seed=config.seed,
-                planner_name=f"{config.planner}/{config.planner_config.mode}",
-                checker=task.check,
-            )
+            record = world.agent.run(task.instruction, checker=task.check)
             record.maps["top-down map with the robot's path (ground-truth layout)"] = str(
                 save_episode_map(world.env, record, out_dir / "maps" / f"episode_{number}.png")
             )
@@ -355,9 +339,7 @@ def run_demo(
                 f"  -> {'success' if record.success else 'failure'} in {len(record.steps)} steps ({record.reason}); "
                 f"{record.notes[-1] if record.notes else ''}"
             )
-        during = {
-            k: v - failures_before.get(k, 0) for k, v in world.runtime.stats.failures.items() if v - failures_before.get(k, 0)
-        }
+        during = {k: v - failures_before.get(k, 0) for k, v in runtime.stats.failures.items() if v - failures_before.get(k, 0)}
         return DemoResult(
             episodes,
             world.day,
@@ -365,6 +347,7 @@ def run_demo(
             [r.name for r in world.env.apartment.rooms],
             sum(during.get(k, 0) for k in INVALID_ACTION_REASONS),
             during,
+            str(world.agent.memory.bank.path),
         )
     finally:
         world.close()

@@ -20,6 +20,7 @@ import numpy as np
 
 from mindpalace.agent.oracle import Job, OracleAgent, tour
 from mindpalace.core.actions import Relation
+from mindpalace.core.config import Component
 from mindpalace.core.types import Observation
 from mindpalace.envs import make
 from mindpalace.envs.household.env import HouseholdEnv
@@ -41,7 +42,7 @@ class PerceptionEvalConfig:
     min_pixels: int = 200
     match_distance: float = 0.15  # m
     perception: PerceptionConfig = field(
-        default_factory=lambda: PerceptionConfig(segmenter_args={"kinds": ("object", "furniture", "part")})
+        default_factory=lambda: PerceptionConfig(segmenter=Component("ground_truth", {"kinds": ("object", "furniture", "part")}))
     )
     memory: SpatialMemoryConfig = field(default_factory=SpatialMemoryConfig)
 
@@ -206,7 +207,9 @@ def record_tour_frames(seed: int, n_rooms: int, width: int, height: int, frames:
 
 def measure_write_path(observations: list[Observation], warmup: int = 10) -> dict[str, float]:
     """Frames/s of segment -> lift -> associate -> octree -> scene graph, and the mean ms of each stage."""
-    pipeline = PerceptionPipeline(PerceptionConfig(segmenter_args={"kinds": ("object", "furniture", "part")}))
+    pipeline = PerceptionPipeline(
+        PerceptionConfig(segmenter=Component("ground_truth", {"kinds": ("object", "furniture", "part")}))
+    )
     memory = SpatialMemory()
     for obs in observations[:warmup]:
         memory.update(pipeline.process(obs))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,12 @@ from typing import Any
 import numpy as np
 
 from mindpalace.agent.affordances import propose
+from mindpalace.agent.builder import build_planner
+from mindpalace.agent.config import AgentConfig
 from mindpalace.agent.loop import planner_state
-from mindpalace.benchmarks.demo import DemoConfig, build_tasks, make_planner, open_world
+from mindpalace.benchmarks.demo import DemoConfig, build_tasks, open_world
 from mindpalace.core.types import Event
+from mindpalace.memory.local_reader import LocalReader
 from mindpalace.planning.backends import LLM_BACKENDS
 from mindpalace.planning.planner import PlannerConfig
 
@@ -65,7 +69,11 @@ def measure_planner(
     planner against a bank that has been in use for a while."""
     say = progress or (lambda message: None)
     with tempfile.TemporaryDirectory() as folder:
-        world = open_world(DemoConfig(seed=seed), Path(folder), live=True, progress=say)
+        config = AgentConfig(seed=seed)
+        # The day needs no model: a script stands in until the local model is timed below.
+        script = LLM_BACKENDS.make("scripted", replies=["look_around()"])
+        world = open_world(DemoConfig(agent=config), Path(folder), live=True, progress=say, backend=script)
+        reader = LocalReader(world.memory)
         try:
             assert world.day is not None
             _add_history(world.memory, extra_events, seed)
@@ -82,7 +90,7 @@ def measure_planner(
             for mode in ("score", "generate"):
                 # The scripted double answers generate mode with a valid skill call after one memory query.
                 backend = LLM_BACKENDS.make("scripted", replies=['where_is(object="mug")', "look_around()"] * decisions)
-                planner = make_planner(DemoConfig(planner_config=PlannerConfig(mode=mode)), world.memory, backend)
+                planner = build_planner(replace(config, planner=PlannerConfig(mode=mode)), reader, world.env.robot, backend)
                 overheads, starts, memory_ms = [], [], []
                 for i in range(decisions):
                     started = time.perf_counter()
@@ -98,7 +106,7 @@ def measure_planner(
             results["overhead_ms_per_step"] = max(results["score_overhead_ms_p50"], results["generate_overhead_ms_p50"])
             if with_model:
                 say("timing the local model (score mode)")
-                planner = make_planner(DemoConfig(), world.memory)
+                planner = build_planner(config, reader, world.env.robot)
                 inference, overheads = [], []
                 for i in range(min(decisions, 10)):
                     planner.start(tasks[i % len(tasks)])

@@ -8,35 +8,41 @@ import time
 from pathlib import Path
 
 from mindpalace.agent.report import format_table, summary_rows, write_report
-from mindpalace.benchmarks.demo import run_demo
-from mindpalace.cli.run import add_planner_arguments, demo_config, progress_printer
+from mindpalace.benchmarks.demo import DemoConfig, run_demo
+from mindpalace.cli.agent_args import add_agent_arguments, agent_config, progress_printer, show_config
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("demo", help="a remembered day, then instructions that need the memory (offline)")
-    parser.add_argument("--seed", type=int, default=0, help="apartment, day and instruction seed")
-    parser.add_argument("--rooms", type=int, default=4, help="rooms in the apartment, 3 to 8")
-    parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="output directory (report, maps, memory bank)")
-    add_planner_arguments(parser)
+    parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="output directory (report, maps, memory banks)")
+    parser.add_argument("--moves", type=int, default=3, help="objects the robot moves during the day, 1 to 8")
+    add_agent_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    config = demo_config(args)
+    if not 1 <= args.moves <= 8:
+        raise ValueError(f"--moves must be 1 to 8, got {args.moves}")
+    config = DemoConfig(agent=agent_config(args), moves=args.moves)
+    if args.show_config:
+        show_config(config.agent)
+        return 0
+    seed = config.agent.seed
     result = run_demo(config, args.out, progress=progress_printer())
     rows = summary_rows(result.episodes)
     intro = (
-        f"Seed {args.seed}: an apartment of {len(result.rooms)} rooms ({', '.join(result.rooms)}). The robot lived a day "
+        f"Seed {seed}: an apartment of {len(result.rooms)} rooms ({', '.join(result.rooms)}). The robot lived a day "
         f"of {result.day.env_steps} env steps ({result.day.sim_time_s:.0f} s simulated, {result.day_wall_s:.0f} s wall) "
         f"and moved {len(result.day.moves)} objects; its memory holds only what its camera saw and what it did. "
-        f"Then the planner ({config.planner}, {config.planner_config.mode} mode) carried out {len(rows)} instructions. "
+        f"Then the planner ({config.agent.llm.type}, {config.agent.planner.mode} mode) carried out {len(rows)} instructions. "
         f"Actions the env rejected as invalid: {result.invalid_env_actions}; other env refusals: {result.env_failures}."
     )
     paths = write_report(result.episodes, args.out, title="mindpalace demo", intro=intro)
     succeeded = sum(r["success"] for r in rows)
     summary = {
-        "seed": args.seed,
+        "seed": seed,
+        "bank": result.bank,
         "instructions": len(rows),
         "succeeded": succeeded,
         "invalid_env_actions": result.invalid_env_actions,

@@ -37,6 +37,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mindpalace.core.config import Component
     from mindpalace.core.geometry import gravity_alignment, make_pose
     from mindpalace.memory.spatial.memory import SpatialMemory, SpatialMemoryConfig
     from mindpalace.memory.spatial.topdown import costmap_image, save_image, scene_graph_image
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     frames = list(sequence)
     if not frames:
         raise ValueError(f"no frames found in {args.rgbd}")
-    pipeline = PerceptionPipeline(PerceptionConfig(segmenter=args.segmenter, depth_stride=2))
+    pipeline = PerceptionPipeline(PerceptionConfig(segmenter=Component(args.segmenter), depth_stride=2))
     memory = SpatialMemory(SpatialMemoryConfig(surface_voxel=args.voxel))
     used, skipped = [], []
     for index, obs in enumerate(tqdm(frames, desc="perceive", unit="frame")):

@@ -17,6 +17,31 @@ class ConfigError(ValueError):
     """A config value with the wrong type, an unknown key, or a file that is not valid YAML."""
 
 
+@dataclasses.dataclass
+class Component:
+    """An implementation chosen by name, with its own arguments (habitat-lab's and LeRobot's `type` key).
+
+    In YAML a component is one mapping, `llm: {type: openai, model: gpt-4o-mini}`; on the command line
+    `--set llm.type=openai --set llm.model=gpt-4o-mini`. `type` names an entry of a registry (envs,
+    segmenters, LLM backends, ...); the other keys go to that implementation, which checks them when it is
+    built, so its defaults live in one place: the implementation.
+    """
+
+    type: str
+    args: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, **self.args}
+
+
+def _component(value: Any, key: str) -> Component:
+    if isinstance(value, str) and value:
+        return Component(value)
+    if isinstance(value, Mapping) and isinstance(value.get("type"), str) and value["type"]:
+        return Component(value["type"], {k: v for k, v in value.items() if k != "type"})
+    raise ConfigError(f"{key}: expected a type name or a mapping with a 'type' key, got {value!r}")
+
+
 def _coerce(value: Any, annotation: Any, key: str) -> Any:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
@@ -31,6 +56,8 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
             except ConfigError:
                 continue
         raise ConfigError(f"{key}: {value!r} does not match {annotation}")
+    if annotation is Component:
+        return _component(value, key)
     if dataclasses.is_dataclass(annotation):
         if not isinstance(value, Mapping):
             raise ConfigError(f"{key}: expected a mapping for {annotation.__name__}, got {value!r}")
@@ -88,19 +115,68 @@ def from_dict(cls: type[C], data: Mapping[str, Any], prefix: str = "") -> C:
     return cls(**values)
 
 
-def load_yaml(cls: type[C], path: str | Path, overrides: list[str] | None = None) -> C:
-    """Load `cls` from a YAML file, then apply "a.b=value" overrides (values parsed as YAML)."""
+def to_dict(config: Any) -> Any:
+    """A config as plain YAML-ready data: dataclasses become mappings, components flat ones, tuples lists."""
+    if isinstance(config, Component):
+        return {"type": config.type, **{k: to_dict(v) for k, v in config.args.items()}}
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return {f.name: to_dict(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    if isinstance(config, (list, tuple)):
+        return [to_dict(item) for item in config]
+    if isinstance(config, dict):
+        return {k: to_dict(v) for k, v in config.items()}
+    return config
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML file's top-level mapping (empty for an empty file)."""
     import yaml
 
     try:
         data = yaml.load(Path(path).read_text(), Loader=_loader())
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the config file: {error.strerror or error}") from error
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
     if data is None:
-        data = {}
+        return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
+    return data
+
+
+def load_yaml(cls: type[C], path: str | Path, overrides: list[str] | None = None) -> C:
+    """Load `cls` from a YAML file, then apply "a.b=value" overrides (values parsed as YAML)."""
+    return from_dict(cls, apply_overrides(read_yaml(path), overrides or []))
+
+
+def load_config(cls: type[C], path: str | Path | None = None, overrides: list[str] | None = None) -> C:
+    """`cls`'s defaults, then the YAML file (if any), then "a.b=value" overrides, in that order.
+
+    A section given a different `type` starts afresh: the defaults of one implementation are not carried to another.
+    """
+    data = to_dict(cls())  # type: ignore[call-arg]
+    if path is not None:
+        data = merge(data, read_yaml(path))
     return from_dict(cls, apply_overrides(data, overrides or []))
+
+
+def merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` updated by `update`, mapping by mapping; a mapping whose `type` changes is replaced whole."""
+    result = dict(base)
+    for key, value in update.items():
+        old = result.get(key)
+        same_type = (
+            not isinstance(value, Mapping)
+            or "type" not in value
+            or not isinstance(old, Mapping)
+            or old.get("type") == value["type"]
+        )
+        if isinstance(old, Mapping) and isinstance(value, Mapping) and same_type:
+            result[key] = merge(dict(old), value)
+        else:
+            result[key] = value
+    return result
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -116,9 +192,12 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         node = result
         for part in parents:
             child = node.get(part)
-            node[part] = dict(child) if isinstance(child, dict) else {}
+            node[part] = dict(child) if isinstance(child, dict) else ({"type": child} if isinstance(child, str) else {})
             node = node[part]
-        node[leaf] = yaml.load(raw, Loader=_loader())
+        value = yaml.load(raw, Loader=_loader())
+        if leaf == "type" and node.get("type") not in (None, value):
+            node.clear()  # another implementation: the old one's arguments do not apply to it
+        node[leaf] = value
     return result
 
 

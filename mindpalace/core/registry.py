@@ -7,6 +7,7 @@ is first used, and a missing one is reported with the package to install.
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -72,7 +73,42 @@ class Registry(Generic[T]):
         except AttributeError as error:
             raise RegistryError(f"{entry.entry_point!r} has no attribute {attribute!r}") from error
 
-    def make(self, name: str, **kwargs: Any) -> T:
-        """Construct `name` with its registered defaults overridden by `kwargs`."""
+    def check(self, name: str, **kwargs: Any) -> None:
+        """Raise `RegistryError` if `name` is unknown or does not take one of `kwargs` (imports it, builds nothing).
+
+        An implementation that takes `**kwargs` may check them itself with a `check_arguments(**kwargs)` classmethod.
+        """
         factory = self.load(name)
-        return factory(**{**self.entry(name).kwargs, **kwargs})
+        own_check = getattr(factory, "check_arguments", None)
+        if callable(own_check):
+            try:
+                own_check(**{**self.entry(name).kwargs, **kwargs})
+            except (TypeError, ValueError) as error:
+                raise RegistryError(f"{self.kind} {name!r}: {error}") from error
+        accepted = _parameters(factory)
+        unknown = sorted(set({**self.entry(name).kwargs, **kwargs}) - accepted) if accepted is not None else []
+        if unknown:
+            raise RegistryError(
+                f"{self.kind} {name!r} takes no argument {', '.join(map(repr, unknown))}; "
+                f"it takes: {', '.join(sorted(accepted or ())) or 'none'}"
+            )
+
+    def make(self, name: str, **kwargs: Any) -> T:
+        """Construct `name` with its registered defaults overridden by `kwargs` (checked first, see `check`)."""
+        self.check(name, **kwargs)
+        return self.load(name)(**{**self.entry(name).kwargs, **kwargs})
+
+
+def _parameters(factory: Any) -> set[str] | None:
+    """The keyword arguments a factory accepts, or None when it takes any (**kwargs) or cannot be inspected."""
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
+        return None
+    return {
+        name
+        for name, p in signature.parameters.items()
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    }

@@ -153,3 +153,18 @@ class Percept:
     source_id: int = 0
     attributes: dict[str, str] = field(default_factory=dict)
     pixel_count: int = 0
+
+
+@dataclass
+class FramePercepts:
+    """What one frame contributes: objects, occupancy end points and where the rays start."""
+
+    time_s: float
+    percepts: list[Percept]
+    depth_points: NDArray[np.float64]  # (N, 3) world
+    origin: NDArray[np.float64]  # (3,) camera centre
+    timings_ms: dict[str, float]
+    depth: NDArray[np.float32]  # the validated depth image, for negative evidence (what is no longer there)
+    camera: CameraInfo
+    camera_pose: NDArray[np.float64]
+    repaired_depth_pixels: int = 0

@@ -6,7 +6,7 @@ is not written at all, so a comparison between presets measures the design, not 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 from mindpalace.memory.working import WorkingMemoryConfig
 
@@ -27,6 +27,7 @@ class MemoryConfig:
     working_kinds: tuple[str, ...] = ("state_change", "event", "fact", "observation")
     budget_items: int = 200_000  # forgetting keeps the bank under these
     budget_bytes: int = 150_000_000
+    embedder: str = "minilm"  # a name in mindpalace.core.embedder.EMBEDDERS
     description: str = ""
 
 
@@ -78,4 +79,8 @@ def preset(name: str, **overrides: object) -> MemoryConfig:
     """The named preset, with fields overridden."""
     if name not in PRESETS:
         raise ValueError(f"unknown memory preset {name!r}; known: {', '.join(sorted(PRESETS))}")
+    known = {f.name for f in fields(MemoryConfig)} - {"preset", "description"}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"memory preset settings {unknown} do not exist; known: {', '.join(sorted(known))}")
     return replace(PRESETS[name], **overrides)  # type: ignore[arg-type]

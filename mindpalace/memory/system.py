@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from mindpalace.core.embedder import EMBEDDERS, Embedder
 from mindpalace.core.types import Event, Observation
 from mindpalace.memory.bank import Bank
 from mindpalace.memory.episodic import EpisodicStore, SnapshotSelector
@@ -75,7 +76,7 @@ class ForgetReport:
 class MemorySystem:
     """All stores of one bank. Open it with `MemorySystem.open(path, preset=...)`."""
 
-    def __init__(self, bank: Bank, config: MemoryConfig, embedder: Any | None = None) -> None:
+    def __init__(self, bank: Bank, config: MemoryConfig, embedder: Embedder | None = None) -> None:
         self.bank = bank
         self.config = config
         self.events = EpisodicStore(bank)
@@ -96,7 +97,7 @@ class MemorySystem:
 
     @classmethod
     def open(
-        cls, path: str | Path, preset_name: str | None = None, embedder: Any | None = None, **overrides: Any
+        cls, path: str | Path, preset_name: str | None = None, embedder: Embedder | None = None, **overrides: Any
     ) -> MemorySystem:
         """Open (or create) the bank at `path`. The preset is stored in the bank and reused when not given."""
         bank = Bank(path)
@@ -125,11 +126,9 @@ class MemorySystem:
 
     # ------------------------------------------------------------------ embeddings
     @property
-    def embedder(self) -> Any:
+    def embedder(self) -> Embedder:
         if self._embedder is None:
-            from mindpalace.perception.embeddings import TextEmbedder
-
-            self._embedder = TextEmbedder()
+            self._embedder = EMBEDDERS.make(self.config.embedder)
         return self._embedder
 
     def _queue_text(self, kind: str, item_id: int, text: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import jsonschema
 
+from mindpalace.memory.reader import ToolResult
 from mindpalace.memory.retrieval import FactQuery, MemoryItem, ObjectQuery, OrderQuery, TimeQuery
 from mindpalace.memory.system import MemorySystem, change_item, object_item
 
@@ -175,18 +176,6 @@ TOOLS: dict[str, MemoryTool] = {
         ),
     )
 }
-
-
-@dataclass
-class ToolResult:
-    ok: bool
-    items: list[MemoryItem]
-    error: str = ""
-
-    def text(self) -> str:
-        if not self.ok:
-            return f"error: {self.error}"
-        return "\n".join(f"- {item.text}" for item in self.items) or "nothing found"
 
 
 def call_tool(memory: MemorySystem, name: str, arguments: Any) -> ToolResult:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
+from mindpalace.core.config import Component
+from mindpalace.core.embedder import Embedder
 from mindpalace.core.geometry import backproject
-from mindpalace.core.types import CameraInfo, Observation, Percept
+from mindpalace.core.types import FramePercepts, Observation
 from mindpalace.perception.embeddings import TextEmbedder
 from mindpalace.perception.lifting import LiftingConfig, lift_segment
 from mindpalace.perception.segmenters import SEGMENTERS, Segmenter
@@ -22,8 +22,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class PerceptionConfig:
-    segmenter: str = "ground_truth"
-    segmenter_args: dict[str, Any] = field(default_factory=dict)
+    segmenter: Component = field(default_factory=lambda: Component("ground_truth"))  # a name in SEGMENTERS, and its arguments
     lifting: LiftingConfig = field(default_factory=LiftingConfig)
     min_pixels: int = 30  # segments smaller than this are too far or too occluded to place well
     depth_stride: int = 4  # every k-th pixel in each direction feeds occupancy
@@ -32,30 +31,15 @@ class PerceptionConfig:
     self_radius: float = 0.32  # m; depth points this close to the base's axis are the robot's own body (a self filter)
 
 
-@dataclass
-class FramePercepts:
-    """What one frame contributes: objects, occupancy end points and where the rays start."""
-
-    time_s: float
-    percepts: list[Percept]
-    depth_points: NDArray[np.float64]  # (N, 3) world
-    origin: NDArray[np.float64]  # (3,) camera centre
-    timings_ms: dict[str, float]
-    depth: NDArray[np.float32]  # the validated depth image, for negative evidence (what is no longer there)
-    camera: CameraInfo
-    camera_pose: NDArray[np.float64]
-    repaired_depth_pixels: int = 0
-
-
 class PerceptionPipeline:
     """Turns observations into `FramePercepts`. Bad frames raise `FrameError`; nothing is half-written."""
 
     def __init__(
-        self, config: PerceptionConfig | None = None, embedder: TextEmbedder | None = None, segmenter: Segmenter | None = None
+        self, config: PerceptionConfig | None = None, embedder: Embedder | None = None, segmenter: Segmenter | None = None
     ) -> None:
         self.config = config or PerceptionConfig()
         self.embedder = embedder or TextEmbedder()
-        self.segmenter = segmenter or SEGMENTERS.make(self.config.segmenter, **self.config.segmenter_args)
+        self.segmenter = segmenter or SEGMENTERS.make(self.config.segmenter.type, **self.config.segmenter.args)
 
     def process(self, obs: Observation) -> FramePercepts:
         timings: dict[str, float] = {}

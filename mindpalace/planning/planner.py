@@ -11,7 +11,7 @@ Two decoding modes:
   per token as the next line of a numbered plan that follows worked examples; "pmi" subtracts its
   likelihood without the task and memory.
 
-The planner sees memory only through `mindpalace.memory.tools` (read-only) and `MemorySystem.context`.
+The planner sees memory only through a `MemoryReader` (read-only queries; `mindpalace.memory.reader`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mindpalace.memory.system import MemorySystem
-from mindpalace.memory.tools import TOOLS, call_tool
+from mindpalace.memory.reader import MemoryReader
 from mindpalace.planning.backends.base import Completion, LLMBackend, LLMError, Message
 from mindpalace.planning.parsing import Call, ReplyError, parse_and_validate
 
@@ -103,7 +102,7 @@ Proposer = Callable[[list[str]], list[Call]]  # memory texts seen so far -> the 
 
 class Planner:
     def __init__(
-        self, backend: LLMBackend, memory: MemorySystem, skills: dict[str, dict[str, Any]], config: PlannerConfig | None = None
+        self, backend: LLMBackend, memory: MemoryReader, skills: dict[str, dict[str, Any]], config: PlannerConfig | None = None
     ) -> None:
         """`skills` maps a skill name to its OpenAI-style function description."""
         self.backend = backend
@@ -115,10 +114,11 @@ class Planner:
         self.memory_texts: list[str] = []  # every memory tool result this episode: what grounds candidates
         self._tool_keys: set[str] = set()
         self._context = ""
+        self._tools = memory.tool_schemas()
 
     @property
     def functions(self) -> dict[str, dict[str, Any]]:
-        return {**{name: tool.schema() for name, tool in TOOLS.items()}, **self.skills}
+        return {**self._tools, **self.skills}
 
     def start(self, task: str) -> None:
         """A new episode: the task's memory context is retrieved once, within its token budget."""
@@ -126,7 +126,7 @@ class Planner:
         self.history, self.memory_texts, self._tool_keys = [], [], set()
         # The context is for the model to read; only what memory tools return grounds candidates, so that
         # things merely similar to the task do not become targets.
-        self._context, _ = self.memory.context(self.task, self.config.context_tokens)
+        self._context = self.memory.context(self.task, self.config.context_tokens)
 
     def note(self, line: str) -> None:
         """One finished step for the history ("navigate_to(...) -> ok: ...")."""
@@ -169,12 +169,10 @@ class Planner:
     def tool_candidates(self) -> list[Call]:
         """Memory queries the task's words suggest: its objects, its verbs (as event actions) and its rooms."""
         text = f" {self.task.lower()} "
-        labels = self.memory.mentioned_labels(self.task)
-        if self.memory.spatial is not None:
-            # Small things are what gets put away and looked for; furniture and drawers are found through events.
-            kinds = {o.label: self.memory.spatial.scene.kind_of(o) for o in self.memory.spatial.objects.objects.values()}
-            labels = [label for label in labels if kinds.get(label, "object") == "object"]
-        rooms = [r.name for r in self.memory.spatial.rooms] if self.memory.spatial is not None else []
+        # Small things are what gets put away and looked for; furniture and drawers are found through events.
+        kinds = self.memory.label_kinds()
+        labels = [label for label in self.memory.mentioned_labels(self.task) if kinds.get(label, "object") == "object"]
+        rooms = self.memory.room_names()
         calls: list[Call] = []
         for label in labels:
             name = label.replace("_", " ")
@@ -196,7 +194,7 @@ class Planner:
 
     def _run_tool(self, call: Call, decision: Decision) -> None:
         start = time.perf_counter()
-        result = call_tool(self.memory, call.name, call.arguments)
+        result = self.memory.call_tool(call.name, call.arguments)
         text = result.text()
         decision.memory_calls.append(MemoryCall(call.name, call.arguments, result.ok, text, (time.perf_counter() - start) * 1000))
         self._tool_keys.add(call.key())
@@ -255,7 +253,7 @@ class Planner:
                     },
                 ]
                 continue
-            if call.name in TOOLS:
+            if call.name in self._tools:
                 if tool_calls >= self.config.max_tool_calls or call.key() in self._tool_keys:
                     messages += [
                         {"role": "assistant", "content": call.render()},

@@ -8,7 +8,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
 
+from mindpalace.agent.config import AgentConfig
 from mindpalace.benchmarks.demo import DemoConfig, World, open_world
+from mindpalace.core.config import Component
 
 
 @pytest.fixture(scope="session")
@@ -17,6 +19,7 @@ def world(tmp_path_factory) -> World:
 
     Tests move the robot and the things in it: each test must start by going where it needs to be.
     """
-    world = open_world(DemoConfig(seed=0, n_rooms=3, moves=2), tmp_path_factory.mktemp("world"), live=True)
+    agent = AgentConfig(seed=0, env=Component("mindpalace/Household-v0", {"n_rooms": 3, "max_episode_steps": 1_000_000}))
+    world = open_world(DemoConfig(agent=agent, moves=2), tmp_path_factory.mktemp("world"), live=True)
     yield world
     world.close()

@@ -3,19 +3,18 @@ and the real local model running an episode."""
 
 from __future__ import annotations
 
-from agent_testkit import unique_objects
+from agent_testkit import planner_for, unique_objects
 
 from mindpalace.agent.loop import EpisodeBudget, run_episode
 from mindpalace.agent.report import write_report
 from mindpalace.agent.skills import SKILLS
-from mindpalace.benchmarks.demo import INVALID_ACTION_REASONS, DemoConfig, make_planner
+from mindpalace.benchmarks.demo import INVALID_ACTION_REASONS
 from mindpalace.planning.backends import LLM_BACKENDS
-from mindpalace.planning.planner import PlannerConfig
 
 
 def scripted_planner(world, replies, mode="generate", **config):
     backend = LLM_BACKENDS.make("scripted", replies=replies)
-    return make_planner(DemoConfig(planner_config=PlannerConfig(mode=mode, **config)), world.memory, backend), backend
+    return planner_for(world, backend, mode=mode, **config), backend
 
 
 def test_scripted_episode_finds_an_object_from_memory_and_moves_it(world, tmp_path) -> None:
@@ -106,7 +105,7 @@ def test_critic_is_silent_on_the_first_step_only(world) -> None:
 
 
 def test_the_local_model_runs_an_episode_end_to_end(world) -> None:
-    planner = make_planner(DemoConfig(), world.memory)  # the offline SmolLM2-135M, score mode
+    planner = planner_for(world)  # the offline SmolLM2-135M, score mode
     objects = unique_objects(world)
     label = next(iter(objects)).replace("_", " ")
     failures_before = dict(world.runtime.stats.failures)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mindpalace.agent.oracle import Job, OracleAgent, look_angles, random_jobs
+from mindpalace.agent.oracle import Job, OracleAgent, random_jobs
 from mindpalace.core.actions import Relation
 from mindpalace.envs import make
 from mindpalace.envs.household.env import HouseholdEnv
@@ -48,13 +48,3 @@ def test_oracle_reports_an_impossible_job_as_failed() -> None:
     agent = OracleAgent(env, [Job(obj.id, obj.furniture, Relation.IN)])
     steps = _run(env, agent, obs)
     assert steps < 3000 and len(agent.results) == 1 and not agent.results[0].success
-
-
-def test_look_angles_point_the_head_at_a_target() -> None:
-    """A target straight ahead at camera height needs no pan or tilt; one to the left pans left, one below tilts down."""
-    pan, tilt = look_angles((0.0, 0.0, 0.0), np.array([3.0, 0.0, 1.25]))
-    assert abs(pan) < 1e-9 and abs(tilt) < 1e-9
-    pan, _ = look_angles((0.0, 0.0, 0.0), np.array([0.0, 2.0, 1.25]))
-    assert pan > 1.4
-    _, tilt = look_angles((1.0, 1.0, np.pi / 2), np.array([1.0, 2.0, 0.25]))
-    assert tilt > 0.5

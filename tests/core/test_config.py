@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from mindpalace.core.config import ConfigError, apply_overrides, from_dict, load_yaml
+from mindpalace.core.config import Component, ConfigError, apply_overrides, from_dict, load_config, load_yaml, to_dict
 
 
 @dataclass
@@ -230,3 +230,43 @@ def test_non_mapping_top_level_raises(tmp_path, text):
 def test_falsy_non_mapping_top_level_raises(tmp_path, text):
     with pytest.raises(ConfigError, match="top level must be a mapping"):
         load_yaml(Cfg, write(tmp_path, text))
+
+
+# ------------------------------------------------------------------ components chosen by a type key
+@dataclass
+class WithParts:
+    seed: int = 0
+    llm: Component = field(default_factory=lambda: Component("local", {"threads": 2}))
+    env: Component = field(default_factory=lambda: Component("household", {"n_rooms": 4}))
+
+
+def test_a_component_is_a_type_and_its_arguments() -> None:
+    config = from_dict(WithParts, {"llm": {"type": "openai", "model": "m"}, "env": "tabletop"})
+    assert config.llm == Component("openai", {"model": "m"}) and config.env == Component("tabletop")
+    with pytest.raises(ConfigError, match="llm: expected a type name or a mapping with a 'type' key"):
+        from_dict(WithParts, {"llm": {"model": "m"}})
+
+
+def test_load_config_layers_defaults_yaml_and_overrides(tmp_path) -> None:
+    path = tmp_path / "agent.yaml"
+    path.write_text("seed: 3\nenv: {n_rooms: 6}\n")
+    config = load_config(WithParts, path, ["llm.threads=4"])
+    assert config.seed == 3
+    assert config.env == Component("household", {"n_rooms": 6})  # the same type: merged with the defaults
+    assert config.llm == Component("local", {"threads": 4})
+    assert to_dict(config) == {"seed": 3, "llm": {"type": "local", "threads": 4}, "env": {"type": "household", "n_rooms": 6}}
+
+
+def test_another_type_does_not_inherit_the_old_ones_arguments(tmp_path) -> None:
+    switched = load_config(WithParts, None, ["llm.type=openai", "llm.model=m"])
+    assert switched.llm == Component("openai", {"model": "m"})  # no "threads": that was the local backend's
+    path = tmp_path / "agent.yaml"
+    path.write_text("env: {type: tabletop, cameras: 4}\n")
+    assert load_config(WithParts, path).env == Component("tabletop", {"cameras": 4})
+
+
+def test_load_config_names_unknown_keys_and_unreadable_files(tmp_path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown config keys \['sede'\]; known: \['env', 'llm', 'seed'\]"):
+        load_config(WithParts, None, ["sede=1"])
+    with pytest.raises(ConfigError, match="cannot read the config file"):
+        load_config(WithParts, tmp_path / "missing.yaml")

@@ -106,3 +106,18 @@ def test_empty_module_entry_point_is_a_registry_error(registry):
     with pytest.raises(RegistryError):
         registry.register("bad", ":Thing")
         registry.load("bad")
+
+
+class Gadget:
+    def __init__(self, size: int, colour: str = "red") -> None:
+        self.size, self.colour = size, colour
+
+
+def test_arguments_an_implementation_does_not_take_are_named_with_the_ones_it_does(registry):
+    registry.register("gadget", f"{__name__}:Gadget")
+    assert registry.make("gadget", size=2).colour == "red"
+    with pytest.raises(RegistryError, match=r"widget 'gadget' takes no argument 'color'; it takes: colour, size"):
+        registry.make("gadget", size=2, color="blue")
+    with pytest.raises(RegistryError, match="takes no argument 'color'"):
+        registry.check("gadget", color="blue")
+    registry.check("gadget", size=1)  # checking builds nothing

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from mindpalace.core.actions import Look
+from mindpalace.core.config import Component
 from mindpalace.envs import make
 from mindpalace.memory.spatial.memory import SpatialMemory
 from mindpalace.perception.pipeline import FrameError, PerceptionConfig, PerceptionPipeline
@@ -30,7 +31,9 @@ def scene(embedder):
     for pan in (0.2, -0.2):
         obs, *_ = env.step(Look(pan, 0.6))
         frames.append(obs)
-    pipeline = PerceptionPipeline(PerceptionConfig(segmenter_args={"kinds": ("object", "furniture", "part")}), embedder=embedder)
+    pipeline = PerceptionPipeline(
+        PerceptionConfig(segmenter=Component("ground_truth", {"kinds": ("object", "furniture", "part")})), embedder=embedder
+    )
     memory = SpatialMemory()
     for frame in frames:
         memory.update(pipeline.process(frame))

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mindpalace.core.config import Component
 from mindpalace.core.geometry import invert_pose, transform_points
 from mindpalace.core.types import InstanceInfo
 from mindpalace.perception.pipeline import FrameError, PerceptionConfig, PerceptionPipeline
@@ -18,8 +19,10 @@ from mindpalace.perception.pipeline import FrameError, PerceptionConfig, Percept
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "envs"))
 
 
-def _pipeline(embedder, **config) -> PerceptionPipeline:
-    return PerceptionPipeline(PerceptionConfig(**config), embedder=embedder)
+def _pipeline(embedder, segmenter_args=None, **config) -> PerceptionPipeline:
+    return PerceptionPipeline(
+        PerceptionConfig(segmenter=Component("ground_truth", segmenter_args or {}), **config), embedder=embedder
+    )
 
 
 # ------------------------------------------------------------------ synthetic frames

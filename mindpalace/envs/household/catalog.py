@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mindpalace.envs.household.robot import ROBOT_RADIUS
+
 ROOM_TYPES = ("kitchen", "living_room", "bedroom", "bathroom", "office", "hallway")
 
 COLORS: dict[str, tuple[float, float, float]] = {
@@ -33,7 +35,6 @@ FABRIC = (0.35, 0.40, 0.55)
 HANDLE = (0.20, 0.20, 0.20)
 DRAWER_DEPTH = 0.12  # m, bottom of a drawer's tray to the top of its front
 ACCESS_DISTANCE = 0.65  # m, from a furniture front to where the robot's centre stands to use it
-ROBOT_RADIUS = 0.25
 
 
 @dataclass(frozen=True)

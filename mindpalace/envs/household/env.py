@@ -32,6 +32,7 @@ from mindpalace.core.actions import (
     is_finite_number,
 )
 from mindpalace.core.config import from_dict
+from mindpalace.core.env import FloorPlan
 from mindpalace.core.geometry import GL_TO_OPTICAL, make_pose, pose_from_xy_yaw, quat_to_matrix, rot_z
 from mindpalace.core.types import CameraInfo, InstanceInfo, Observation
 from mindpalace.envs.household.catalog import OBJECTS, Receptacle
@@ -39,6 +40,7 @@ from mindpalace.envs.household.config import HouseholdConfig
 from mindpalace.envs.household.layout import Apartment, Furniture, fits, free_spot, generate_apartment
 from mindpalace.envs.household.mjcf import FLOOR_ID, ROBOT_ID, WALL_ID, ModelOptions, build_mjcf
 from mindpalace.envs.household.renderer import CameraRenderer, mujoco
+from mindpalace.envs.household.robot import household_robot
 from mindpalace.envs.household.spaces import action_space, observation_space
 
 if TYPE_CHECKING:
@@ -74,6 +76,7 @@ class HouseholdEnv(gym.Env):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         self.render_mode = render_mode
         self.camera = CameraInfo.from_horizontal_fov(self.config.width, self.config.height, math.radians(self.config.hfov_deg))
+        self.robot = household_robot(self.config.reach, self.config.max_linear, self.config.max_angular)
         self.observation_space = observation_space(self.config)
         self.action_space = action_space(self.config)
         self.apartment: Apartment | None = None
@@ -87,6 +90,11 @@ class HouseholdEnv(gym.Env):
         self._steps = 0
 
     # ---------------------------------------------------------------- lifecycle
+    @classmethod
+    def check_arguments(cls, **overrides: Any) -> None:
+        """Raise `ValueError` naming a field the household config does not have or a value out of range."""
+        from_dict(HouseholdConfig, overrides).validate()
+
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Observation, dict[str, Any]]:
         super().reset(seed=seed)
         options = dict(options or {})
@@ -505,6 +513,15 @@ class HouseholdEnv(gym.Env):
         )
         self._last_obs = obs
         return obs
+
+    def floor_plan(self) -> FloorPlan:
+        """The rooms' names and outlines, handed to the robot as a person would name the rooms of their home.
+
+        A prior the robot is given, not something it perceived; empty before the first reset.
+        """
+        if self.apartment is None:
+            return []
+        return [(room.name, list(room.polygon)) for room in self.apartment.rooms]
 
     @property
     def privileged(self) -> PrivilegedState:

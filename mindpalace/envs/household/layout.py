@@ -17,13 +17,13 @@ from mindpalace.core.grid import GridMap
 from mindpalace.envs.household.catalog import (
     FURNITURE,
     OBJECTS,
-    ROBOT_RADIUS,
     ROOM_FURNITURE,
     ROOM_SIZES,
     FurnitureType,
     ObjectCategory,
     Receptacle,
 )
+from mindpalace.envs.household.robot import ROBOT_RADIUS
 
 WALL_THICKNESS = 0.1
 WALL_HEIGHT = 2.5

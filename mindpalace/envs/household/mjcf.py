@@ -13,15 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mindpalace.envs.household.catalog import COLORS, ROBOT_RADIUS, Box, FurnitureType
+from mindpalace.envs.household.catalog import COLORS, Box, FurnitureType
 from mindpalace.envs.household.layout import WALL_HEIGHT, Apartment, Furniture
+from mindpalace.envs.household.robot import GRIPPER_OFFSET, HEAD_PAN_RANGE, HEAD_PIVOT, HEAD_TILT_RANGE, ROBOT_RADIUS
 
 FLOOR_ID, WALL_ID, ROBOT_ID = 1, 2, 3
-
-
-CAMERA_HEIGHT = 1.25
-HEAD_PIVOT = (-0.12, 0.0, CAMERA_HEIGHT)  # pan/tilt axes' crossing point in the base frame; the camera sits on it
-GRIPPER_OFFSET = (0.32, 0.0, 0.85)  # in the base frame: where a held object is carried
 
 
 @dataclass(frozen=True)
@@ -126,10 +122,14 @@ def _robot(world: ET.Element, vertical_fov_deg: float) -> None:
     gripper = ET.SubElement(base, "body", name="gripper", pos=_fmt(GRIPPER_OFFSET))
     ET.SubElement(gripper, "site", name="gripper", size="0.02", rgba="0 0 0 0")
     pan = ET.SubElement(base, "body", name="head_pan", pos=_fmt(HEAD_PIVOT), gravcomp="1")
-    ET.SubElement(pan, "joint", name="head_pan", type="hinge", axis="0 0 1", range="-2.6 2.6", damping="2", armature="0.01")
+    ET.SubElement(
+        pan, "joint", name="head_pan", type="hinge", axis="0 0 1", range=_fmt(HEAD_PAN_RANGE), damping="2", armature="0.01"
+    )
     ET.SubElement(pan, "inertial", pos="0 0 0", mass="0.5", diaginertia="0.002 0.002 0.002")
     tilt = ET.SubElement(pan, "body", name="head_tilt", pos="0 0 0", gravcomp="1")
-    ET.SubElement(tilt, "joint", name="head_tilt", type="hinge", axis="0 1 0", range="-0.8 1.3", damping="2", armature="0.01")
+    ET.SubElement(
+        tilt, "joint", name="head_tilt", type="hinge", axis="0 1 0", range=_fmt(HEAD_TILT_RANGE), damping="2", armature="0.01"
+    )
     ET.SubElement(
         tilt,
         "geom",

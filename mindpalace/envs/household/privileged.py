@@ -90,7 +90,7 @@ class PrivilegedState:
 
     def room_polygons(self) -> list[tuple[str, list[tuple[float, float]]]]:
         """The apartment's room names and polygons, as a simulator's region annotations give them."""
-        return [(room.name, list(room.polygon)) for room in self.apartment.rooms]
+        return self._env.floor_plan()
 
     def occupancy(self, resolution: float = 0.05) -> tuple[NDArray[np.bool_], tuple[float, float]]:
         """Blocked cells of walls and furniture footprints, and the world (x, y) of cell (0, 0)."""

@@ -7,6 +7,7 @@ from gymnasium import spaces
 
 from mindpalace.core.actions import ACTION_TYPES
 from mindpalace.envs.household.config import HouseholdConfig
+from mindpalace.envs.household.robot import HEAD_PAN_RANGE, HEAD_TILT_RANGE
 
 MAX_INSTANCE_ID = 2**16 - 1
 
@@ -35,7 +36,10 @@ def action_space(config: HouseholdConfig) -> spaces.Dict:
             "v": spaces.Box(-config.max_linear, config.max_linear, (1,), np.float32),
             "omega": spaces.Box(-config.max_angular, config.max_angular, (1,), np.float32),
             "duration": spaces.Box(0.05, 1.0, (1,), np.float32),
-            "pan_tilt": spaces.Box(np.array([-2.6, -0.8], np.float32), np.array([2.6, 1.3], np.float32)),
+            "pan_tilt": spaces.Box(
+                np.array([HEAD_PAN_RANGE[0], HEAD_TILT_RANGE[0]], np.float32),
+                np.array([HEAD_PAN_RANGE[1], HEAD_TILT_RANGE[1]], np.float32),
+            ),
             "target": spaces.Discrete(MAX_INSTANCE_ID + 1),
             "relation": spaces.Discrete(2),
         }

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from mindpalace.envs.household.catalog import COLORS, ROBOT_RADIUS
+from mindpalace.envs.household.catalog import COLORS
 from mindpalace.envs.household.layout import Apartment, Furniture
+from mindpalace.envs.household.robot import ROBOT_RADIUS
 
 RGB = tuple[int, int, int]
 

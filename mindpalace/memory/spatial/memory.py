@@ -10,12 +10,12 @@ import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
 
+from mindpalace.core.types import FramePercepts
 from mindpalace.memory.spatial.objects import ObjectMap, ObjectMapConfig, ObjectUpdate
 from mindpalace.memory.spatial.occupancy import OccupancyConfig, OccupancyMap
 from mindpalace.memory.spatial.rooms import RoomRegion, rooms_from_polygons, segment_free_space
 from mindpalace.memory.spatial.scene_graph import SceneGraph, SceneGraphConfig
 from mindpalace.memory.spatial.surface import SurfaceMap
-from mindpalace.perception.pipeline import FramePercepts
 
 log = logging.getLogger(__name__)
 

@@ -61,7 +61,8 @@ def test_planning_reaches_memory_only_through_the_read_only_interface() -> None:
         f"{path.relative_to(PACKAGE)} imports {name}"
         for path in modules("planning")
         for name in imports_of(path)
-        if name.startswith("mindpalace.memory") and not name.startswith(("mindpalace.memory.reader", "mindpalace.memory.retrieval"))
+        if name.startswith("mindpalace.memory")
+        and not name.startswith(("mindpalace.memory.reader", "mindpalace.memory.retrieval"))
     ]
     assert not wrong, "\n".join(wrong)
 

@@ -76,6 +76,13 @@ class AgentRuntime:
         rooms = self.memory.spatial.rooms
         return next((r.name for r in rooms if r.contains(x, y)), None)
 
+    def resume(self, obs: Observation) -> None:
+        """Go on from an observation the env gave outside `step` (a world reloaded where it was left): it is filed too."""
+        self.obs = obs
+        self.trail.append(self.xy)
+        self._perceive(obs)
+        self._room = self.room
+
     def set_floor_plan(self, named_polygons: list[tuple[str, list[tuple[float, float]]]]) -> None:
         """Room names and outlines given to the robot (as a person would name them), not perceived."""
         self.memory.spatial.set_rooms(named_polygons, privileged=False)

@@ -284,7 +284,16 @@ class World:
         return self.agent.memory
 
     def close(self) -> None:
-        self.agent.close()
+        """Keep the world beside the bank (for a later `run --bank`), then close memory and the env."""
+        try:
+            self.env.save_world(world_file(self.agent.memory.bank.path))
+        finally:
+            self.agent.close()
+
+
+def world_file(bank: Path) -> Path:
+    """Where the simulated world is kept beside a memory bank ("banks/X.db" -> "banks/X.world.npz")."""
+    return bank.with_suffix(".world.npz")
 
 
 def open_world(
@@ -302,6 +311,11 @@ def open_world(
         raise ValueError(f"the demo's day is lived in the household simulator, not {config.agent.env.type!r}")
     world = World(agent, None)
     say(f"memory bank: {agent.memory.bank.path}")
+    saved = world_file(agent.memory.bank.path)
+    if saved.exists():
+        # A continued memory meets the world it remembers: the apartment as the last run left it.
+        agent.runtime.resume(world.env.load_world(saved))
+        say(f"world: continued from {saved}")
     if live:
         say("living a day: touring the apartment and moving things (the oracle drives; memory watches)")
         started = time.perf_counter()

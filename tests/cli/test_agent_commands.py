@@ -81,3 +81,49 @@ def test_perf_planner_prints_the_figures_issues_name(capsys) -> None:
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for key in ("overhead_ms_per_step", "score_overhead_ms_p50", "score_overhead_ms_p95", "generate_overhead_ms_p50"):
         assert figures[key] >= 0
+
+
+def _run(tmp_path: Path, out: Path, task: str, *extra: str) -> dict:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"replies": ["look_around()", "done()"]}))
+    argv = ["run", "--rooms", "3", "--planner", "scripted", "--mode", "generate", "--script", str(script)]
+    assert main([*argv, "--task", task, "--out", str(out), *extra]) == 0
+    return json.loads((out / "summary.json").read_text())
+
+
+def test_run_bank_continues_a_memory_and_never_removes_one(tmp_path: Path) -> None:
+    first = _run(tmp_path, tmp_path / "first", "Look around once.", "--no-day", "--seed", "1")
+    bank = Path(first["bank"])
+    assert bank.parent == tmp_path / "first" / "banks" and not first["continued"]
+    world = bank.with_suffix(".world.npz")
+    assert world.exists()
+    from mindpalace.memory.system import MemorySystem
+
+    with MemorySystem.open(bank) as memory:
+        tasks_before = {e["arguments"]["text"] for e in memory.export()["events"] if e["action"] == "task"}
+    # A second process continues the same bank: the env and seed it was built in, the world as it was left.
+    second = _run(tmp_path, tmp_path / "second", "Look around again.", "--bank", str(bank))
+    assert second["continued"] and second["bank"] == str(bank) and second["seed"] == 1
+    with MemorySystem.open(bank) as memory:
+        tasks = {e["arguments"]["text"] for e in memory.export()["events"] if e["action"] == "task"}
+    assert tasks_before == {"Look around once."} and tasks == {"Look around once.", "Look around again."}
+    # Running again into the same output folder makes a new bank beside the old one, never over it.
+    third = _run(tmp_path, tmp_path / "first", "Look around a third time.", "--no-day", "--seed", "1")
+    assert third["bank"] != str(bank) and bank.exists() and Path(third["bank"]).exists()
+
+
+def test_config_errors_name_the_known_choices(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "bad"
+    cases = [
+        (["--set", "llm.type=gpt5"], "unknown llm backend 'gpt5'; registered: local, openai, scripted"),
+        (["--set", "perception.segmenter.type=yolo"], "unknown segmenter 'yolo'; registered: depth_clusters, ground_truth"),
+        (["--set", "env.widht=320"], "unknown config keys ['widht']; known: ['articulation_time'"),
+        (["--set", "plannr.mode=score"], "unknown config keys ['plannr']; known: ['budget', 'env', 'llm'"),
+        (["--set", "memory.preset=hippocampus"], "unknown memory preset 'hippocampus'; known: 3dmem, karma, mem4nav"),
+        (["--set", "llm.type=openai", "--set", "llm.modle=x"], "takes no argument 'modle'; it takes: api_key"),
+        (["--seed", "-1"], "seed must be >= 0"),
+    ]
+    for extra, message in cases:
+        assert main(["run", "--task", "x", "--out", str(out), *extra]) == 2, extra
+        assert message in capsys.readouterr().err, extra
+    assert not out.exists()  # nothing is left behind by a config that fails its checks

@@ -37,7 +37,8 @@ from mindpalace.core.registry import RegistryError
 from mindpalace.core.types import Observation
 from mindpalace.envs import make, registered
 from mindpalace.envs.household.layout import WALL_THICKNESS
-from mindpalace.envs.household.mjcf import FLOOR_ID, GRIPPER_OFFSET, WALL_ID
+from mindpalace.envs.household.mjcf import FLOOR_ID, WALL_ID
+from mindpalace.envs.household.robot import GRIPPER_OFFSET
 
 R = FailureReason
 
@@ -805,3 +806,26 @@ def test_receptacle_contents_list_every_object_once(fresh_env):
     assert listed() == [i for i in all_ids if i != obj.id]
     step_ok(env, Place(piece.id))
     assert listed() == all_ids
+
+
+def test_a_saved_world_continues_where_it_was_left(fresh_env, env_factory, tmp_path) -> None:
+    """save_world/load_world: the same apartment, robot pose, held object, resting objects, drawers and frame."""
+    obj, _, _ = present_a_pickable_object(fresh_env)
+    step_ok(fresh_env, Pick(obj.id))
+    fresh_env.step(BaseVelocity(v=0.0, omega=0.5, duration=0.6))
+    before = fresh_env.privileged
+    path = fresh_env.save_world(tmp_path / "world.npz")
+    other, _ = env_factory(seed=5)  # another apartment, replaced by the saved one
+    obs = other.load_world(path)
+    after = other.privileged
+    assert other.apartment.seed == fresh_env.apartment.seed and after.held_object() == obj.id
+    assert after.robot_pose() == pytest.approx(before.robot_pose(), abs=1e-9)
+    positions, expected = after.object_positions(), before.object_positions()
+    assert set(positions) == set(expected)
+    assert all(np.allclose(positions[i], expected[i], atol=1e-9) for i in expected)
+    assert after.joint_states() == before.joint_states()
+    assert obs.time_s == pytest.approx(fresh_env.data.time)
+    frame = fresh_env.step(Wait(duration=0.1))[0]
+    again = other.step(Wait(duration=0.1))[0]
+    np.testing.assert_array_equal(frame.segmentation, again.segmentation)
+    assert np.abs(frame.depth - again.depth).max() < 1e-5

@@ -9,6 +9,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import pytest
 
 from mindpalace.core.types import Event
+from mindpalace.memory.local_reader import LocalReader
 from mindpalace.memory.system import MemorySystem
 from mindpalace.planning.backends import LLM_BACKENDS, CandidateScores, Completion, LLMBackend, LLMError
 from mindpalace.planning.critic import Critic
@@ -60,7 +61,7 @@ def memory(tmp_path_factory):
 
 
 def planner(memory, backend, **config) -> Planner:
-    return Planner(backend, memory, SKILLS, PlannerConfig(**config))
+    return Planner(backend, LocalReader(memory), SKILLS, PlannerConfig(**config))
 
 
 def test_memory_queries_come_from_the_task_words(memory) -> None:

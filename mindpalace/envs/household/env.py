@@ -7,9 +7,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import gymnasium as gym
@@ -513,6 +516,53 @@ class HouseholdEnv(gym.Env):
         )
         self._last_obs = obs
         return obs
+
+    def save_world(self, path: str | Path) -> Path:
+        """Write the simulator's whole state (the apartment, physics, what rests where and what is held) to an .npz.
+
+        This is the world, not the robot's memory: `load_world` continues the same apartment where it was left,
+        so a memory kept across runs meets the world it remembers. Written atomically.
+        """
+        if self.apartment is None or self.model is None or self.data is None:
+            raise RuntimeError("call reset() first")
+        state = np.empty(mujoco.mj_stateSize(self.model, mujoco.mjtState.mjSTATE_INTEGRATION))
+        mujoco.mj_getState(self.model, self.data, state, mujoco.mjtState.mjSTATE_INTEGRATION)
+        placements = {
+            str(i): {"furniture": p.furniture, "receptacle": p.receptacle, "body": p.body, "local": p.local.tolist()}
+            for i, p in self._placements.items()
+        }
+        meta = {
+            "seed": self.apartment.seed,
+            "n_rooms": len(self.apartment.rooms),
+            "objects_per_room": list(self.config.objects_per_room),
+            "held": self._held,
+            "steps": self._steps,
+            "placements": placements,
+        }
+        target = Path(path)
+        partial = target.with_name(target.name + ".partial.npz")
+        np.savez(partial, physics=state, meta=np.array(json.dumps(meta)))
+        os.replace(partial, target)
+        return target
+
+    def load_world(self, path: str | Path) -> Observation:
+        """Continue the world `save_world` wrote (same config); returns the observation there."""
+        with np.load(Path(path)) as stored:
+            state, meta = stored["physics"], json.loads(str(stored["meta"]))
+        apartment = generate_apartment(meta["seed"], n_rooms=meta["n_rooms"], objects_per_room=tuple(meta["objects_per_room"]))
+        self._load(apartment)
+        assert self.model is not None and self.data is not None
+        if state.size != mujoco.mj_stateSize(self.model, mujoco.mjtState.mjSTATE_INTEGRATION):
+            raise ValueError(f"{path}: the saved world does not fit this env's model (another config?)")
+        mujoco.mj_setState(self.model, self.data, state, mujoco.mjtState.mjSTATE_INTEGRATION)
+        self._held = meta["held"]
+        self._steps = meta["steps"]
+        self._placements = {
+            int(i): Placement(p["furniture"], p["receptacle"], p["body"], np.array(p["local"]))
+            for i, p in meta["placements"].items()
+        }
+        mujoco.mj_forward(self.model, self.data)
+        return self._observe(None)
 
     def floor_plan(self) -> FloorPlan:
         """The rooms' names and outlines, handed to the robot as a person would name the rooms of their home.

@@ -97,8 +97,10 @@ class DepthEncoding:
 
 
 DEPTH_ENCODINGS = {
-    "mm": DepthEncoding("mm", 1000.0, meaning="16-bit millimetres (Redwood, Open3D, ScanNet, RealSense, Azure Kinect)"),
-    "tum": DepthEncoding("tum", 5000.0, meaning="16-bit units of 1/5000 m (the TUM RGB-D benchmark)"),
+    "mm": DepthEncoding(
+        "mm", REDWOOD_DEPTH_SCALE, meaning="16-bit millimetres (Redwood, Open3D, ScanNet, RealSense, Azure Kinect)"
+    ),
+    "tum": DepthEncoding("tum", TUM_DEPTH_SCALE, meaning="16-bit units of 1/5000 m (the TUM RGB-D benchmark)"),
     "m": DepthEncoding("m", 1.0, meaning="float metres (a 32-bit float TIFF or .npy)"),
     "mm_bitshift3": DepthEncoding("mm_bitshift3", 1000.0, bitshift3=True, meaning="SUN RGB-D's bit-rotated 16-bit millimetres"),
 }

@@ -219,9 +219,9 @@ class AgentRuntime:
     def _perceive(self, obs: Observation) -> list[ObjectUpdate]:
         try:
             frame = self.pipeline.process(obs)
+            return self.memory.observe(obs, frame, gripper=self.robot.hand_in_world(obs.base_pose))
         except FrameError as error:
-            # A bad frame is dropped, not filed: the loop goes on with the next one.
+            # A bad frame is dropped, not filed (perception and memory both refuse it before writing): the loop goes on.
             self.stats.frames_dropped += 1
-            log.warning("frame at %.1fs dropped: %s", obs.time_s, error)
+            log.warning("frame at %ss dropped: %s", obs.time_s, error)
             return []
-        return self.memory.observe(obs, frame, gripper=self.robot.hand_in_world(obs.base_pose))

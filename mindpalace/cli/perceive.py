@@ -24,7 +24,25 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--format", choices=("tum", "redwood"), default=None, help="default: detected from the folder")
     parser.add_argument("--segmenter", default="depth_clusters", help="ground_truth needs frames with segmentation")
-    parser.add_argument("--depth-scale", type=float, default=None, help="depth PNG units per metre (default: the format's)")
+    from mindpalace.perception.rgbd_io import DEPTH_ENCODINGS
+
+    encodings = "; ".join(f"{e.name}: {e.meaning}" for e in DEPTH_ENCODINGS.values())
+    parser.add_argument(
+        "--depth-encoding",
+        choices=list(DEPTH_ENCODINGS),
+        default=None,
+        help=f"how the depth files hold metres ({encodings}); default: the format's (redwood mm, tum tum)",
+    )
+    parser.add_argument(
+        "--depth-scale", type=float, default=None, help="raw depth units per metre, read as raw / scale (instead of an encoding)"
+    )
+    parser.add_argument(
+        "--intrinsics",
+        default=None,
+        metavar="FILE|fx,fy,cx,cy",
+        help="the camera: a file (Open3D JSON, JSON or text with fx fy cx cy) or the numbers fx,fy,cx,cy[,width,height]; "
+        "default: the folder's JSON (redwood) or 525,525,319.5,239.5",
+    )
     parser.add_argument("--max-frames", type=int, default=None)
     parser.add_argument("--voxel", type=float, default=0.01, help="fused cloud voxel size in metres")
     parser.add_argument(
@@ -45,7 +63,13 @@ def run(args: argparse.Namespace) -> int:
     from mindpalace.perception.pipeline import FrameError, PerceptionConfig, PerceptionPipeline
     from mindpalace.perception.rgbd_io import open_sequence
 
-    options = {"format": args.format, "depth_scale": args.depth_scale, "max_frames": args.max_frames}
+    options = {
+        "format": args.format,
+        "depth_scale": args.depth_scale,
+        "depth_encoding": args.depth_encoding,
+        "intrinsics": args.intrinsics,
+        "max_frames": args.max_frames,
+    }
     sequence = open_sequence(args.rgbd, **options)
     if args.up == "auto":
         align = gravity_alignment([f.pose for f in sequence.frames])

@@ -23,6 +23,15 @@ from typing import Any
 import numpy as np
 
 from mindpalace.core.embedder import EMBEDDERS, Embedder
+from mindpalace.core.frame_checks import (
+    check_camera,
+    check_depth_array,
+    check_depth_units,
+    check_observation,
+    check_points,
+    check_pose,
+    check_time,
+)
 from mindpalace.core.types import Event, Observation
 from mindpalace.memory.bank import Bank
 from mindpalace.memory.episodic import EpisodicStore, SnapshotSelector
@@ -160,7 +169,12 @@ class MemorySystem:
 
     # ------------------------------------------------------------------ writing
     def observe(self, obs: Observation, frame: Any, gripper: np.ndarray | None = None) -> list[Any]:
-        """File one perceived frame: the spatial map, object records (new, moved, missing), snapshots, working memory."""
+        """File one perceived frame: the spatial map, object records (new, moved, missing), snapshots, working memory.
+
+        A bad frame (a non-finite time, a pose that is not rigid, an rgb image that is not (H, W, 3) uint8, ...)
+        raises `FrameError` naming the field before any store is touched.
+        """
+        check_frame_input(obs, frame, gripper)
         if self.spatial is None:
             return []
         updates = self.spatial.update(frame, gripper=gripper)
@@ -491,6 +505,24 @@ class MemorySystem:
             "facts": [asdict(f) for f in self.facts.all_facts()],
             "working": [asdict(w) for w in self.working.items()],
         }
+
+
+def check_frame_input(obs: Observation, frame: Any, gripper: np.ndarray | None) -> None:
+    """FrameError naming the first field of a frame `observe` cannot file whole (see `core.frame_checks`)."""
+    check_observation(obs)
+    check_time(frame.time_s, "frame.time_s")
+    check_pose(frame.camera_pose, "frame.camera_pose")
+    # Negative evidence reads the frame's depth: millimetres there would mark every known object missing.
+    check_depth_array(frame.depth, obs.depth.shape, "frame.depth")
+    check_depth_units(frame.depth)
+    check_camera(frame.camera, frame.depth.shape)
+    check_points(frame.depth_points, "frame.depth_points")
+    check_points(np.reshape(frame.origin, (1, -1)), "frame.origin")
+    for percept in frame.percepts:
+        check_points(percept.points, f"the points of percept {percept.label!r}")
+        check_points(np.reshape(percept.centroid, (1, -1)), f"the centroid of percept {percept.label!r}")
+    if gripper is not None:
+        check_points(np.reshape(gripper, (1, -1)), "gripper")
 
 
 def describe_event(event: Event) -> str:

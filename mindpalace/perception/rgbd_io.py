@@ -9,8 +9,8 @@ base), `time_s` (seconds since the sequence's first frame) and no segmentation. 
 Formats
 -------
 redwood (Open3D's layout)
-    ``color/`` (or ``image/``, ``rgb/``) with .jpg/.png, ``depth/`` with 16-bit .png (millimetres, depth
-    scale 1000), ``trajectory.log`` (per frame a header line "i i n" and the 4 rows of the
+    ``color/`` (or ``image/``, ``rgb/``) with .jpg/.png, ``depth/`` with depth images (millimetres, depth
+    scale 1000, by default), ``trajectory.log`` (per frame a header line "i i n" and the 4 rows of the
     camera-to-world 4x4), pairing from ``rgbd.match`` when present, else both folders in sorted order.
     Intrinsics: an Open3D PinholeCameraIntrinsic JSON ({"width", "height", "intrinsic_matrix":
     9 numbers, column-major}) in the folder or its parent, or the one given; PrimeSense defaults
@@ -25,10 +25,19 @@ tum (TUM RGB-D benchmark)
     ``*depth*`` image, as TUM_color.png + TUM_depth.png): one frame with the identity pose; pass
     ``format="tum"`` for it, it is not auto-detected.
 
+Depth files are 16-bit PNG or TIFF, float (32-bit) TIFF, or .npy arrays. How their values become
+metres is the depth encoding (`DEPTH_ENCODINGS`): ``mm`` (raw / 1000, Redwood's default), ``tum`` (raw /
+5000, TUM's default), ``m`` (float metres), ``mm_bitshift3`` (SUN RGB-D: millimetres with the 16 bits
+rotated by 3). ``depth_scale`` alone reads raw / depth_scale. The first frame read is checked: depth
+whose median no room sensor gives (under 1 cm or over 100 m) raises `RGBDReadError` naming the encoding
+used; a median outside 0.2-15 m, or nearly every value a multiple of 8 (bit-rotated depth read as
+linear), gives a warning. Intrinsics can be given as a camera file, "fx,fy,cx,cy" or a `CameraInfo`.
+
 The world frame is the dataset's own (Redwood's is y up; TUM's motion-capture frame is z up). Pass
 ``world_transform`` (e.g. `Y_UP_TO_Z_UP`) to map it into a REP-103 z-up world.
 
-Errors: a missing folder or file, mismatched image/pose counts, malformed text files and a pose
+Errors: a missing folder or file, a folder with no image of a type read here (the message lists the
+types it holds), mismatched image/pose counts, malformed text files, implausible intrinsics and a pose
 that is not rigid raise `RGBDReadError` (a `ValueError`) naming the file (and the frame). A single
 corrupt frame (unreadable image, colour/depth size mismatch, size not that of the intrinsics) is
 logged and skipped when other frames read fine; when no frame reads (or the first three attempted
@@ -41,7 +50,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +58,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from mindpalace.core.frame_checks import FrameError, check_camera, depth_units_problem
 from mindpalace.core.geometry import is_rigid_transform, quat_to_matrix
 from mindpalace.core.types import CameraInfo, Observation
 
@@ -68,8 +78,36 @@ Y_UP_TO_Z_UP = np.array(
 
 COLOR_DIRS = ("color", "image", "rgb")
 COLOR_SUFFIXES = (".jpg", ".jpeg", ".png")
-DEPTH_SUFFIXES = (".png",)
-DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+DEPTH_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
+DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+
+@dataclass(frozen=True)
+class DepthEncoding:
+    """How a depth file's raw values become metres: metres = decoded raw / units_per_metre.
+
+    bitshift3: the 16 bits are rotated right by 3 first, as SUN RGB-D stores millimetres
+    (``(raw >> 3) | (raw << 13)``, its read3dPoints.m).
+    """
+
+    name: str
+    units_per_metre: float
+    bitshift3: bool = False
+    meaning: str = ""
+
+
+DEPTH_ENCODINGS = {
+    "mm": DepthEncoding(
+        "mm", REDWOOD_DEPTH_SCALE, meaning="16-bit millimetres (Redwood, Open3D, ScanNet, RealSense, Azure Kinect)"
+    ),
+    "tum": DepthEncoding("tum", TUM_DEPTH_SCALE, meaning="16-bit units of 1/5000 m (the TUM RGB-D benchmark)"),
+    "m": DepthEncoding("m", 1.0, meaning="float metres (a 32-bit float TIFF or .npy)"),
+    "mm_bitshift3": DepthEncoding("mm_bitshift3", 1000.0, bitshift3=True, meaning="SUN RGB-D's bit-rotated 16-bit millimetres"),
+}
+FORMAT_DEPTH_ENCODING = {"redwood": "mm", "tum": "tum"}
+# This share of at least this many non-zero raw values a multiple of 8: the low 3 bits are empty, as in bit-rotated depth.
+BITSHIFT_SHARE = 0.95
+BITSHIFT_EVIDENCE_PIXELS = 1000
 # A rotation read from a text file with 6-7 significant digits is orthonormal only to about 1e-6.
 POSE_TOLERANCE = 1e-4
 # With no frame read yet, this many failures in a row means the sequence, not a frame, is broken.
@@ -107,6 +145,8 @@ class RGBDSequence:
     depth_scale: float
     frames: list[FrameRef] = field(default_factory=list)
     strict: bool = False
+    depth_encoding: DepthEncoding = DEPTH_ENCODINGS["mm"]
+    encoding_given: bool = False  # the caller chose the encoding or scale: no guessing about bit-rotated depth
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -116,7 +156,9 @@ class RGBDSequence:
         failures: list[str] = []
         for ref in self.frames:
             try:
-                obs = _load_frame(ref, self.camera, self.camera_source, self.depth_scale, self.format)
+                obs = _load_frame(ref, self.camera, self.camera_source, self.depth_encoding, self.depth_scale, self.format)
+                if yielded == 0:
+                    self._check_depth_units(ref, obs)
             except _FrameError as error:
                 reason = f"frame {ref.index}: {error}"
                 if self.strict:
@@ -132,6 +174,28 @@ class RGBDSequence:
             raise RGBDReadError(_give_up_message(self.path, failures))
         if failures:
             log.warning("%s: read %d frames, skipped %d corrupt", self.path, yielded, len(failures))
+
+    def describe_depth(self) -> str:
+        """How this sequence reads depth, in words: the encoding and the scale."""
+        rotated = "bit-rotated by 3, " if self.depth_encoding.bitshift3 else ""
+        return f"depth encoding {self.depth_encoding.name!r} ({rotated}raw / {self.depth_scale:g} = metres)"
+
+    def _check_depth_units(self, ref: FrameRef, obs: Observation) -> None:
+        """On the first frame: refuse depth no room has, warn when it is unusual or looks bit-rotated."""
+        hint = f"{ref.depth_path} was read with {self.describe_depth()}; set depth_encoding (--depth-encoding) or depth_scale"
+        problem = depth_units_problem(obs.depth)
+        if problem is not None:
+            level, message = problem
+            if level == "error":
+                raise RGBDReadError(f"{message} {hint}")
+            log.warning("%s %s", message, hint)
+        if not self.encoding_given and not self.depth_encoding.bitshift3 and _looks_bit_rotated(_read_raw_depth(ref.depth_path)):
+            log.warning(
+                "%s: nearly every depth value is a multiple of 8, as in SUN RGB-D's bit-rotated millimetres: if so, pass "
+                "depth_encoding='mm_bitshift3' (--depth-encoding mm_bitshift3); read now with %s",
+                ref.depth_path,
+                self.describe_depth(),
+            )
 
 
 def _give_up_message(path: Path, failures: list[str]) -> str:
@@ -160,9 +224,10 @@ def open_sequence(
     path: str | Path,
     format: str | None = None,
     depth_scale: float | None = None,
-    intrinsics: CameraInfo | str | Path | None = None,
+    intrinsics: CameraInfo | str | Path | Sequence[float] | None = None,
     max_frames: int | None = None,
     *,
+    depth_encoding: str | None = None,
     stride: int = 1,
     fps: float = 30.0,
     strict: bool = False,
@@ -170,10 +235,13 @@ def open_sequence(
 ) -> RGBDSequence:
     """Find and validate a sequence's frames, poses and intrinsics; images are read on iteration.
 
-    `intrinsics`: a CameraInfo, or a camera file (Open3D JSON, a JSON with fx/fy/cx/cy, or text with
-    "fx: ..." keys or the four numbers fx fy cx cy). `stride` keeps every n-th frame, `max_frames`
-    the first n of those. `fps` times Redwood frames, which carry no timestamps. `world_transform`
-    (4x4 rigid) is applied to every pose: world <- dataset world.
+    `depth_encoding`: a name of `DEPTH_ENCODINGS` (mm, tum, m, mm_bitshift3); default the format's
+    (redwood: mm, tum: tum). `depth_scale` (raw units per metre) alone reads raw / depth_scale; with an
+    encoding it must agree with it. `intrinsics`: a CameraInfo, a camera file (Open3D JSON, a JSON with
+    fx/fy/cx/cy, or text with "fx: ..." keys or the numbers fx fy cx cy [width height]), the string
+    "fx,fy,cx,cy[,width,height]" or those numbers; without a size they take the first image's. `stride`
+    keeps every n-th frame, `max_frames` the first n of those. `fps` times Redwood frames, which carry no
+    timestamps. `world_transform` (4x4 rigid) is applied to every pose: world <- dataset world.
     """
     folder = _existing_folder(path)
     fmt = detect_format(folder) if format is None else format.lower()
@@ -183,16 +251,9 @@ def open_sequence(
         raise RGBDReadError(f"stride must be >= 1, got {stride}")
     if max_frames is not None and max_frames < 0:
         raise RGBDReadError(f"max_frames must be >= 0, got {max_frames}")
-    if fmt == "redwood":
-        frames = _redwood_frames(folder, fps)
-        default_scale = REDWOOD_DEPTH_SCALE
-    else:
-        frames = _tum_frames(folder)
-        default_scale = TUM_DEPTH_SCALE
-    scale = default_scale if depth_scale is None else float(depth_scale)
-    if not math.isfinite(scale) or scale <= 0:
-        raise RGBDReadError(f"depth_scale must be a positive number, got {depth_scale!r}")
-    camera, source = _resolve_intrinsics(folder, fmt, intrinsics)
+    encoding, scale = resolve_depth_encoding(fmt, depth_encoding, depth_scale)
+    frames = _redwood_frames(folder, fps) if fmt == "redwood" else _tum_frames(folder)
+    camera, source = _resolve_intrinsics(folder, fmt, intrinsics, frames[0])
     if world_transform is not None:
         transform = np.asarray(world_transform, dtype=np.float64)
         if not is_rigid_transform(transform):
@@ -201,14 +262,40 @@ def open_sequence(
     frames = frames[::stride]
     if max_frames is not None:
         frames = frames[:max_frames]
-    return RGBDSequence(folder, fmt, camera, source, scale, frames, strict)
+    given = depth_encoding is not None or depth_scale is not None
+    return RGBDSequence(folder, fmt, camera, source, scale, frames, strict, encoding, given)
+
+
+def resolve_depth_encoding(fmt: str, depth_encoding: str | None, depth_scale: float | None) -> tuple[DepthEncoding, float]:
+    """The encoding and the scale (raw units per metre) a sequence of format `fmt` is read with."""
+    if depth_scale is not None:
+        try:
+            scale = float(depth_scale)
+        except (TypeError, ValueError):
+            scale = math.nan
+        if not math.isfinite(scale) or scale <= 0:
+            raise RGBDReadError(f"depth_scale must be a positive number, got {depth_scale!r}")
+    if depth_encoding is None:
+        default = DEPTH_ENCODINGS[FORMAT_DEPTH_ENCODING[fmt]]
+        return default, default.units_per_metre if depth_scale is None else scale
+    name = str(depth_encoding).lower()
+    if name not in DEPTH_ENCODINGS:
+        known = "; ".join(f"{e.name}: {e.meaning}" for e in DEPTH_ENCODINGS.values())
+        raise RGBDReadError(f"unknown depth encoding {depth_encoding!r}; known: {known}")
+    encoding = DEPTH_ENCODINGS[name]
+    if depth_scale is not None and scale != encoding.units_per_metre:
+        raise RGBDReadError(
+            f"depth_scale {scale:g} contradicts depth encoding {encoding.name!r} ({encoding.units_per_metre:g} units per "
+            "metre): give one of them"
+        )
+    return encoding, encoding.units_per_metre
 
 
 def read_sequence(
     path: str | Path,
     format: str | None = None,
     depth_scale: float | None = None,
-    intrinsics: CameraInfo | str | Path | None = None,
+    intrinsics: CameraInfo | str | Path | Sequence[float] | None = None,
     max_frames: int | None = None,
     **options: object,
 ) -> Iterator[Observation]:
@@ -216,7 +303,7 @@ def read_sequence(
 
     The folder, the pairing, the poses and the intrinsics are checked now (`RGBDReadError`, a
     ValueError); the images are read lazily as the iterator advances. `options` are those of
-    `open_sequence` (stride, fps, strict, world_transform).
+    `open_sequence` (depth_encoding, stride, fps, strict, world_transform).
     """
     return iter(open_sequence(path, format, depth_scale, intrinsics, max_frames, **options))  # type: ignore[arg-type]
 
@@ -268,17 +355,66 @@ def load_intrinsics(path: str | Path, width: int | None = None, height: int | No
     w = int(values.get("width", width or PRIMESENSE_DEFAULT.width))
     h = int(values.get("height", height or PRIMESENSE_DEFAULT.height))
     camera = CameraInfo(w, h, float(values["fx"]), float(values["fy"]), float(values["cx"]), float(values["cy"]))
-    numbers = (camera.fx, camera.fy, camera.cx, camera.cy)
-    if w <= 0 or h <= 0 or not all(math.isfinite(n) for n in numbers) or camera.fx <= 0 or camera.fy <= 0:
-        raise RGBDReadError(f"{file}: implausible intrinsics {camera}")
+    return _checked_camera(camera, str(file))
+
+
+def parse_intrinsics(spec: str | Sequence[float], width: int | None = None, height: int | None = None) -> CameraInfo:
+    """ "fx,fy,cx,cy[,width,height]" (or those numbers) -> CameraInfo; without a size, `width` x `height`."""
+    if isinstance(spec, str):
+        try:
+            numbers = [float(token) for token in spec.replace(",", " ").split()]
+        except ValueError:
+            numbers = []
+    else:
+        numbers = [float(n) for n in spec]
+    if len(numbers) not in (4, 6):
+        raise RGBDReadError(f"intrinsics {spec!r}: expected fx,fy,cx,cy or fx,fy,cx,cy,width,height (or a camera file)")
+    fx, fy, cx, cy = numbers[:4]
+    w, h = (
+        (numbers[4], numbers[5])
+        if len(numbers) == 6
+        else (width or PRIMESENSE_DEFAULT.width, height or PRIMESENSE_DEFAULT.height)
+    )
+    if w != int(w) or h != int(h):
+        raise RGBDReadError(f"intrinsics {spec!r}: the image size must be whole pixels")
+    return _checked_camera(CameraInfo(int(w), int(h), fx, fy, cx, cy), f"intrinsics {spec!r}")
+
+
+def _numbers_only(text: str) -> bool:
+    """True for "525,525,319.5,239.5" (numbers and separators), not for a file name."""
+    tokens = text.replace(",", " ").split()
+    try:
+        [float(token) for token in tokens]
+    except ValueError:
+        return False
+    return bool(tokens)
+
+
+def _checked_camera(camera: CameraInfo, where: str) -> CameraInfo:
+    """The camera, or RGBDReadError naming `where` when it has no image size, a bad focal length or principal point."""
+    if camera.width <= 0 or camera.height <= 0:
+        raise RGBDReadError(f"{where}: implausible intrinsics {camera}: no image size")
+    try:
+        check_camera(camera, (camera.height, camera.width))
+    except FrameError as error:
+        raise RGBDReadError(f"{where}: implausible intrinsics {camera}: {error}") from None
     return camera
 
 
-def _resolve_intrinsics(folder: Path, fmt: str, intrinsics: CameraInfo | str | Path | None) -> tuple[CameraInfo, str]:
+def _resolve_intrinsics(
+    folder: Path, fmt: str, intrinsics: CameraInfo | str | Path | Sequence[float] | None, first: FrameRef
+) -> tuple[CameraInfo, str]:
+    """The camera and where it came from; a file or numbers without an image size take the first frame's."""
     if isinstance(intrinsics, CameraInfo):
-        return intrinsics, "the given CameraInfo"
+        return _checked_camera(intrinsics, "the given CameraInfo"), "the given CameraInfo"
     if intrinsics is not None:
-        return load_intrinsics(intrinsics), str(intrinsics)
+        width, height = _image_size(first.rgb_path) or (None, None)
+        # A string is a file name unless it is only numbers (and no such file exists).
+        if isinstance(intrinsics, Path) or (
+            isinstance(intrinsics, str) and (Path(intrinsics).is_file() or not _numbers_only(intrinsics))
+        ):
+            return load_intrinsics(intrinsics, width, height), str(intrinsics)
+        return parse_intrinsics(intrinsics, width, height), f"intrinsics {intrinsics!r}"
     if fmt == "redwood":
         for directory in (folder, folder.parent):
             candidates = sorted(directory.glob("*.json"), key=lambda p: (not _looks_like_camera(p.name), p.name))
@@ -292,6 +428,15 @@ def _resolve_intrinsics(folder: Path, fmt: str, intrinsics: CameraInfo | str | P
         log.warning("%s: no intrinsics JSON here or in the parent folder; using PrimeSense defaults", folder)
         return PRIMESENSE_DEFAULT, "PrimeSense defaults"
     return FREIBURG_DEFAULT, "Freiburg defaults"
+
+
+def _image_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from an image's header, or None when it cannot be read (the frame's own read says why)."""
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
 
 
 def _looks_like_camera(name: str) -> bool:
@@ -312,13 +457,22 @@ def _redwood_frames(folder: Path, fps: float) -> list[FrameRef]:
     else:
         colors = _sorted_files(color_dir, COLOR_SUFFIXES)
         depths = _sorted_files(depth_dir, DEPTH_SUFFIXES)
+        for directory, found, suffixes, what in (
+            (color_dir, colors, COLOR_SUFFIXES, "colour"),
+            (depth_dir, depths, DEPTH_SUFFIXES, "depth"),
+        ):
+            if not found:
+                raise RGBDReadError(
+                    f"{directory}: no {what} images of a type read here ({', '.join(suffixes)}); it holds {_file_types(directory)}"
+                )
         if len(colors) != len(depths):
             raise RGBDReadError(
-                f"{folder}: {len(colors)} colour images in {color_dir} but {len(depths)} depth images in {depth_dir}"
+                f"{folder}: {len(colors)} colour images in {color_dir} but {len(depths)} depth images in {depth_dir} "
+                f"(they hold {_file_types(color_dir)} and {_file_types(depth_dir)})"
             )
         pairs = list(zip(colors, depths))
     if not pairs:
-        raise RGBDReadError(f"{folder}: no frames (no images in {color_dir} and {depth_dir})")
+        raise RGBDReadError(f"{match_file}: no frames listed")
     trajectory = folder / "trajectory.log"
     if trajectory.is_file():
         poses = read_trajectory_log(trajectory)
@@ -419,13 +573,20 @@ def _tum_frames(folder: Path) -> list[FrameRef]:
 
 
 def _tum_single_pair(folder: Path) -> FrameRef:
-    images = [p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in COLOR_SUFFIXES]
-    depths = [p for p in images if "depth" in p.stem.lower()]
-    colors = [p for p in images if p not in depths and ("color" in p.stem.lower() or "rgb" in p.stem.lower())]
+    files = [p for p in sorted(folder.iterdir()) if p.is_file()]
+    depths = [p for p in files if "depth" in p.stem.lower() and p.suffix.lower() in DEPTH_SUFFIXES]
+    colors = [
+        p
+        for p in files
+        if "depth" not in p.stem.lower()
+        and p.suffix.lower() in COLOR_SUFFIXES
+        and ("color" in p.stem.lower() or "rgb" in p.stem.lower())
+    ]
     if len(colors) != 1 or len(depths) != 1:
         raise RGBDReadError(
-            f"{folder}: a TUM folder needs rgb.txt and depth.txt, or exactly one *color*/*rgb* image and one "
-            f"*depth* image; found {len(colors)} colour and {len(depths)} depth images"
+            f"{folder}: a TUM folder needs rgb.txt and depth.txt, or exactly one *color*/*rgb* image "
+            f"({', '.join(COLOR_SUFFIXES)}) and one *depth* image ({', '.join(DEPTH_SUFFIXES)}); found {len(colors)} "
+            f"colour and {len(depths)} depth images; it holds {_file_types(folder)}"
         )
     log.info("%s: a single colour/depth pair without a pose; it gets the identity pose", folder)
     return FrameRef(0, colors[0], depths[0], np.eye(4), 0.0, None)
@@ -530,6 +691,16 @@ def _existing_folder(path: str | Path) -> Path:
     return folder
 
 
+def _file_types(directory: Path) -> str:
+    """What a folder holds, by file type: "5 .exr, 1 .txt" (or "nothing")."""
+    counts: dict[str, int] = {}
+    for path in directory.iterdir():
+        kind = "sub-folder" if path.is_dir() else path.suffix.lower() or "without a suffix"
+        counts[kind] = counts.get(kind, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{n} {kind}{'s' if kind == 'sub-folder' and n > 1 else ''}" for kind, n in ranked) or "nothing"
+
+
 def _sorted_files(directory: Path, suffixes: tuple[str, ...]) -> list[Path]:
     def natural(p: Path) -> list[object]:
         return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", p.name)]
@@ -571,20 +742,64 @@ def read_color(path: str | Path) -> NDArray[np.uint8]:
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
-def read_depth(path: str | Path, depth_scale: float) -> NDArray[np.float32]:
-    """(H, W) float32 metres of a 16-bit depth PNG: raw / depth_scale, 0 (no reading) kept as 0."""
-    image = _open_image(Path(path))
-    if image.mode not in DEPTH_MODES:
-        raise _FrameError(f"{path}: not a 16-bit depth image (mode {image.mode}; colour and depth swapped?)")
-    raw = np.asarray(image)
+def read_depth(path: str | Path, depth_scale: float, encoding: DepthEncoding | None = None) -> NDArray[np.float32]:
+    """(H, W) float32 metres of a depth file (16-bit or float PNG/TIFF, or .npy): decoded raw / depth_scale.
+
+    An `encoding` with bitshift3 (mm_bitshift3) rotates the bits first; the scale is `depth_scale`. 0 and
+    non-finite or negative raw values are "no reading" (0).
+    """
+    raw = _read_raw_depth(Path(path))
+    if encoding is not None and encoding.bitshift3:
+        if not np.issubdtype(raw.dtype, np.integer) or raw.min(initial=0) < 0 or raw.max(initial=0) > 0xFFFF:
+            raise _FrameError(f"{path}: depth encoding {encoding.name!r} needs 16-bit integer depth, got {raw.dtype}")
+        bits = raw.astype(np.uint32)
+        raw = ((bits >> 3) | (bits << 13)) & 0xFFFF
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(raw) & (raw > 0)
     depth = raw.astype(np.float32) / np.float32(depth_scale)
-    depth[~(raw > 0)] = 0.0
+    depth[~valid] = 0.0
     return depth
 
 
-def _load_frame(ref: FrameRef, camera: CameraInfo, camera_source: str, depth_scale: float, fmt: str) -> Observation:
+def _read_raw_depth(path: Path) -> NDArray[np.number]:
+    """The depth file's values as stored: (H, W) integers or floats."""
+    suffix = path.suffix.lower()
+    if suffix not in DEPTH_SUFFIXES:
+        raise _FrameError(f"{path}: {suffix or 'no suffix'} is not a depth file type read here ({', '.join(DEPTH_SUFFIXES)})")
+    if suffix == ".npy":
+        try:
+            raw = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise _FrameError(f"{path}: no such file") from None
+        except (OSError, ValueError) as error:
+            raise _FrameError(f"{path}: unreadable depth array: {error}") from None
+        if raw.ndim != 2 or not (np.issubdtype(raw.dtype, np.integer) or np.issubdtype(raw.dtype, np.floating)):
+            raise _FrameError(f"{path}: a depth array is (H, W) numbers, got shape {raw.shape} {raw.dtype}")
+        return raw
+    image = _open_image(path)
+    if image.mode not in DEPTH_MODES:
+        raise _FrameError(
+            f"{path}: not a depth image (mode {image.mode}; 16-bit or float single-channel expected; colour and depth swapped?)"
+        )
+    return np.asarray(image)
+
+
+def _looks_bit_rotated(raw: NDArray[np.number]) -> bool:
+    """Nearly every non-zero value a multiple of 8: the low 3 bits hold only what lies beyond 8.192 m, as after
+    SUN RGB-D's rotation (linear depth has an eighth of its values there)."""
+    if not np.issubdtype(raw.dtype, np.integer):
+        return False
+    readings = raw[raw > 0]
+    return bool(
+        readings.size >= BITSHIFT_EVIDENCE_PIXELS and np.count_nonzero(readings % 8 == 0) >= BITSHIFT_SHARE * readings.size
+    )
+
+
+def _load_frame(
+    ref: FrameRef, camera: CameraInfo, camera_source: str, encoding: DepthEncoding, depth_scale: float, fmt: str
+) -> Observation:
     rgb = read_color(ref.rgb_path)
-    depth = read_depth(ref.depth_path, depth_scale)
+    depth = read_depth(ref.depth_path, depth_scale, encoding)
     if depth.shape != rgb.shape[:2]:
         raise _FrameError(
             f"{ref.depth_path}: depth is {depth.shape[1]}x{depth.shape[0]} but colour {ref.rgb_path} "
@@ -593,7 +808,7 @@ def _load_frame(ref: FrameRef, camera: CameraInfo, camera_source: str, depth_sca
     if depth.shape != (camera.height, camera.width):
         raise _FrameError(
             f"{ref.depth_path}: image is {depth.shape[1]}x{depth.shape[0]} but the intrinsics "
-            f"({camera_source}) are for {camera.width}x{camera.height}"
+            f"({camera_source}) are for {camera.width}x{camera.height}; give the camera's (--intrinsics FILE or fx,fy,cx,cy)"
         )
     pose = ref.pose.copy()
     extras: dict[str, object] = {
@@ -617,12 +832,14 @@ def _load_frame(ref: FrameRef, camera: CameraInfo, camera_source: str, depth_sca
 
 
 __all__ = [
+    "DEPTH_ENCODINGS",
     "FORMATS",
     "FREIBURG_DEFAULT",
     "PRIMESENSE_DEFAULT",
     "REDWOOD_DEPTH_SCALE",
     "TUM_DEPTH_SCALE",
     "Y_UP_TO_Z_UP",
+    "DepthEncoding",
     "FrameRef",
     "RGBDReadError",
     "RGBDSequence",
@@ -630,9 +847,11 @@ __all__ = [
     "detect_format",
     "load_intrinsics",
     "open_sequence",
+    "parse_intrinsics",
     "read_color",
     "read_depth",
     "read_sequence",
     "read_trajectory_log",
     "read_tum_trajectory",
+    "resolve_depth_encoding",
 ]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +67,64 @@ def test_perf_perception_prints_the_named_keys() -> None:
         assert figures[key] > 0
     for stage in ("segment", "lift", "associate", "octree", "scene_graph"):
         assert figures["stage_ms_320x240"][stage] >= 0
+
+
+def _bit_rotated_copy(tmp_path: Path) -> Path:
+    """The real Redwood frames with depth stored as SUN RGB-D stores millimetres (16 bits rotated left by 3)."""
+    folder = tmp_path / "sun" / "RGBD"
+    shutil.copytree(REAL, folder, ignore=shutil.ignore_patterns("other_formats"))
+    shutil.copy(REAL.parent / "camera_primesense.json", folder.parent / "camera_primesense.json")
+    for image in (folder / "depth").iterdir():
+        mm = np.asarray(Image.open(image)).astype(np.uint32)
+        Image.fromarray((((mm << 3) | (mm >> 13)) & 0xFFFF).astype(np.uint16)).save(image)
+    return folder
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="the shared real RGB-D frames are not beside this checkout")
+def test_perceive_reads_bit_rotated_depth_with_its_encoding(tmp_path: Path, caplog) -> None:
+    """--depth-encoding mm_bitshift3 reads SUN RGB-D-style depth right: the map agrees with the frames as on the originals."""
+    folder = _bit_rotated_copy(tmp_path)
+    out = tmp_path / "map"
+    with caplog.at_level(logging.WARNING):
+        code = main(
+            ["perceive", "--rgbd", str(folder), "--out", str(out), "--depth-encoding", "mm_bitshift3", "--max-frames", "2"]
+        )
+    assert code == 0 and "multiple of 8" not in caplog.text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["frames_used"] == 2 and summary["depth_agreement"] >= 0.95
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="the shared real RGB-D frames are not beside this checkout")
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--depth-encoding", "m"], r"impossible for a room.*looks like millimetres.*--depth-encoding"),
+        (["--depth-encoding", "mm", "--depth-scale", "5000"], r"depth_scale 5000 contradicts depth encoding 'mm'"),
+        (["--intrinsics", "525,525,319.5"], r"expected fx,fy,cx,cy"),
+        (["--intrinsics", "525,525,1000,239.5"], r"principal point"),
+        (["--intrinsics", "nowhere.json"], r"nowhere.json: no such camera file"),
+    ],
+)
+def test_perceive_refuses_wrong_units_and_intrinsics(tmp_path: Path, capsys, options: list[str], message: str) -> None:
+    """Depth units no room has and impossible intrinsics exit 2 with one line, and write nothing."""
+    out = tmp_path / "map"
+    assert main(["perceive", "--rgbd", str(REAL), "--out", str(out), *options]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("mindpalace perceive: error:") and re.search(message, error)
+    assert not out.exists()
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="the shared real RGB-D frames are not beside this checkout")
+def test_perceive_a_pair_of_another_camera_with_its_intrinsics(tmp_path: Path) -> None:
+    """A single 320x240 colour/depth pair: --intrinsics fx,fy,cx,cy gives its camera, the image its size."""
+    pair = REAL / "other_formats"
+    folder = tmp_path / "pair"
+    folder.mkdir()
+    Image.open(pair / "TUM_color.png").convert("RGB").resize((320, 240)).save(folder / "TUM_color.png")
+    Image.open(pair / "TUM_depth.png").resize((320, 240), Image.NEAREST).save(folder / "TUM_depth.png")
+    out = tmp_path / "map"
+    base = ["perceive", "--rgbd", str(folder), "--format", "tum", "--out", str(out), "--up", "keep"]
+    assert main(base) == 2  # the default camera is 640x480
+    assert main([*base, "--intrinsics", "262.5,262.5,159.5,119.5"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["frames_used"] == 1 and summary["depth_agreement"] >= 0.9

@@ -366,3 +366,191 @@ def test_swapped_colour_and_depth_is_reported(redwood_copy: Path):
     shutil.copy(redwood_copy / "depth" / "00000.png", redwood_copy / "color" / "00000.jpg")
     with pytest.raises(ValueError, match=r"frame 0: .*00000.jpg: a single-channel"):
         list(read_sequence(redwood_copy, strict=True))
+
+
+# --- depth encodings, units and intrinsics (issue 10, item 4) ------------------------------------
+
+
+def bit_rotate(millimetres: np.ndarray) -> np.ndarray:
+    """SUN RGB-D's storage of millimetres: the 16 bits rotated left by 3 (its reader rotates them back)."""
+    mm = millimetres.astype(np.uint32)
+    return (((mm << 3) | (mm >> 13)) & 0xFFFF).astype(np.uint16)
+
+
+def tum_pair(folder: Path, depth: np.ndarray, suffix: str = ".png", color: np.ndarray | None = None) -> Path:
+    """A single colour/depth pair folder (the TUM single-pair form) holding the given raw depth."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rgb = np.asarray(Image.open(TUM_PAIR / "TUM_color.png").convert("RGB")) if color is None else color
+    Image.fromarray(rgb).save(folder / "scene_color.png")
+    if suffix == ".npy":
+        np.save(folder / "scene_depth.npy", depth)
+    else:
+        Image.fromarray(depth).save(folder / f"scene_depth{suffix}")
+    return folder
+
+
+def tum_metres() -> np.ndarray:
+    """The real TUM frame's depth in metres (0 = no reading)."""
+    return np.asarray(Image.open(TUM_PAIR / "TUM_depth.png")).astype(np.float64) / 5000.0
+
+
+def test_real_frames_read_without_a_units_warning(real: Path, caplog):
+    """Redwood's millimetres and TUM's 1/5000 m are read at their default scale, plausibly, without a warning."""
+    with caplog.at_level(logging.WARNING):
+        sequence = open_sequence(real)
+        frames = list(sequence)
+        pair = list(read_sequence(TUM_PAIR, format="tum"))
+    assert caplog.text == ""
+    assert sequence.describe_depth() == "depth encoding 'mm' (raw / 1000 = metres)"
+    for obs in [*frames, *pair]:
+        assert 0.5 < np.median(obs.depth[obs.depth > 0]) < 4.0
+
+
+def test_millimetres_read_as_metres_is_an_error_naming_the_encoding(real: Path):
+    """Redwood's millimetre PNGs read as metres would put the room kilometres away: refused, saying how it was read."""
+    with pytest.raises(ValueError, match=r"median valid depth \d+ m is impossible for a room.*looks like millimetres.*'m'"):
+        list(read_sequence(real, depth_encoding="m"))
+
+
+def test_wrong_scale_tens_of_metres_away_warns(real: Path, caplog):
+    """Raw depth read at a tenth of its scale lands 20-30 m away: a warning names the encoding and the options."""
+    with caplog.at_level(logging.WARNING):
+        obs = next(read_sequence(real, depth_scale=100.0, max_frames=1))
+    assert 15.0 < np.median(obs.depth[obs.depth > 0]) < 100.0
+    assert "unusual for a room" in caplog.text and "raw / 100 = metres" in caplog.text and "--depth-encoding" in caplog.text
+
+
+def test_bit_rotated_millimetres_redwood(redwood_copy: Path, caplog):
+    """SUN RGB-D-style PNGs: read as plain millimetres they are 8x too far, with a warning; decoded they are exact."""
+    originals = {}
+    for image in sorted((redwood_copy / "depth").iterdir()):
+        originals[image.name] = np.asarray(Image.open(image))
+        Image.fromarray(bit_rotate(originals[image.name])).save(image)
+    with caplog.at_level(logging.WARNING):
+        wrong = next(read_sequence(redwood_copy, max_frames=1))
+    assert "multiple of 8" in caplog.text and "mm_bitshift3" in caplog.text
+    np.testing.assert_allclose(
+        wrong.depth[wrong.depth > 0], 8 * originals["00000.png"][originals["00000.png"] > 0] / 1000.0, rtol=1e-6
+    )
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        frames = list(read_sequence(redwood_copy, depth_encoding="mm_bitshift3"))
+    assert caplog.text == ""
+    for obs in frames:
+        raw = originals[Path(obs.extras["depth_path"]).name]
+        np.testing.assert_array_equal(obs.depth == 0, raw == 0)
+        np.testing.assert_allclose(obs.depth, raw / 1000.0, rtol=1e-6)
+
+
+def test_bit_rotated_pair_read_at_tum_scale_is_caught(tmp_path: Path, real: Path, caplog):
+    """The reported case: a bit-rotated millimetre pair read with TUM's scale is 1.6x too far, yet plausible; the
+    bit pattern gives it away, and --depth-encoding mm_bitshift3 reads it right."""
+    metres = tum_metres()
+    folder = tum_pair(tmp_path / "sun", bit_rotate(np.round(metres * 1000.0)))
+    with caplog.at_level(logging.WARNING):
+        wrong = next(read_sequence(folder, format="tum"))
+    valid = (metres > 0) & (metres < 8.19)  # the rotation keeps 13 bits: 8.191 m at most
+    assert np.count_nonzero(valid) > 0.99 * np.count_nonzero(metres)
+    np.testing.assert_allclose(wrong.depth[valid] / metres[valid], 1.6, rtol=2e-3)
+    assert "multiple of 8" in caplog.text and "depth_encoding='mm_bitshift3'" in caplog.text
+    right = next(read_sequence(folder, format="tum", depth_encoding="mm_bitshift3"))
+    np.testing.assert_allclose(right.depth, np.round(metres * 1000.0) / 1000.0, atol=1e-6)
+
+
+def test_float_metres_tiff_and_millimetre_npy(tmp_path: Path, real: Path, caplog):
+    """Float metres in a 32-bit TIFF (encoding m) and uint16 millimetres in .npy (encoding mm) read exactly."""
+    metres = tum_metres().astype(np.float32)
+    metres[0, :3] = np.nan  # a float file's "no reading" may be NaN
+    tiff = tum_pair(tmp_path / "tiff", metres, ".tiff")
+    with caplog.at_level(logging.WARNING):
+        obs = next(read_sequence(tiff, format="tum", depth_encoding="m"))
+    assert caplog.text == ""
+    assert obs.depth.dtype == np.float32 and np.all(obs.depth[0, :3] == 0)
+    np.testing.assert_array_equal(obs.depth[1:], np.nan_to_num(metres[1:]))
+    with pytest.raises(ValueError, match=r"impossible for a room.*'tum'"):
+        list(read_sequence(tiff, format="tum"))  # metres read as 1/5000 m: a fifth of a millimetre away
+    npy = tum_pair(tmp_path / "npy", np.round(tum_metres() * 1000.0).astype(np.uint16), ".npy")
+    obs = next(read_sequence(npy, format="tum", depth_encoding="mm"))
+    np.testing.assert_allclose(obs.depth, np.round(tum_metres() * 1000.0) / 1000.0, atol=1e-6)
+
+
+def test_float_millimetres_as_metres_says_millimetres(tmp_path: Path, real: Path):
+    folder = tum_pair(tmp_path / "mm", (tum_metres() * 1000.0).astype(np.float32), ".tiff")
+    with pytest.raises(ValueError, match=r"looks like millimetres"):
+        list(read_sequence(folder, format="tum", depth_encoding="m"))
+    obs = next(read_sequence(folder, format="tum", depth_encoding="mm"))
+    np.testing.assert_allclose(obs.depth, tum_metres(), atol=1e-6)
+
+
+def test_depth_encoding_and_scale_options_are_checked(real: Path):
+    with pytest.raises(ValueError, match=r"unknown depth encoding 'inches'; known: mm: .*mm_bitshift3"):
+        open_sequence(real, depth_encoding="inches")
+    with pytest.raises(ValueError, match=r"depth_scale 5000 contradicts depth encoding 'mm'"):
+        open_sequence(real, depth_encoding="mm", depth_scale=5000)
+    assert open_sequence(real, depth_encoding="tum").depth_scale == 5000.0
+    assert open_sequence(real, depth_encoding="mm", depth_scale=1000).depth_scale == 1000.0
+    for bad in (0.0, -1.0, float("nan"), "abc"):
+        with pytest.raises(ValueError, match="depth_scale must be a positive number"):
+            open_sequence(real, depth_scale=bad)
+
+
+def test_bit_rotated_encoding_needs_16_bit_integers(tmp_path: Path, real: Path):
+    folder = tum_pair(tmp_path / "f", tum_metres().astype(np.float32), ".tiff")
+    with pytest.raises(ValueError, match=r"'mm_bitshift3' needs 16-bit integer depth"):
+        list(read_sequence(folder, format="tum", depth_encoding="mm_bitshift3"))
+
+
+def test_intrinsics_as_numbers_take_the_image_size(tmp_path: Path, real: Path):
+    """A pair of another camera and size: fx,fy,cx,cy give its intrinsics, the image its size."""
+    small_rgb = np.asarray(Image.open(TUM_PAIR / "TUM_color.png").convert("RGB").resize((320, 240)))
+    small_depth = np.asarray(Image.open(TUM_PAIR / "TUM_depth.png").resize((320, 240), Image.NEAREST))
+    folder = tum_pair(tmp_path / "small", small_depth, color=small_rgb)
+    with pytest.raises(ValueError, match=r"intrinsics \(Freiburg defaults\) are for 640x480; give the camera's \(--intrinsics"):
+        list(read_sequence(folder, format="tum"))
+    obs = next(read_sequence(folder, format="tum", intrinsics="262.5,262.5,159.5,119.5"))
+    assert obs.camera == CameraInfo(320, 240, 262.5, 262.5, 159.5, 119.5)
+    assert next(read_sequence(folder, format="tum", intrinsics=(262.5, 262.5, 159.5, 119.5))).camera == obs.camera
+    assert next(read_sequence(folder, format="tum", intrinsics="262.5 262.5 159.5 119.5 320 240")).camera == obs.camera
+    camera_file = tmp_path / "camera.txt"
+    camera_file.write_text("fx: 262.5\nfy: 262.5\ncx: 159.5\ncy: 119.5\n")  # no size: the image's
+    assert next(read_sequence(folder, format="tum", intrinsics=str(camera_file))).camera == obs.camera
+    assert next(read_sequence(folder, format="tum", intrinsics=camera_file)).camera == obs.camera
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("525,525,319.5", r"expected fx,fy,cx,cy"),
+        ("525,0,319.5,239.5", r"focal lengths must be positive"),
+        ("525,525,nan,239.5", r"principal point"),
+        ("525,525,900,239.5", r"principal point .* outside the 640x480 image"),
+        ("no_such_camera.json", r"no_such_camera.json: no such camera file"),
+    ],
+)
+def test_bad_intrinsics_are_refused(real: Path, spec: str, message: str):
+    with pytest.raises(ValueError, match=message):
+        open_sequence(TUM_PAIR, format="tum", intrinsics=spec)
+
+
+def test_folder_without_a_supported_depth_type_names_what_it_holds(redwood_copy: Path):
+    (redwood_copy / "rgbd.match").unlink()
+    for image in (redwood_copy / "depth").iterdir():
+        image.rename(image.with_suffix(".exr"))
+    (redwood_copy / "depth" / "notes.txt").write_text("exported")
+    with pytest.raises(
+        ValueError, match=r"depth: no depth images of a type read here \(.png, .tif, .tiff, .npy\); it holds 5 .exr, 1 .txt"
+    ):
+        read_sequence(redwood_copy)
+
+
+def test_pair_folder_without_a_supported_type_names_what_it_holds(tmp_path: Path, real: Path):
+    shutil.copy(TUM_PAIR / "TUM_color.png", tmp_path / "TUM_color.png")
+    (tmp_path / "TUM_depth.exr").write_bytes(b"not read here")
+    with pytest.raises(ValueError, match=r"found 1 colour and 0 depth images; it holds 1 .exr, 1 .png"):
+        read_sequence(tmp_path, format="tum")
+
+
+def test_eight_bit_depth_is_not_depth(tmp_path: Path, real: Path):
+    folder = tum_pair(tmp_path / "l", (tum_metres() * 50).astype(np.uint8))
+    with pytest.raises(ValueError, match=r"scene_depth.png: not a depth image \(mode L"):
+        list(read_sequence(folder, format="tum"))

@@ -88,7 +88,7 @@ def test_an_agent_for_the_rover_puts_the_mug_on_the_desk(tmp_path: Path) -> None
         assert [e["action"] for e in events] == ["pick", "place"] and events[0]["objects"] == events[1]["objects"][:1]
         mug_id = events[0]["objects"][0]
         remembered = agent.runtime.objects()[mug_id].center
-        assert np.linalg.norm(remembered[:2] - mug[:2]) < 0.15
+        assert desk.distance(remembered[0], remembered[1]) == 0.0 and np.linalg.norm(remembered[:2] - mug[:2]) < 0.3
     finally:
         agent.close()
 
@@ -116,7 +116,8 @@ def test_affordances_follow_the_rovers_reach_and_skills(tmp_path: Path) -> None:
     try:
         runtime = agent.runtime
         run_skill(runtime, "look_around", {})
-        run_skill(runtime, "navigate_to", {"target": "table"})
+        run_skill(runtime, "navigate_to", {"target": "table"})  # the mug is mapped on the way
+        assert run_skill(runtime, "navigate_to", {"target": "mug"}).success
         calls = propose(runtime, [], "Put the mug on the desk.", skill_config=SkillConfig())
         names = {c.name for c in calls}
         assert "open" not in names and "close" not in names
@@ -127,6 +128,6 @@ def test_affordances_follow_the_rovers_reach_and_skills(tmp_path: Path) -> None:
         for call in picks:
             obj = runtime.objects()[int(call.arguments["object"].rsplit("#", 1)[1])]
             assert math.hypot(obj.center[0] - x, obj.center[1] - y) <= reach
-        assert picks, "the mug and the book are within reach at the table"
+        assert picks, "the mug is within reach"
     finally:
         agent.close()

@@ -94,9 +94,11 @@ class HouseholdEnv(gym.Env):
 
     # ---------------------------------------------------------------- lifecycle
     @classmethod
-    def check_arguments(cls, **overrides: Any) -> None:
+    def check_arguments(cls, config: HouseholdConfig | None = None, render_mode: str | None = None, **overrides: Any) -> None:
         """Raise `ValueError` naming a field the household config does not have or a value out of range."""
-        from_dict(HouseholdConfig, overrides).validate()
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        from_dict(HouseholdConfig, {**(asdict(config) if config is not None else {}), **overrides}).validate()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Observation, dict[str, Any]]:
         super().reset(seed=seed)

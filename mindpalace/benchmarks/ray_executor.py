@@ -75,7 +75,7 @@ class RayExecutor:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.capacity = max(1, min(cpus, max_in_flight) if max_in_flight else cpus)
         where = "a local Ray" if address == "local" else f"the Ray cluster at {address}"
-        self.description = f"{where} ({self.capacity} jobs at a time)"
+        self.description = f"{where} ({self.capacity} job{'s' if self.capacity > 1 else ''} at a time)"
         self._spec = spec
         self._out_dir = str(out_dir)
         self._timeout_s = job_timeout_s

@@ -222,7 +222,7 @@ def _plot(chart: BarChart, path: Path) -> None:
         axes.set_ylim(*chart.ylim)
     if any(_height(value) < 0 for row in chart.values.values() for value in row.values()):
         axes.axhline(0.0, color="black", linewidth=0.8)
-    if len(series) > 1:
+    if series:
         axes.legend(fontsize="small", ncols=min(len(series), 5))
     figure.savefig(path, dpi=100)
 

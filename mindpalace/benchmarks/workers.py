@@ -73,9 +73,14 @@ class ProcessExecutor:
         self._timeout_s = job_timeout_s
         self._threads = max(1, (multiprocessing.cpu_count() or 1) // workers)
         self._context = multiprocessing.get_context("spawn")
-        self._workers = [self._start() for _ in range(workers)]
-        for worker in self._workers:  # started together, imported in parallel
-            self._await_ready(worker)
+        self._workers: list[_Worker] = []
+        try:
+            self._workers += [self._start() for _ in range(workers)]
+            for worker in self._workers:  # started together, imported in parallel
+                self._await_ready(worker)
+        except BaseException:  # a worker that cannot start, or Ctrl-C: leave no process behind
+            self.close()
+            raise
 
     def _start(self) -> _Worker:
         ours, theirs = self._context.Pipe(duplex=True)

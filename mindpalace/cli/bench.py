@@ -71,7 +71,11 @@ def run_bench(args: argparse.Namespace) -> int:
         progress=not parsed.no_progress,
     )
     command = shlex.join(["mindpalace", "bench", args.suite, *args.arguments])
-    invocation, records = run_suite(spec, options, config, command)
+    try:
+        invocation, records = run_suite(spec, options, config, command)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the finished jobs are in {config.out_dir / 'results.jsonl'}; the same command resumes the run")
+        return 130
     failed = [record for record in records if not record.ok]
     line = f"{spec.name}: {len(records) - len(failed)} of {len(records)} jobs ok"
     if failed:

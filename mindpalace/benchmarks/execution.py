@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
-from mindpalace.benchmarks.suite import Job, Result, Suite
+from mindpalace.benchmarks.suite import Job, Options, Result, Suite
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -78,14 +78,14 @@ def seed_globals(key: str) -> None:
         sys.modules["torch"].manual_seed(seed)
 
 
-def execute_job(suite: Suite, job_text: str, out_dir: Path) -> Outcome:
+def execute_job(suite: Suite, job_text: str, options: Options, out_dir: Path) -> Outcome:
     """Run one job given as JSON text; any exception becomes a failed outcome with its traceback."""
     job = json.loads(job_text)
     key = job["key"]
     start = time.perf_counter()
     try:
         seed_globals(key)
-        result = suite.run(job, out_dir)
+        result = suite.run(job, options, out_dir)
         if not isinstance(result, dict):
             raise TypeError(f"{type(suite).__name__}.run returned {type(result).__name__}, not a dict")
         result = json.loads(json.dumps(result, allow_nan=False))  # JSON-ready, or an error here
@@ -119,8 +119,9 @@ class InlineExecutor:
     capacity = 1
     description = "this process"
 
-    def __init__(self, suite: Suite, out_dir: Path) -> None:
+    def __init__(self, suite: Suite, options: Options, out_dir: Path) -> None:
         self._suite = suite
+        self._options = options
         self._out_dir = out_dir
         self._queued: list[str] = []
 
@@ -128,7 +129,7 @@ class InlineExecutor:
         self._queued.append(json.dumps(job))
 
     def wait(self, timeout_s: float) -> list[Outcome]:
-        outcomes = [execute_job(self._suite, text, self._out_dir) for text in self._queued]
+        outcomes = [execute_job(self._suite, text, self._options, self._out_dir) for text in self._queued]
         self._queued.clear()
         return outcomes
 

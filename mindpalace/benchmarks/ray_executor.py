@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mindpalace.benchmarks.execution import Outcome, execute_job
-from mindpalace.benchmarks.suite import Job, Suite
+from mindpalace.benchmarks.suite import Job, Options, Suite
 from mindpalace.benchmarks.suites import SuiteSpec
 
 INSTALL_HINT = "pip install 'mindpalace[bench]' (or: pip install 'ray[default]')"
@@ -25,12 +25,12 @@ ERROR_CHARS = 4000  # Ray's error text can hold a whole remote traceback and log
 _suites: dict[str, Suite] = {}  # per Ray worker process: each suite is imported and built once
 
 
-def run_task(spec: SuiteSpec, out_dir: str, job_text: str) -> str:
+def run_task(spec: SuiteSpec, options: Options, out_dir: str, job_text: str) -> str:
     """The body of a Ray task: run one job and return its outcome as JSON text."""
     name = json.dumps([spec.entry_point, spec.kwargs], sort_keys=True)
     if name not in _suites:
         _suites[name] = spec.create()
-    return execute_job(_suites[name], job_text, Path(out_dir)).to_text()
+    return execute_job(_suites[name], job_text, options, Path(out_dir)).to_text()
 
 
 def import_ray() -> Any:
@@ -54,6 +54,7 @@ class RayExecutor:
     def __init__(
         self,
         spec: SuiteSpec,
+        options: Options,
         out_dir: Path,
         address: str,
         max_in_flight: int | None = None,
@@ -77,13 +78,14 @@ class RayExecutor:
         where = "a local Ray" if address == "local" else f"the Ray cluster at {address}"
         self.description = f"{where} ({self.capacity} job{'s' if self.capacity > 1 else ''} at a time)"
         self._spec = spec
+        self._options = ray.put(options)  # once, not with every task
         self._out_dir = str(out_dir)
         self._timeout_s = job_timeout_s
         self._task = ray.remote(max_retries=0, num_cpus=1)(run_task)
         self._in_flight: dict[Any, tuple[str, float]] = {}  # object ref -> (job key, submitted at)
 
     def submit(self, job: Job) -> None:
-        ref = self._task.remote(self._spec, self._out_dir, json.dumps(job))
+        ref = self._task.remote(self._spec, self._options, self._out_dir, json.dumps(job))
         self._in_flight[ref] = (job["key"], time.monotonic())
 
     def wait(self, timeout_s: float) -> list[Outcome]:

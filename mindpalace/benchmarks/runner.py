@@ -114,7 +114,7 @@ def run_suite(spec: SuiteSpec, options: Options, config: RunnerConfig, command: 
                     break
                 if executor is None:
                     start = time.monotonic()
-                    executor = _executor(spec, suite, config)
+                    executor = _executor(spec, suite, options, config)
                     invocation.startup_s = time.monotonic() - start
                     invocation.executor = executor.description
                     first_submit = time.monotonic()
@@ -138,21 +138,21 @@ def run_suite(spec: SuiteSpec, options: Options, config: RunnerConfig, command: 
     return invocation, records
 
 
-def _executor(spec: SuiteSpec, suite: Suite, config: RunnerConfig) -> Executor:
+def _executor(spec: SuiteSpec, suite: Suite, options: Options, config: RunnerConfig) -> Executor:
     if config.ray is not None:
         from mindpalace.benchmarks.ray_executor import RayExecutor
 
         if config.workers is not None and config.workers < 1:
             raise ValueError("--workers with --ray is the number of jobs at a time: at least 1")
-        return RayExecutor(spec, config.out_dir, config.ray, config.workers, config.job_timeout_s)
+        return RayExecutor(spec, options, config.out_dir, config.ray, config.workers, config.job_timeout_s)
     workers = 1 if config.workers is None else config.workers
     if workers == 0:
         if config.job_timeout_s is not None:
             raise ValueError("--job-timeout needs worker processes (--workers 1 or more) or --ray")
-        return InlineExecutor(suite, config.out_dir)
+        return InlineExecutor(suite, options, config.out_dir)
     from mindpalace.benchmarks.workers import ProcessExecutor
 
-    return ProcessExecutor(spec, config.out_dir, workers, config.job_timeout_s)
+    return ProcessExecutor(spec, options, config.out_dir, workers, config.job_timeout_s)
 
 
 def _run_round(

@@ -55,7 +55,7 @@ class SmokeSuite(Suite):
                 )
         return jobs
 
-    def run(self, job: Job, out_dir: Path) -> Result:
+    def run(self, job: Job, options: Options, out_dir: Path) -> Result:
         time.sleep(job["sleep_ms"] / 1000.0)
         draws = np.random.default_rng(job["seed"]).standard_normal(size=job["draws"])
         return {"value": float(np.sum(draws))}

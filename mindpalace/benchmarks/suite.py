@@ -82,11 +82,12 @@ class Suite(ABC):
         """
 
     @abstractmethod
-    def run(self, job: Job, out_dir: Path) -> Result:
+    def run(self, job: Job, options: Options, out_dir: Path) -> Result:
         """Run one job and return its JSON-ready result. Raise on failure; the runner records the error.
 
-        `out_dir` is the run's output folder, for artifacts that later jobs read (on a Ray cluster it must be
-        on a disk every node shares). Write them atomically: a job may be killed midway and run again.
+        `options` are the run's (what every job shares: image size, config overrides, ...). `out_dir` is the
+        run's output folder, for artifacts that later jobs read (on a Ray cluster it must be on a disk every
+        node shares). Write them atomically: a job may be killed midway and run again.
         """
 
     @abstractmethod

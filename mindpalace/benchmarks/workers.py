@@ -20,14 +20,14 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from mindpalace.benchmarks.execution import Outcome, describe_exit, execute_job, limit_threads, worker_name
-from mindpalace.benchmarks.suite import Job
+from mindpalace.benchmarks.suite import Job, Options
 from mindpalace.benchmarks.suites import SuiteSpec
 
 STOP_GRACE_S = 5.0  # how long close() waits for an idle worker to exit before terminating it
 READY = b"ready"  # a worker's first message: the suite is imported and built
 
 
-def worker_main(connection: Connection, spec: SuiteSpec, out_dir: str, threads: int) -> None:
+def worker_main(connection: Connection, spec: SuiteSpec, options: Options, out_dir: str, threads: int) -> None:
     """A worker process: receive a job as JSON text, run it, send the outcome back; until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_threads(threads)
@@ -43,7 +43,7 @@ def worker_main(connection: Connection, spec: SuiteSpec, out_dir: str, threads: 
         except (EOFError, OSError):
             return  # the runner is gone or done
         if broken is None:
-            outcome = execute_job(suite, job_text, Path(out_dir))
+            outcome = execute_job(suite, job_text, options, Path(out_dir))
         else:
             outcome = Outcome.failure(json.loads(job_text)["key"], broken, worker=worker_name())
         try:
@@ -63,12 +63,15 @@ class _Worker:
 class ProcessExecutor:
     """K spawned worker processes, one job each at a time."""
 
-    def __init__(self, spec: SuiteSpec, out_dir: Path, workers: int, job_timeout_s: float | None = None) -> None:
+    def __init__(
+        self, spec: SuiteSpec, options: Options, out_dir: Path, workers: int, job_timeout_s: float | None = None
+    ) -> None:
         if workers < 1:
             raise ValueError(f"--workers must be at least 1 for worker processes, got {workers}")
         self.capacity = workers
         self.description = f"{workers} worker process{'es' if workers > 1 else ''}"
         self._spec = spec
+        self._options = options
         self._out_dir = out_dir
         self._timeout_s = job_timeout_s
         self._threads = max(1, (multiprocessing.cpu_count() or 1) // workers)
@@ -86,7 +89,7 @@ class ProcessExecutor:
         ours, theirs = self._context.Pipe(duplex=True)
         process = self._context.Process(
             target=worker_main,
-            args=(theirs, self._spec, str(self._out_dir), self._threads),
+            args=(theirs, self._spec, self._options, str(self._out_dir), self._threads),
             name="mindpalace-bench-worker",
             daemon=True,
         )

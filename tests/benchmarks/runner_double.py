@@ -67,7 +67,6 @@ class DoubleSuite(Suite):
                     "key": f"job-{index:03d}",
                     "seed": options["seed"] + index,
                     "sleep_ms": options["sleep_ms"],
-                    "label": options["label"],
                     "crash": crash,
                     "fail": fail,
                 }
@@ -86,7 +85,7 @@ class DoubleSuite(Suite):
             ]
         return jobs
 
-    def run(self, job: Job, out_dir: Path) -> Result:
+    def run(self, job: Job, options: Options, out_dir: Path) -> Result:
         with (out_dir / ATTEMPTS_LOG).open("a") as log:
             log.write(f"{job['key']} {os.getpid()}\n")
         time.sleep(job["sleep_ms"] / 1000.0)
@@ -97,7 +96,7 @@ class DoubleSuite(Suite):
             raise RuntimeError(f"<b>deliberate</b> failure of {job['key']}")
         value = int(np.random.default_rng(job["seed"]).integers(0, 1_000_000)) + job.get("base", 0)
         # Drawn from the global RNGs, which the runner seeds per job: the same wherever the job runs.
-        return {"value": value, "label": job["label"], "global_draw": random.random() + float(np.random.random())}
+        return {"value": value, "label": options["label"], "global_draw": random.random() + float(np.random.random())}
 
     def summarize(self, options: Options, records: Sequence[Record]) -> dict[str, Any]:
         ok = [record for record in records if record.ok and record.result is not None]

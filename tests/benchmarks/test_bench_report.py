@@ -41,7 +41,7 @@ class FindingDoryShapedReport(Suite):
     def jobs(self, options: Options, done: Mapping[str, Result]) -> list[Job]:
         return []
 
-    def run(self, job: Job, out_dir: Path) -> Result:
+    def run(self, job: Job, options: Options, out_dir: Path) -> Result:
         return {}
 
     def summarize(self, options: Options, records: Sequence[Record]) -> dict[str, Any]:

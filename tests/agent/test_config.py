@@ -33,5 +33,5 @@ def test_checks_name_what_is_wrong_before_anything_is_built() -> None:
         check_config(load_config(AgentConfig, None, ["memory.settings.budget=3"]))
     with pytest.raises(BuildError, match=r"env: unknown env .mindpalace/Kitchen-v9.; registered:"):
         check_config(load_config(AgentConfig, None, ["env.type=mindpalace/Kitchen-v9"]))
-    with pytest.raises(ConfigError, match="memory.checkpoint_every_s must be > 0"):
+    with pytest.raises(ConfigError, match=r"memory\.checkpoint_every_s must be > 0"):
         load_config(AgentConfig, None, ["memory.checkpoint_every_s=0"])

@@ -8,11 +8,14 @@ Poses are 4x4 float64 (child -> parent); quaternions are (x, y, z, w).
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+
 import numpy as np
 from numpy.typing import NDArray
 
 from mindpalace.core.geometry import make_pose, matrix_to_quat, quat_to_matrix
-from mindpalace.core.types import CameraInfo
+from mindpalace.core.types import CameraInfo, InstanceInfo
 from mindpalace.ros.messages.common import (
     Header,
     Point,
@@ -61,8 +64,10 @@ def image_msg(array: NDArray, encoding: str, stamp_s: float, frame_id: str, row_
     elif encoding == "32FC1":
         depth = np.asarray(array, dtype="<f4")
         pixels = np.where(depth > 0, depth, np.float32(np.nan)).astype("<f4")
+    elif encoding == "32SC1":
+        pixels = np.asarray(array).astype("<i4")
     else:
-        raise ValueError(f"cannot write encoding {encoding!r}; use one of rgb8, bgr8, 16UC1, 32FC1")
+        raise ValueError(f"cannot write encoding {encoding!r}; use one of rgb8, bgr8, 16UC1, 32FC1, 32SC1")
     height, width = pixels.shape[:2]
     rows = np.ascontiguousarray(pixels).view(np.uint8).reshape(height, -1)
     if row_padding:
@@ -103,6 +108,27 @@ def depth_from_msg(msg: Image) -> NDArray[np.float32]:
         return np.where(np.isfinite(metres) & (metres > 0), metres, np.float32(0.0)).astype(np.float32)
     millimetres = _rows(msg, 2).copy().view(f"{order}u2").reshape(msg.height, msg.width)
     return (millimetres.astype(np.float32) / np.float32(1000.0)).astype(np.float32)
+
+
+def instances_from_msg(msg: Image) -> NDArray[np.int32]:
+    """(H, W) int32 instance ids (0 = none) from a 32SC1 image: a simulator's instance segmentation."""
+    if msg.encoding != "32SC1":
+        raise MessageError("encoding", f"instance image in {msg.encoding!r}; expected 32SC1")
+    order = ">" if msg.is_bigendian else "<"
+    return _rows(msg, 4).copy().view(f"{order}i4").reshape(msg.height, msg.width).astype(np.int32)
+
+
+def instance_table_json(instances: dict[int, InstanceInfo]) -> str:
+    """The id -> label table of an instance image, as JSON (published beside it)."""
+    return json.dumps({str(i): asdict(info) for i, info in instances.items()})
+
+
+def instance_table_from_json(text: str) -> dict[int, InstanceInfo]:
+    try:
+        table = {int(key): InstanceInfo(**value) for key, value in json.loads(text).items()}
+    except (ValueError, TypeError, AttributeError) as error:
+        raise MessageError("json", f"not an instance table: {error}") from error
+    return table
 
 
 # ---------------------------------------------------------------------- camera info

@@ -48,14 +48,13 @@ def camera_messages(
 ) -> list[tuple[str, Any]]:
     """(topic, message) for the colour image (rgb8), aligned depth (16UC1 mm) and camera_info; and the instance
     image and its label table when `segmentation` and the observation has them."""
-    messages: list[tuple[str, Any]] = [
-        (topics.color, image_msg(obs.rgb, "rgb8", stamp_s, frames.optical)),
-        (topics.depth, image_msg(obs.depth, "16UC1", stamp_s, frames.optical)),
-        (topics.camera_info, camera_info_msg(obs.camera, stamp_s, frames.optical)),
-    ]
+    # Published before the images they describe, colour last: a node has all it needs when the colour arrives.
+    messages: list[tuple[str, Any]] = [(topics.camera_info, camera_info_msg(obs.camera, stamp_s, frames.optical))]
     if segmentation and obs.segmentation is not None:
-        messages.append((topics.instances, image_msg(obs.segmentation, "32SC1", stamp_s, frames.optical)))
         messages.append((topics.instance_labels, String(instance_table_json(obs.instances))))
+        messages.append((topics.instances, image_msg(obs.segmentation, "32SC1", stamp_s, frames.optical)))
+    messages.append((topics.depth, image_msg(obs.depth, "16UC1", stamp_s, frames.optical)))
+    messages.append((topics.color, image_msg(obs.rgb, "rgb8", stamp_s, frames.optical)))
     return messages
 
 

@@ -39,6 +39,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     ingest.add_argument("bag", type=Path)
     ingest.add_argument("--bank", type=Path, required=True, help="the bank to create or continue")
     _node_arguments(ingest)
+    ingest.add_argument("--out", type=Path, default=None, help="also write the map's scene_graph.json and report.json here")
     ingest.add_argument("--json", action="store_true", help="print only the JSON line")
     ingest.set_defaults(run=run_ingest)
 
@@ -92,6 +93,12 @@ def run_ingest(args: argparse.Namespace) -> int:
     node = MemoryNode.open(config)
     try:
         report = ingest(args.bag, node)
+        if args.out is not None:
+            args.out.mkdir(parents=True, exist_ok=True)
+            with node.lock:
+                node.memory.spatial.scene_graph()
+                node.memory.spatial.scene.save_json(args.out / "scene_graph.json")
+            (args.out / "report.json").write_text(json.dumps(asdict(report), indent=2))
     finally:
         node.close()
     print(json.dumps(asdict(report)))

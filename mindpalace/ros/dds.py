@@ -55,7 +55,9 @@ def loopback_config(interface: str = "lo", max_participants: int = 60) -> str:
         f'<NetworkInterface name="{interface}"/></Interfaces><AllowMulticast>false</AllowMulticast></General>'
         "<Discovery><ParticipantIndex>auto</ParticipantIndex>"
         f"<MaxAutoParticipantIndex>{max_participants}</MaxAutoParticipantIndex>"
-        '<Peers><Peer address="127.0.0.1"/></Peers></Discovery></Domain></CycloneDDS>'
+        '<Peers><Peer address="127.0.0.1"/></Peers></Discovery>'
+        # Room for a few 640x480 RGB-D frames in the socket while a busy process catches up (up to net.core.rmem_max).
+        '<Internal><SocketReceiveBufferSize min="default" max="8MB"/></Internal></Domain></CycloneDDS>'
     )
 
 

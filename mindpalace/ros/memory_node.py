@@ -99,6 +99,7 @@ class MemoryNodeConfig:
     frames: FramesConfig = field(default_factory=FramesConfig)
     namespace: str = "/mindpalace"  # the node's outputs and services: /mindpalace/map, /mindpalace/query, ...
     sensor_qos: str = "sensor_data"  # how colour, depth and camera_info are read (mindpalace.ros.qos.PROFILES)
+    sensor_queue: int = 30  # frames a reader holds until the node takes them (a busy node takes them late, not never)
     sync_slop_s: float = 0.02  # colour and depth stamps this close make a pair
     tf_timeout_s: float = 0.2  # how long a frame waits for its transform before it is dropped
     rate_hz: float = 5.0  # frames perceived per second, the latest first; 0 = every frame
@@ -106,8 +107,14 @@ class MemoryNodeConfig:
     use_sim_time: bool = False  # the node's clock is /clock (a simulator's or a bag's), not the wall clock
 
     def __post_init__(self) -> None:
-        if self.sync_slop_s < 0 or self.tf_timeout_s < 0 or self.rate_hz < 0 or self.publish_every_s <= 0:
-            raise ValueError("sync_slop_s, tf_timeout_s and rate_hz must be >= 0 and publish_every_s > 0")
+        if (
+            self.sync_slop_s < 0
+            or self.tf_timeout_s < 0
+            or self.rate_hz < 0
+            or self.publish_every_s <= 0
+            or self.sensor_queue < 1
+        ):
+            raise ValueError("sync_slop_s, tf_timeout_s and rate_hz must be >= 0, publish_every_s > 0, sensor_queue >= 1")
 
     def agent_config(self) -> AgentConfig:
         """The parts of an agent config the builder needs for perception and memory."""

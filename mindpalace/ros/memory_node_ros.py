@@ -13,6 +13,7 @@ waiting (latest frame wins) and the replaced one is counted as dropped ("superse
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -41,7 +42,8 @@ class MemoryNodeRos:
         self.node = node
         self.transport = transport
         config = node.config
-        topics, sensor = config.topics, profile(config.sensor_qos)
+        topics = config.topics
+        sensor = dataclasses.replace(profile(config.sensor_qos), depth=config.sensor_queue)
         ns = config.namespace
 
         def name(leaf: str) -> str:

@@ -123,7 +123,7 @@ def test_the_redwood_bag_gives_the_map_perceive_gives(tmp_path: Path) -> None:
     run = [sys.executable, "-m", "mindpalace.cli.main"]
     subprocess.run([*run, "ros", "record", "--rgbd", str(REDWOOD), "--out", str(tmp_path / "bag")], check=True)
     ingested = subprocess.run(
-        [*run, "ros", "ingest", str(tmp_path / "bag"), "--bank", str(tmp_path / "bank.db"), "--json"],
+        [*run, "ros", "ingest", str(tmp_path / "bag"), "--bank", str(tmp_path / "bank.db"), "--out", str(tmp_path / "ingested")],
         check=True,
         capture_output=True,
         text=True,
@@ -139,10 +139,11 @@ def test_the_redwood_bag_gives_the_map_perceive_gives(tmp_path: Path) -> None:
     assert report["frames_used"] == summary["frames_used"] == 5 and report["frames_dropped"] == 0
     assert report["objects"] == summary["objects"]
     assert report["depth_agreement"] == pytest.approx(summary["depth_agreement"], abs=0.001)
-    graph = json.loads((tmp_path / "map" / "scene_graph.json").read_text())
-    expected = np.array([node["center"] for node in graph["nodes"] if "center" in node])
-    with MemorySystem.open(tmp_path / "bank.db") as memory:
-        found = np.array([record.position for record in memory.objects.find(limit=100)])
-    assert len(found) == len(expected)
+    centres = {}
+    for name in ("map", "ingested"):
+        graph = json.loads((tmp_path / name / "scene_graph.json").read_text())
+        centres[name] = np.array([node["center"] for node in graph["nodes"] if "center" in node])
+    found, expected = centres["ingested"], centres["map"]
+    assert len(found) == len(expected) == 12
     distance = np.linalg.norm(found[:, None] - expected[None], axis=2).min(axis=1)
     assert distance.max() <= 0.01

@@ -176,3 +176,30 @@ def test_without_ros_2_the_rclpy_transport_says_what_to_do() -> None:
 def test_an_unknown_transport_is_named() -> None:
     with pytest.raises(ValueError, match="unknown transport 'zenoh'; known: dds, rclpy"):
         make_transport("zenoh", "node")
+
+
+def test_an_action_sends_feedback_and_its_result(transports) -> None:
+    from mindpalace.ros.actions import ActionClient, ActionServer
+    from mindpalace.ros.messages.common import GoalStatus
+    from mindpalace.ros.messages.mindpalace_msgs import INSTRUCT, InstructFeedback, InstructGoal, InstructResult
+
+    server_side, client_side = transports("agent"), transports("user")
+
+    def execute(handle):
+        for step in (1, 2, 3):
+            handle.publish_feedback(InstructFeedback(step, "navigate_to", "{}", True, f"step {step}"))
+            time.sleep(0.05)
+        if handle.goal.instruction == "fail":
+            handle.abort()
+        return InstructResult(True, "on the shelf", "answered", "{}")
+
+    ActionServer(server_side, "/mindpalace/instruct", INSTRUCT, execute)
+    client = ActionClient(client_side, "/mindpalace/instruct", INSTRUCT)
+    assert client.wait_for_server(10.0)
+    time.sleep(0.3)  # the feedback topic is matched
+    feedback: list[InstructFeedback] = []
+    status, result = client.run(InstructGoal("Where is the hat?"), feedback.append, timeout_s=30.0)
+    assert status == GoalStatus.STATUS_SUCCEEDED and result.answer == "on the shelf"
+    assert wait_for(lambda: [f.step for f in feedback] == [1, 2, 3])
+    status, _ = client.run(InstructGoal("fail"), timeout_s=30.0)
+    assert status == GoalStatus.STATUS_ABORTED

@@ -179,24 +179,37 @@ def drive_to(
 
 
 # ---------------------------------------------------------------------- skills
+def approaches(
+    runtime: AgentRuntime, target: Target, config: SkillConfig
+) -> list[tuple[tuple[float, float], float, tuple[float, float] | None]]:
+    """Where to drive to reach a target, best first: (goal xy, tolerance m, point to face or None).
+
+    A drawer slides out and a door swings: the base stands off in front of it, as the furniture's access pose does,
+    or, when that stand-off is blocked on the map (a wall, a merged part), gets near it. An object is reached when
+    the arm can, a room when the base is inside it, a point within 0.3 m.
+    """
+    if target.kind == "object" and runtime.memory.spatial.scene.kind_of(target.obj) == "part":
+        return [
+            (_standoff(runtime, target.obj, config), 0.35, target.xy),
+            (target.xy, config.stop_distance(runtime.robot), target.xy),
+        ]
+    if target.kind == "object":
+        tolerance = max(config.stop_distance(runtime.robot), target.radius + runtime.robot.footprint_radius + 0.25)
+        return [(target.xy, tolerance, target.xy)]
+    return [(target.xy, 1.0 if target.kind == "room" else 0.3, None)]
+
+
 def navigate_to(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
     target = resolve_target(runtime, args["target"])
     if isinstance(target, SkillOutcome):
         return target
-    if target.kind == "object" and runtime.memory.spatial.scene.kind_of(target.obj) == "part":
-        # A drawer slides out and a door swings: stand off in front of it, as the furniture's access pose does.
-        outcome = drive_to(runtime, _standoff(runtime, target.obj, config), 0.35, target.xy, config)
-        if outcome.reason == "no_path":  # the stand-off is blocked on the map (a wall, a merged part): get near it
-            outcome = drive_to(runtime, target.xy, config.stop_distance(runtime.robot), target.xy, config)
-        if outcome.success:
-            _look_at(runtime, target.obj.center)
-    elif target.kind == "object":
-        tolerance = max(config.stop_distance(runtime.robot), target.radius + runtime.robot.footprint_radius + 0.25)
-        outcome = drive_to(runtime, target.xy, tolerance, target.xy, config)
-        if outcome.success:
-            _look_at(runtime, target.obj.center)
-    else:
-        outcome = drive_to(runtime, target.xy, 1.0 if target.kind == "room" else 0.3, None, config)
+    outcome = fail("no_path", f"no way to {target.name}")
+    for goal, tolerance, face in approaches(runtime, target, config):
+        outcome = drive_to(runtime, goal, tolerance, face, config)
+        if outcome.reason != "no_path":
+            break
+    if outcome.success and target.obj is not None:
+        _look_at(runtime, target.obj.center)
     if outcome.success:
         outcome.message = f"at {target.name}" + (f" in the {runtime.room}" if runtime.room else "")
     return outcome

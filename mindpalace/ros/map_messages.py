@@ -7,6 +7,7 @@ markers draw each mapped thing's box and label, on / in relations as lines, and 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import networkx as nx
@@ -14,8 +15,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mindpalace.core.geometry import pose_from_xy_yaw
+from mindpalace.core.grid import GridMap
 from mindpalace.memory.spatial.memory import SpatialMemory
-from mindpalace.ros.convert import header, pose_array_msg, pose_msg
+from mindpalace.ros.convert import MessageError, header, pose_array_msg, pose_msg
 from mindpalace.ros.messages.common import ColorRGBA, Point, Pose, PoseArray, Quaternion, String, Time, Vector3
 from mindpalace.ros.messages.maps import MapMetaData, Marker, MarkerArray, OccupancyGrid
 
@@ -38,6 +40,26 @@ def occupancy_grid_msg(
     corner = pose_from_xy_yaw(origin[0] - resolution / 2, origin[1] - resolution / 2, 0.0)
     info = MapMetaData(Time.from_seconds(stamp_s), resolution, cols, rows, pose_msg(corner))
     return OccupancyGrid(header(stamp_s, frame), info, cells.tobytes())
+
+
+def grid_from_msg(msg: OccupancyGrid, include: list[tuple[float, float]], margin: float = 1.0) -> GridMap:
+    """The grid's occupied cells (100) as blocked; unknown and free cells are not. Widened to hold every point of
+    `include` (e.g. the start and the goal) with `margin` metres around, as unknown space."""
+    resolution = float(msg.info.resolution)
+    rows, cols = int(msg.info.height), int(msg.info.width)
+    if resolution <= 0 or len(msg.data) != rows * cols:
+        raise MessageError("size", f"{len(msg.data)} cells for a {cols}x{rows} grid at {resolution} m")
+    occupied = np.frombuffer(msg.data, np.int8).reshape(rows, cols) == 100
+    x0 = float(msg.info.origin.position.x) + resolution / 2  # cell (0, 0)'s centre
+    y0 = float(msg.info.origin.position.y) + resolution / 2
+    xs = [x0, x0 + (cols - 1) * resolution] + [p[0] for p in include]
+    ys = [y0, y0 + (rows - 1) * resolution] + [p[1] for p in include]
+    left = math.ceil((x0 - (min(xs) - margin)) / resolution)
+    below = math.ceil((y0 - (min(ys) - margin)) / resolution)
+    right = max(0, math.ceil((max(xs) + margin - (x0 + (cols - 1) * resolution)) / resolution))
+    above = max(0, math.ceil((max(ys) + margin - (y0 + (rows - 1) * resolution)) / resolution))
+    blocked = np.pad(occupied, ((max(0, below), above), (max(0, left), right)))
+    return GridMap(blocked, (x0 - max(0, left) * resolution, y0 - max(0, below) * resolution), resolution)
 
 
 def _point(xyz: Any) -> Point:
@@ -110,6 +132,13 @@ def frontiers_msg(spatial: SpatialMemory, stamp_s: float, frame: str) -> PoseArr
     return pose_array_msg(poses, stamp_s, frame)
 
 
-def scene_graph_msg(graph: nx.DiGraph) -> String:
-    """The scene graph as node-link JSON (what `mindpalace perceive` writes to scene_graph.json)."""
-    return String(json.dumps(nx.node_link_data(graph, edges="edges"), default=float))
+def scene_graph_msg(spatial: SpatialMemory) -> String:
+    """The scene graph as node-link JSON (what `mindpalace perceive` writes to scene_graph.json), and under
+    "mindpalace" what a client needs to mirror the map: each thing's segmenter id, merged ids, agent-told states."""
+    data = nx.node_link_data(spatial.scene_graph(), edges="edges")
+    data["mindpalace"] = {
+        "source_ids": {str(i): o.source_id for i, o in spatial.objects.objects.items()},
+        "aliases": {str(k): v for k, v in spatial.objects.aliases.items()},
+        "states": {str(k): v for k, v in spatial.scene.states.items()},
+    }
+    return String(json.dumps(data, default=float))

@@ -23,6 +23,7 @@ import numpy as np
 
 from mindpalace.agent.builder import build_perception, open_memory
 from mindpalace.agent.config import AgentConfig, MemoryBankConfig
+from mindpalace.agent.runtime import display_name
 from mindpalace.core.config import Component
 from mindpalace.core.types import Event, InstanceInfo, Observation
 from mindpalace.memory.local_reader import LocalReader
@@ -454,14 +455,38 @@ class MemoryNode:
         if msg.has_position:
             x, y = float(msg.position.x), float(msg.position.y)
         with self.lock:
+            object_ids = list(msg.object_ids)
+            if not object_ids and msg.source_ids and msg.action in MANIPULATIONS:
+                object_ids, named = self._from_sources(msg.action, list(msg.source_ids), str(arguments.get("relation", "on")))
+                arguments = {**named, **{k: v for k, v in arguments.items() if k not in named}}
             place = msg.place or (self._room_at(x, y) if x is not None and y is not None else None)
             event = Event(
-                msg.actor, msg.action, start, max(start, end), arguments, tuple(msg.object_ids), place, msg.success, msg.reason
+                msg.actor, msg.action, start, max(start, end), arguments, tuple(object_ids), place, msg.success, msg.reason
             )
             event_id = self.memory.record_event(event, x, y, importance=0.8 if msg.action in MANIPULATIONS else 0.5)
-            if msg.success and msg.action in MANIPULATIONS and msg.object_ids:
-                self._apply_manipulation(msg.action, list(msg.object_ids), end)
+            if msg.success and msg.action in MANIPULATIONS and object_ids:
+                self._apply_manipulation(msg.action, object_ids, end)
         return RecordEventResponse(True, "", event_id)
+
+    def _from_sources(self, action: str, source_ids: list[int], relation: str) -> tuple[list[int], dict[str, str]]:
+        """Memory ids and names for what the robot acted on, known by the segmenter's ids (as the agent runtime does):
+        the target first (for a place, the object held), then the receptacle."""
+        objects = self.memory.spatial.objects.objects
+
+        def memory_id(source_id: int) -> int | None:
+            matches = [o for o in objects.values() if o.source_id == source_id]
+            return max(matches, key=lambda o: o.last_seen).id if matches else None
+
+        def name(object_id: int | None) -> str:
+            return display_name(objects[object_id]) if object_id in objects else "something"
+
+        if action == "place":
+            held = next((i for i, state in self.memory.spatial.scene.states.items() if state == "held"), None)
+            receptacle = memory_id(source_ids[0])
+            ids = [i for i in (held, receptacle) if i is not None]
+            return ids, {"object": name(held), "receptacle": name(receptacle), "relation": relation}
+        target = memory_id(source_ids[0])
+        return ([target] if target is not None else []), {"object": name(target)}
 
     def _apply_manipulation(self, action: str, object_ids: list[int], time_s: float) -> None:
         """What a successful pick, place, open or close tells memory about the things it names."""

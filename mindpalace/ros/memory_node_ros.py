@@ -22,7 +22,7 @@ import time
 from mindpalace.ros.convert import MessageError
 from mindpalace.ros.map_messages import frontiers_msg, markers_msg, occupancy_grid_msg, scene_graph_msg
 from mindpalace.ros.memory_node import Frame, MemoryNode, to_json
-from mindpalace.ros.messages.common import Clock, PoseArray, String
+from mindpalace.ros.messages.common import Clock, PoseArray, String, Time
 from mindpalace.ros.messages.maps import MarkerArray, OccupancyGrid
 from mindpalace.ros.messages.mindpalace_msgs import CONTEXT, FORGET, QUERY, RECORD_EVENT, SAVE, TELL, WHERE_IS
 from mindpalace.ros.messages.sensor import CameraInfo, Image, TFMessage
@@ -59,6 +59,8 @@ class MemoryNodeRos:
         self._changes = transport.publisher(name("changes"), String, _CHANGES)
         self._frontiers = transport.publisher(name("frontiers"), PoseArray, DEFAULT)
         self._status = transport.publisher(name("status"), String, DEFAULT)
+        # The stamp of each frame the node is done with (filed or dropped): a simulator can run in lockstep with it.
+        self._filed = transport.publisher(name("filed"), Time, QosProfile(depth=100))
         transport.subscribe("/tf_static", TFMessage, TRANSIENT_LOCAL, lambda m: node.on_tf(m, static=True))
         transport.subscribe("/tf", TFMessage, TF, lambda m: node.on_tf(m, static=False))
         transport.subscribe(topics.camera_info, CameraInfo, sensor, node.on_camera_info)
@@ -125,6 +127,7 @@ class MemoryNodeRos:
             except Exception:  # a bug in one frame's perception must not stop the node
                 log.exception("frame at %.3f s failed", frame.stamp_s)
                 self.node.counters.drop("error")
+            self._filed.publish(Time.from_seconds(frame.stamp_s))
 
     def _perceive(self, frame: Frame) -> None:
         node = self.node
@@ -157,7 +160,7 @@ class MemoryNodeRos:
             graph = spatial.scene_graph()
             self._map.publish(occupancy_grid_msg(known, grid.origin, grid.resolution, stamp, frame))
             self._markers.publish(markers_msg(graph, stamp, frame))
-            self._graph.publish(scene_graph_msg(graph))
+            self._graph.publish(scene_graph_msg(spatial))
             self._frontiers.publish(frontiers_msg(spatial, stamp, frame))
         self._status.publish(String(json.dumps(node.status())))
         self.map_published.set()

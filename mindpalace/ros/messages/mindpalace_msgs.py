@@ -35,6 +35,7 @@ class Event(IdlStruct, typename=_typename("Event")):
     end: Time = field(default_factory=Time)
     arguments_json: str = ""
     object_ids: t.sequence[t.int64] = field(default_factory=list)
+    source_ids: t.sequence[t.uint32] = field(default_factory=list)
     place: str = ""
     success: bool = True
     reason: str = ""

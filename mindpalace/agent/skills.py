@@ -105,7 +105,8 @@ def object_target(obj: MapObject) -> Target:
     return Target("object", display_name(obj), (float(obj.center[0]), float(obj.center[1])), obj, float(np.linalg.norm(half)))
 
 
-def _mapped(runtime: AgentRuntime, args: dict[str, Any], key: str, kinds: tuple[str, ...]) -> Target | SkillOutcome:
+def mapped_target(runtime: AgentRuntime, args: dict[str, Any], key: str, kinds: tuple[str, ...]) -> Target | SkillOutcome:
+    """The mapped thing `args[key]` names, if it is of one of `kinds` and has an id the arm can use."""
     target = resolve_target(runtime, args[key])
     if isinstance(target, SkillOutcome):
         return target
@@ -266,7 +267,7 @@ def look_around(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig
 def pick(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
     if runtime.held is not None:
         return fail(FailureReason.HANDS_FULL, f"already holding #{runtime.held}")
-    target = _mapped(runtime, args, "object", ("object",))
+    target = mapped_target(runtime, args, "object", ("object",))
     if isinstance(target, SkillOutcome):
         return target
     _look_at(runtime, target.obj.center)
@@ -295,7 +296,7 @@ def _enclosing_part(runtime: AgentRuntime, obj: MapObject) -> MapObject | None:
 def place(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
     if runtime.held is None:
         return fail(FailureReason.HANDS_EMPTY, "holding nothing")
-    target = _mapped(runtime, args, "receptacle", ("furniture", "part"))
+    target = mapped_target(runtime, args, "receptacle", ("furniture", "part"))
     if isinstance(target, SkillOutcome):
         return target
     held = runtime.held
@@ -307,7 +308,7 @@ def place(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> S
 
 
 def _articulate(runtime: AgentRuntime, args: dict[str, Any], opening: bool) -> SkillOutcome:
-    target = _mapped(runtime, args, "target", ("part",))
+    target = mapped_target(runtime, args, "target", ("part",))
     if isinstance(target, SkillOutcome):
         return target
     _look_at(runtime, target.obj.center)

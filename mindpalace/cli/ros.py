@@ -13,12 +13,16 @@ import signal
 import threading
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mindpalace.core.config import load_config
 
+if TYPE_CHECKING:
+    from mindpalace.ros.memory_node import MemoryNodeConfig
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("ros", help="ROS 2: the memory node, rosbag2 record and ingest")
+    parser = commands.add_parser("ros", help="ROS 2: the memory and agent nodes, the sim bridge, rosbag2 record and ingest")
     jobs = parser.add_subparsers(dest="job", required=True)
 
     record = jobs.add_parser("record", help="write a rosbag2 of an RGB-D folder or of the simulated robot")
@@ -49,6 +53,27 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     _transport_arguments(memory)
     memory.set_defaults(run=run_memory)
 
+    agent = jobs.add_parser("agent", help="run the agent node until interrupted (instructions as an action or a topic)")
+    agent.add_argument("--config", type=Path, default=None, help="agent node parameters, YAML (ros/params/agent_node.yaml)")
+    agent.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one parameter (repeatable)")
+    _transport_arguments(agent)
+    agent.set_defaults(run=run_agent)
+
+    sim = jobs.add_parser("sim", help="run the household simulator as a ROS 2 robot until interrupted")
+    sim.add_argument("--config", type=Path, default=None, help="sim bridge parameters, YAML (ros/params/sim_bridge.yaml)")
+    sim.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one parameter (repeatable)")
+    _transport_arguments(sim)
+    sim.set_defaults(run=run_sim)
+
+    e2e = jobs.add_parser("e2e", help="sim bridge + memory node + agent node over DDS: a remembered day, then instructions")
+    e2e.add_argument("--out", type=Path, default=Path("runs/ros_e2e"), help="output folder (a new bank is made there)")
+    e2e.add_argument("--seed", type=int, default=0)
+    e2e.add_argument("--rooms", type=int, default=3)
+    e2e.add_argument("--moves", type=int, default=2, help="objects moved during the day")
+    e2e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="an agent node parameter (repeatable)")
+    e2e.add_argument("--json", action="store_true", help="print only the JSON summary")
+    e2e.set_defaults(run=run_e2e)
+
 
 def _node_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, default=None, help="memory node parameters, YAML (ros/params/memory_node.yaml)")
@@ -61,7 +86,7 @@ def _transport_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--interface", default=None, help="dds: confine DDS to this network interface (e.g. lo)")
 
 
-def memory_config(args: argparse.Namespace):  # -> MemoryNodeConfig
+def memory_config(args: argparse.Namespace) -> MemoryNodeConfig:
     from mindpalace.ros.memory_node import MemoryNodeConfig
 
     return load_config(MemoryNodeConfig, args.config, [*args.set, f"memory.bank={json.dumps(str(args.bank))}"])
@@ -121,6 +146,45 @@ def run_memory(args: argparse.Namespace) -> int:
     print(json.dumps({"node": "memory", "bank": str(node.memory.bank.path), "namespace": config.namespace}), flush=True)
     wait_for_signal()
     running.close()
+    return 0
+
+
+def run_agent(args: argparse.Namespace) -> int:
+    from mindpalace.ros.agent_node import AgentNode, AgentNodeConfig
+    from mindpalace.ros.transport import make_transport
+
+    config = load_config(AgentNodeConfig, args.config, args.set)
+    transport = make_transport(args.transport, "mindpalace_agent", domain_id=domain_id(args), interface=args.interface)
+    try:
+        node = AgentNode(config, transport)
+        node.prepare(timeout_s=300.0)
+        print(json.dumps({"node": "agent", "instruct": f"{config.namespace}/instruct"}), flush=True)
+        wait_for_signal()
+    finally:
+        transport.close()
+    return 0
+
+
+def run_sim(args: argparse.Namespace) -> int:
+    from mindpalace.ros.sim_bridge import SimBridge, SimBridgeConfig
+    from mindpalace.ros.transport import make_transport
+
+    config = load_config(SimBridgeConfig, args.config, args.set)
+    transport = make_transport(args.transport, "mindpalace_sim", domain_id=domain_id(args), interface=args.interface)
+    bridge = SimBridge(config, transport)
+    print(json.dumps({"node": "sim", "env": config.env.type, "seed": config.seed}), flush=True)
+    wait_for_signal()
+    bridge.close()
+    return 0
+
+
+def run_e2e(args: argparse.Namespace) -> int:
+    from mindpalace.cli.agent_args import progress_printer
+    from mindpalace.ros.e2e import run_e2e as e2e
+
+    say = None if args.json else progress_printer()
+    summary = e2e(args.out, args.seed, args.rooms, args.moves, agent_settings=args.set, progress=say)
+    print(json.dumps(summary) if args.json else json.dumps({k: summary[k] for k in ("instructions", "succeeded", "wall_s")}))
     return 0
 
 

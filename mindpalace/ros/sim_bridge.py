@@ -20,6 +20,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from mindpalace.agent.path_following import PathFollower
@@ -142,11 +143,16 @@ class SimBridge:
         self.env.close()
 
     # ------------------------------------------------------------------ stepping and publishing
-    def step(self, action: Action) -> Observation:
-        """One env step; its frame and TF are published (and, in lockstep, filed by memory before this returns)."""
+    def step(self, action: Action, before_publish: Callable[[Observation], None] | None = None) -> Observation:
+        """One env step; its frame and TF are published (and, in lockstep, filed by memory before this returns).
+
+        `before_publish(obs)` runs between the step and the publication (what the robot did is told before what it sees).
+        """
         with self.lock:
             obs, _, _, _, _ = self.env.step(action)
             self.obs = obs
+            if before_publish is not None:
+                before_publish(obs)
             self.publish(obs)
         if self.config.lockstep:
             self.wait_filed(obs.time_s)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sys
 import threading
 from dataclasses import asdict
 from pathlib import Path
@@ -157,7 +158,7 @@ def run_agent(args: argparse.Namespace) -> int:
     transport = make_transport(args.transport, "mindpalace_agent", domain_id=domain_id(args), interface=args.interface)
     try:
         node = AgentNode(config, transport)
-        node.prepare(timeout_s=300.0)
+        node.serve(timeout_s=300.0)
         print(json.dumps({"node": "agent", "instruct": f"{config.namespace}/instruct"}), flush=True)
         wait_for_signal()
     finally:
@@ -183,6 +184,7 @@ def run_e2e(args: argparse.Namespace) -> int:
     from mindpalace.ros.e2e import run_e2e as e2e
 
     say = None if args.json else progress_printer()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: the nodes it started are stopped too
     summary = e2e(args.out, args.seed, args.rooms, args.moves, agent_settings=args.set, progress=say)
     print(json.dumps(summary) if args.json else json.dumps({k: summary[k] for k in ("instructions", "succeeded", "wall_s")}))
     return 0

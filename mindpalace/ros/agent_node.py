@@ -451,8 +451,13 @@ class AgentNode:
         own = config.namespace
         self._answers = transport.publisher(resolve("answer", own), String, DEFAULT)
         self._status = transport.publisher(resolve("agent_status", own), String, DEFAULT)
-        transport.subscribe(resolve("instruction", own), String, DEFAULT, self._on_instruction)
-        ActionServer(transport, resolve("instruct", own), INSTRUCT, self._instruct)
+
+    def serve(self, timeout_s: float = 300.0) -> None:
+        """Get ready (`prepare`), then take instructions: the Instruct action and the instruction topic."""
+        self.prepare(timeout_s)
+        own = self.config.namespace
+        self.transport.subscribe(resolve("instruction", own), String, DEFAULT, self._on_instruction)
+        ActionServer(self.transport, resolve("instruct", own), INSTRUCT, self._instruct)
 
     # ------------------------------------------------------------------ inputs
     def _on_map(self, msg: OccupancyGrid) -> None:

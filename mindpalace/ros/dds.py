@@ -221,8 +221,12 @@ class DdsTransport:
             return topic
 
     def publisher(self, topic: str, msg_type: type, qos: QosProfile) -> DdsPublisher:
+        """A writer that lives as long as the transport (a transient local sample stays offered after a one-off publish)."""
         name = resolve(topic, self.namespace)
-        return DdsPublisher(DataWriter(self.participant, self.topic(f"rt{name}", msg_type), dds_qos(qos)), msg_type)
+        writer = DataWriter(self.participant, self.topic(f"rt{name}", msg_type), dds_qos(qos))
+        with self._lock:
+            self._keep.append(writer)
+        return DdsPublisher(writer, msg_type)
 
     def subscribe(self, topic: str, msg_type: type, qos: QosProfile, callback: Callable[[Any], None]) -> None:
         name = resolve(topic, self.namespace)

@@ -156,12 +156,12 @@ def run_e2e(
     env_args = {"n_rooms": rooms, "max_episode_steps": 1_000_000}
     config = SimBridgeConfig(env=Component("mindpalace/Household-v0", env_args), seed=seed, rate_hz=2.0, lockstep=True)
     bridge = SimBridge(config, transport)
+    bridge.busy.set()  # the day drives every step
     try:
         record_event = transport.client("/mindpalace/record_event", RECORD_EVENT)
         if not record_event.wait_for_service(300.0):
             raise RuntimeError(f"the memory node did not start; see {out_dir / 'memory_node.log'}")
         say("memory node up; living the day (the oracle drives the robot through the bridge, memory perceives over DDS)")
-        bridge.busy.set()  # the day drives every step
         bridge.step(Wait(0.1))
         day = live_day(bridge.env, BridgeDay(bridge, record_event), np.random.default_rng(seed), moves)  # type: ignore[arg-type]
         bridge.busy.clear()

@@ -18,9 +18,11 @@ from __future__ import annotations
 import json
 import logging
 import math
+import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 
 from mindpalace.agent.path_following import PathFollower
@@ -40,7 +42,7 @@ from mindpalace.core.actions import (
     Wait,
 )
 from mindpalace.core.config import Component
-from mindpalace.core.env import Env, floor_plan_of
+from mindpalace.core.env import floor_plan_of
 from mindpalace.core.geometry import quat_to_matrix
 from mindpalace.core.robot import HeadLimits, RobotDescription
 from mindpalace.core.types import Observation
@@ -99,31 +101,32 @@ def robot_from_json(text: str) -> RobotDescription:
 class SimBridge:
     """One simulated robot on a transport. `step` is the only way its env moves (under a lock)."""
 
-    def __init__(self, config: SimBridgeConfig, transport: Transport, world: tuple[Env, Observation] | None = None) -> None:
-        """`world`: an env already running and its latest observation (else one is made and reset from the config)."""
+    def __init__(self, config: SimBridgeConfig, transport: Transport) -> None:
         self.config = config
         self.transport = transport
-        if world is None:
-            env = ENVS.make(config.env.type, **config.env.args)
-            world = env, env.reset(seed=config.seed)[0]
-        self.env, self.obs = world
-        env = self.env
-        self.robot = env.robot
         self.topics, self.frames = CameraTopics(), RobotFrames()
-        self.lock = threading.RLock()
-        self.busy = threading.Event()  # an action is moving the robot: the idle ticker stays out
+        self.busy = threading.Event()  # an action or a scripted day moves the robot: no idle frames meanwhile
         self._closing = threading.Event()
+        self._requests: queue.Queue[tuple[Action, Callable[[Observation], None] | None, Future[Observation]]] = queue.Queue()
         self._twist: tuple[float, float, float] = (0.0, 0.0, -math.inf)  # v, omega, when
         self._map: OccupancyGrid | None = None
         self._filed = -math.inf
         self._filed_changed = threading.Condition()
+        self._serving = threading.Event()  # publishers made: idle frames may go out
+        # The env lives on one thread (its renderer's GL context is bound to the thread that made it).
+        started: Future[None] = Future()
+        self._thread = threading.Thread(target=self._run_env, args=(started,), name="sim-env", daemon=True)
+        self._thread.start()
+        started.result()
+        env, obs = self.env, self.obs
+        self.robot = env.robot
         self._publishers = {
             topic: transport.publisher(topic, type(msg), SENSOR_DATA)
-            for topic, msg in camera_messages(self.obs, 0.0, self.topics, self.frames, segmentation=config.segmentation)
+            for topic, msg in camera_messages(obs, 0.0, self.topics, self.frames, segmentation=config.segmentation)
         }
         self._tf = transport.publisher("/tf", TFMessage, TF)
         self._clock = transport.publisher("/clock", Clock, QosProfile(reliable=False, depth=1))
-        transport.publisher("/tf_static", TFMessage, TRANSIENT_LOCAL).publish(robot_static_tf(self.frames, self.obs.time_s))
+        transport.publisher("/tf_static", TFMessage, TRANSIENT_LOCAL).publish(robot_static_tf(self.frames, obs.time_s))
         plan = floor_plan_of(env)
         if plan:
             transport.publisher(FLOOR_PLAN_TOPIC, String, TRANSIENT_LOCAL).publish(String(floor_plan_json(plan)))
@@ -133,30 +136,54 @@ class SimBridge:
         transport.subscribe(config.filed_topic, Time, QosProfile(depth=100), self._on_filed)
         self.navigation = ActionServer(transport, "/navigate_to_pose", NAVIGATE_TO_POSE, self._navigate)
         self.manipulation = ActionServer(transport, "/mindpalace/manipulate", MANIPULATE, self._manipulate)
-        self._ticker = threading.Thread(target=self._tick, name="sim-ticker", daemon=True)
-        self._ticker.start()
+        self._serving.set()
 
     def close(self) -> None:
         self._closing.set()
-        self._ticker.join(timeout=5.0)
+        self._thread.join(timeout=30.0)
         self.transport.close()
-        self.env.close()
 
     # ------------------------------------------------------------------ stepping and publishing
     def step(self, action: Action, before_publish: Callable[[Observation], None] | None = None) -> Observation:
-        """One env step; its frame and TF are published (and, in lockstep, filed by memory before this returns).
-
-        `before_publish(obs)` runs between the step and the publication (what the robot did is told before what it sees).
-        """
-        with self.lock:
-            obs, _, _, _, _ = self.env.step(action)
-            self.obs = obs
-            if before_publish is not None:
-                before_publish(obs)
-            self.publish(obs)
+        """One env step (on the env's thread); its frame and TF are published, and in lockstep filed by memory,
+        before this returns. `before_publish(obs)` runs between the step and the publication (what the robot did is
+        told before what it then sees)."""
+        done: Future[Observation] = Future()
+        self._requests.put((action, before_publish, done))
+        obs = done.result()
         if self.config.lockstep:
             self.wait_filed(obs.time_s)
         return obs
+
+    def _run_env(self, started: Future[None]) -> None:
+        try:
+            self.env = ENVS.make(self.config.env.type, **self.config.env.args)
+            self.obs, _ = self.env.reset(seed=self.config.seed)
+        except BaseException as error:
+            started.set_exception(error)
+            return
+        started.set_result(None)
+        period = 1.0 / self.config.rate_hz
+        while not self._closing.is_set():
+            try:
+                action, hook, done = self._requests.get(timeout=period)
+            except queue.Empty:
+                if self.busy.is_set() or not self._serving.is_set():
+                    continue
+                v, omega, when = self._twist
+                fresh = time.monotonic() - when < 0.5  # a cmd_vel older than this has stopped, as a base controller times out
+                action, hook, done = (BaseVelocity(v, omega, period) if fresh else Wait(period)), None, Future()
+            try:
+                obs, _, _, _, _ = self.env.step(action)
+                self.obs = obs
+                if hook is not None:
+                    hook(obs)
+                self.publish(obs)
+                done.set_result(obs)
+            except Exception as error:
+                log.exception("sim step failed")
+                done.set_exception(error)
+        self.env.close()
 
     def publish(self, obs: Observation) -> None:
         stamp = obs.time_s
@@ -185,18 +212,6 @@ class SimBridge:
 
     def _on_map(self, msg: OccupancyGrid) -> None:
         self._map = msg
-
-    def _tick(self) -> None:
-        period = 1.0 / self.config.rate_hz
-        while not self._closing.wait(period):
-            if self.busy.is_set():
-                continue
-            v, omega, when = self._twist
-            fresh = time.monotonic() - when < 0.5  # a cmd_vel older than this has stopped, as a base controller times out
-            try:
-                self.step(BaseVelocity(v, omega, period) if fresh else Wait(period))
-            except Exception:
-                log.exception("sim step failed")
 
     # ------------------------------------------------------------------ state
     @property

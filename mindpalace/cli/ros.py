@@ -139,6 +139,7 @@ def run_memory(args: argparse.Namespace) -> int:
     config = memory_config(args)
     node = MemoryNode.open(config)
     try:
+        node.warm_up()
         transport = make_transport(args.transport, "mindpalace_memory", domain_id=domain_id(args), interface=args.interface)
     except BaseException:
         node.close()

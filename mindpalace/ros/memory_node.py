@@ -198,7 +198,7 @@ class MemoryNode:
         self.pipeline = pipeline
         self.reader = LocalReader(memory)
         self.tf = TfBuffer()
-        self.pairer = StampPairer(config.sync_slop_s)
+        self.pairer = StampPairer(config.sync_slop_s, config.sensor_queue)
         self.counters = FrameCounters()
         self.lock = threading.RLock()
         self.camera_info: CameraInfoMsg | None = None
@@ -213,6 +213,12 @@ class MemoryNode:
         """Perception and the bank (opened or created, never removed) from the builder."""
         agent = config.agent_config()
         return cls(config, open_memory(agent, out_dir), build_perception(agent))
+
+    def warm_up(self) -> None:
+        """Load the text models now (perception's labels, memory's index), not on the first frame a robot sends."""
+        self.pipeline.embedder.embed(["object"])
+        if self.memory.vectors is not None:
+            self.memory.embedder.embed(["object"])
 
     def close(self) -> None:
         with self.lock:

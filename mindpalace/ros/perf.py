@@ -114,6 +114,7 @@ def measure_ros(
             frames=FramesConfig(base=""),  # a hand-held camera
         )
         node = MemoryNode.open(config)
+        node.warm_up()
         running = MemoryNodeRos(node, make_transport("dds", "memory", domain_id=domain_id))
         try:
             camera = subprocess.run(

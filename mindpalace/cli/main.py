@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from mindpalace.cli import bench, demo, evaluate, memory, perceive, perf, run, sim
+from mindpalace.cli import bench, demo, evaluate, memory, perceive, perf, ros, run, sim
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     memory.add_parser(commands)
     perf.add_parser(commands)
     bench.add_parser(commands)
+    ros.add_parser(commands)
     return parser
 
 

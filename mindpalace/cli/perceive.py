@@ -56,12 +56,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mindpalace.core.config import Component
-    from mindpalace.core.geometry import gravity_alignment, make_pose
     from mindpalace.memory.spatial.memory import SpatialMemory, SpatialMemoryConfig
     from mindpalace.memory.spatial.topdown import costmap_image, save_image, scene_graph_image
-    from mindpalace.perception.depth_render import depth_agreement, render_depth
+    from mindpalace.perception.alignment import aligned_sequence
+    from mindpalace.perception.depth_render import map_agreement
     from mindpalace.perception.pipeline import FrameError, PerceptionConfig, PerceptionPipeline
-    from mindpalace.perception.rgbd_io import open_sequence
 
     options = {
         "format": args.format,
@@ -70,15 +69,7 @@ def run(args: argparse.Namespace) -> int:
         "intrinsics": args.intrinsics,
         "max_frames": args.max_frames,
     }
-    sequence = open_sequence(args.rgbd, **options)
-    if args.up == "auto":
-        align = gravity_alignment([f.pose for f in sequence.frames])
-        sequence = open_sequence(args.rgbd, **options, world_transform=align)
-        floor = estimate_floor_z(list(sequence)[:10])
-        if floor is not None:
-            align = make_pose(np.eye(3), np.array([0.0, 0.0, -floor])) @ align
-            sequence = open_sequence(args.rgbd, **options, world_transform=align)
-        log.info("world aligned to gravity; floor %s", "at z = 0" if floor is not None else "not found")
+    sequence = aligned_sequence(args.rgbd, args.up, **options)
     frames = list(sequence)
     if not frames:
         raise ValueError(f"no frames found in {args.rgbd}")
@@ -105,11 +96,7 @@ def run(args: argparse.Namespace) -> int:
     save_image(scene_graph_image(graph, navigation, known, [f.centroid for f in frontiers]), args.out / "scene_graph.png")
 
     cloud = memory.surface.points()
-    agreements = []
-    for index in used:
-        obs = frames[index]
-        predicted = render_depth(cloud, obs.camera, obs.camera_pose)
-        agreements.append(float(depth_agreement(predicted, obs.depth, tolerance=0.05)[0]))
+    agreements = map_agreement(cloud, [frames[index] for index in used], tolerance=0.05)
     summary = {
         "frames": len(frames),
         "frames_used": len(used),
@@ -125,23 +112,3 @@ def run(args: argparse.Namespace) -> int:
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps({k: v for k, v in summary.items() if k != "skipped"}))
     return 0
-
-
-def estimate_floor_z(frames: list, bin_size: float = 0.03, min_share: float = 0.03) -> float | None:
-    """The floor's height in a z-up world: the lowest height holding at least `min_share` of the depth points.
-
-    Returns None when no level is that populated (the floor was never in view).
-    """
-    from mindpalace.core.geometry import backproject
-
-    heights = []
-    for obs in frames:
-        stride = np.zeros(obs.depth.shape, dtype=bool)
-        stride[::4, ::4] = True
-        heights.append(backproject(obs.depth, obs.camera, obs.camera_pose, stride)[:, 2])
-    z = np.concatenate(heights) if heights else np.zeros(0)
-    if len(z) < 100:
-        return None
-    counts, edges = np.histogram(z, bins=np.arange(z.min(), z.max() + bin_size, bin_size))
-    populated = np.nonzero(counts >= min_share * len(z))[0]
-    return float((edges[populated[0]] + edges[populated[0] + 1]) / 2) if len(populated) else None

@@ -52,6 +52,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     planner.add_argument("--with-model", action="store_true", help="also time the local model's inference per decision")
     planner.add_argument("--extra-events", type=int, default=0, help="older events added to memory before timing")
     planner.set_defaults(run=run_planner)
+    ros = targets.add_parser("ros", help="the memory node under 30 Hz 640x480 RGB-D over DDS, and the query round trip")
+    ros.add_argument("--json", action="store_true", help="print one JSON object")
+    ros.add_argument("--seconds", type=float, default=10.0, help="how long the camera streams")
+    ros.add_argument("--hz", type=float, default=30.0, help="camera frame rate")
+    ros.add_argument("--rate", type=float, default=5.0, help="the memory node's perception rate (rate_hz)")
+    ros.add_argument("--queries", type=int, default=200, help="timed memory queries")
+    ros.set_defaults(run=run_ros)
 
 
 def _time_steps(width: int, height: int, args: argparse.Namespace) -> dict[str, float]:
@@ -212,4 +219,13 @@ def run_planner(args: argparse.Namespace) -> int:
         progress=None if args.json else lambda message: print(message, flush=True),
     )
     print_figures(results, args.json)
+    return 0
+
+
+def run_ros(args: argparse.Namespace) -> int:
+    from mindpalace.ros.perf import measure_ros
+
+    if args.seconds <= 0 or args.hz <= 0 or args.rate < 0 or args.queries < 1:
+        raise ValueError("--seconds and --hz must be > 0, --rate >= 0 and --queries >= 1")
+    print_figures(measure_ros(args.seconds, args.hz, args.rate, args.queries), args.json)
     return 0

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mindpalace.core.geometry import invert_pose, transform_points
-from mindpalace.core.types import CameraInfo
+from mindpalace.core.types import CameraInfo, Observation
 from mindpalace.core.voxels import voxel_downsample, voxel_keys
 
 
@@ -100,4 +100,12 @@ def depth_agreement(predicted: NDArray[np.floating], measured: NDArray[np.floati
     return DepthAgreement(agree / compared, compared)
 
 
-__all__ = ["DepthAgreement", "depth_agreement", "render_depth", "voxel_downsample", "voxel_keys"]
+def map_agreement(cloud: NDArray[np.float64], frames: list[Observation], tolerance: float = 0.05) -> list[float]:
+    """Per frame: how well a fused map (its surface points, (N, 3) world) predicts the frame's measured depth.
+
+    The map is rendered at the frame's camera pose; the share of pixels valid in both that agree within `tolerance`.
+    """
+    return [float(depth_agreement(render_depth(cloud, obs.camera, obs.camera_pose), obs.depth, tolerance)[0]) for obs in frames]
+
+
+__all__ = ["DepthAgreement", "depth_agreement", "map_agreement", "render_depth", "voxel_downsample", "voxel_keys"]

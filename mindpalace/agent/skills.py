@@ -84,15 +84,16 @@ def resolve_target(runtime: AgentRuntime, text: str) -> Target | SkillOutcome:
     point = _POINT.match(phrase)
     if point:
         return Target("point", phrase, (float(point.group(1)), float(point.group(2))))
+    # Rooms first: "bedroom 2" is a room's name, not object #2.
+    for room in runtime.memory.spatial.rooms:
+        if room.name.lower() == phrase.lower().removeprefix("the "):
+            return Target("room", room.name, room.center)
     id_match = _ID.search(phrase)
     if id_match:
         resolved = runtime.memory.spatial.objects.resolve(int(id_match.group(1)))
         if resolved in objects:
             return object_target(objects[resolved])
         return fail("unknown_target", f"memory has no object #{id_match.group(1)}")
-    for room in runtime.memory.spatial.rooms:
-        if room.name.lower() == phrase.lower().removeprefix("the "):
-            return Target("room", room.name, room.center)
     label = phrase.lower().removeprefix("the ").replace(" ", "_")
     matches = [o for o in objects.values() if o.label == label]
     if matches:

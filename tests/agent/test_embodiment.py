@@ -16,7 +16,7 @@ from minimal_env import FURNITURE, ROVER, MinimalEnv
 from mindpalace.agent.affordances import propose
 from mindpalace.agent.builder import Agent, build_agent
 from mindpalace.agent.config import AgentConfig
-from mindpalace.agent.skills import SKILLS, SkillConfig, run_skill, skills_for
+from mindpalace.agent.skills import SKILLS, SkillConfig, Target, resolve_target, run_skill, skills_for
 from mindpalace.core.actions import Look
 from mindpalace.core.config import Component
 from mindpalace.core.env import Env
@@ -129,5 +129,20 @@ def test_affordances_follow_the_rovers_reach_and_skills(tmp_path: Path) -> None:
             obj = runtime.objects()[int(call.arguments["object"].rsplit("#", 1)[1])]
             assert math.hypot(obj.center[0] - x, obj.center[1] - y) <= reach
         assert picks, "the mug is within reach"
+    finally:
+        agent.close()
+
+
+def test_a_room_named_with_a_number_is_a_room_not_an_object_id(tmp_path: Path) -> None:
+    agent = rover_agent(tmp_path, ["done()"])
+    try:
+        runtime = agent.runtime
+        runtime.set_floor_plan([("office 1", [(0.0, 0.0), (3.0, 0.0), (3.0, 5.0), (0.0, 5.0)]),
+                                ("bedroom 2", [(3.0, 0.0), (6.0, 0.0), (6.0, 5.0), (3.0, 5.0)])])  # fmt: skip
+        target = resolve_target(runtime, "bedroom 2")
+        assert isinstance(target, Target) and target.kind == "room" and target.name == "bedroom 2"
+        first = min(runtime.objects())
+        by_id = resolve_target(runtime, f"#{first}")
+        assert isinstance(by_id, Target) and by_id.obj is not None and by_id.obj.id == first
     finally:
         agent.close()

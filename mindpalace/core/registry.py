@@ -18,6 +18,10 @@ class RegistryError(LookupError):
     """An unknown name, a duplicate registration, or an entry point that cannot be loaded."""
 
 
+class ArgumentError(RegistryError, ValueError):
+    """Arguments an implementation does not take, or values it refuses (a ValueError, like the implementation's own)."""
+
+
 @dataclass(frozen=True)
 class Entry:
     name: str
@@ -84,11 +88,11 @@ class Registry(Generic[T]):
             try:
                 own_check(**{**self.entry(name).kwargs, **kwargs})
             except (TypeError, ValueError) as error:
-                raise RegistryError(f"{self.kind} {name!r}: {error}") from error
+                raise ArgumentError(f"{self.kind} {name!r}: {error}") from error
         accepted = _parameters(factory)
         unknown = sorted(set({**self.entry(name).kwargs, **kwargs}) - accepted) if accepted is not None else []
         if unknown:
-            raise RegistryError(
+            raise ArgumentError(
                 f"{self.kind} {name!r} takes no argument {', '.join(map(repr, unknown))}; "
                 f"it takes: {', '.join(sorted(accepted or ())) or 'none'}"
             )

@@ -58,7 +58,7 @@ def _time_steps(width: int, height: int, args: argparse.Namespace) -> dict[str, 
     from mindpalace.envs import make
     from mindpalace.envs.household.layout import generate_apartment
     from mindpalace.envs.household.mjcf import ModelOptions, build_mjcf
-    from mindpalace.envs.household.renderer import mujoco
+    from mindpalace.envs.rendering import mujoco
 
     start = time.perf_counter()
     apartment = generate_apartment(args.seed, n_rooms=args.rooms)

@@ -39,9 +39,9 @@ from mindpalace.envs.household.catalog import OBJECTS, Receptacle
 from mindpalace.envs.household.config import HouseholdConfig
 from mindpalace.envs.household.layout import Apartment, Furniture, fits, free_spot, generate_apartment
 from mindpalace.envs.household.mjcf import FLOOR_ID, ROBOT_ID, WALL_ID, ModelOptions, build_mjcf
-from mindpalace.envs.household.renderer import CameraRenderer, mujoco
 from mindpalace.envs.household.robot import household_robot
 from mindpalace.envs.household.spaces import action_space, observation_space
+from mindpalace.envs.rendering import CameraRenderer, mujoco
 
 if TYPE_CHECKING:
     from mindpalace.envs.household.privileged import PrivilegedState
@@ -93,6 +93,7 @@ class HouseholdEnv(gym.Env):
     @classmethod
     def check_arguments(cls, **overrides: Any) -> None:
         """Raise `ValueError` naming a field the household config does not have or a value out of range."""
+        overrides.pop("render_mode", None)  # the env's own argument, not a config field
         from_dict(HouseholdConfig, overrides).validate()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Observation, dict[str, Any]]:

@@ -26,8 +26,8 @@ from mindpalace.planning.planner import Planner, PlannerState
 
 log = logging.getLogger(__name__)
 
-# Skills whose env actions the runtime already writes as events (pick, place, open, close) are not written twice.
-_RECORDED_BY_RUNTIME = ("pick", "place", "open", "close", "answer")
+# Skills whose env actions the runtime already writes as events (pick, place, open, close, press) are not written twice.
+_RECORDED_BY_RUNTIME = ("pick", "place", "open", "close", "press", "answer")
 
 Checker = Callable[[EpisodeRecord], tuple[bool, str]]
 

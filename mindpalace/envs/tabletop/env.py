@@ -89,7 +89,7 @@ MIN_VISIBLE_PIXELS = 3  # a target must cover this many pixels in some camera to
 REACHED = 0.01  # m; a key-pose the hand ends farther from than this was blocked
 # Where a placed block comes to rest relative to the spot it was put on, per physics setting (see _rest_pose).
 _REST_OFFSETS: dict[tuple[float, float, float], tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
-COLORS = {"block": "red", "patch": "blue", "centre_zone": "yellow", "button": "red", "drawer": "grey", "drawer_unit": "white"}
+COLORS = {"block": "red", "patch": "blue", "centre_zone": "yellow", "button": "red", "drawer": "grey", "dresser": "white"}
 
 
 @dataclass

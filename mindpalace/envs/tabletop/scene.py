@@ -55,7 +55,7 @@ HOME_TCP = (-0.25, 0.0, TABLE_Z + 0.3)
 STATIC_ENTITIES: dict[str, tuple[str, str]] = {
     "floor": ("structure", "floor"),
     "table": ("furniture", "table"),
-    "drawer_unit": ("furniture", "drawer_unit"),
+    "drawer_unit": ("furniture", "dresser"),  # "drawer unit" reads too much like "drawer" to a text embedding
     **{drawer: ("part", "drawer") for drawer in DRAWERS},
     "button": ("part", "button"),
     **{patch: ("furniture", "patch") for patch in PATCH_XY},

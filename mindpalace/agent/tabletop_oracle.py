@@ -4,6 +4,9 @@ It knows the task's variation (which drawer, which patch) from `env.privileged` 
 the demonstrations MemoryBench ships are key-pose sequences; the same skills' key-poses the env runs for
 the planner's `Pick`, `Place`, `Open`, `Close` and `Press`. It is the only agent code that reads the
 tabletop's ground truth (like `agent/oracle.py` for the household).
+
+The chance baseline is the oracle with the memory-dependent choice (after the button press) drawn
+uniformly from the task's options instead: it succeeds at chance, 1 / (the task's variations).
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from mindpalace.core.actions import KeyPose
 from mindpalace.core.types import Observation
 from mindpalace.envs.tabletop import primitives
 from mindpalace.envs.tabletop.env import OPEN_TRAVEL, TabletopEnv
-from mindpalace.envs.tabletop.scene import place_xy
-from mindpalace.envs.tabletop.tasks import PutBlockBackMonitor, RearrangeBlockMonitor, ReopenDrawerMonitor
+from mindpalace.envs.tabletop.scene import DRAWERS, place_xy
+from mindpalace.envs.tabletop.tasks import PUT_BACK_PATCHES, PutBlockBackMonitor, RearrangeBlockMonitor, ReopenDrawerMonitor
 
 
 @dataclass(frozen=True)
@@ -27,12 +32,20 @@ class SkillStep:
     target: str  # an entity key: "block_a", "patch_front", "centre", "drawer_top", "button"
 
 
-def oracle_skills(env: TabletopEnv) -> list[SkillStep]:
-    """The task's skills in order, for this episode's variation (read from the task's monitor)."""
+def oracle_skills(env: TabletopEnv, guess: np.random.Generator | None = None) -> list[SkillStep]:
+    """The task's skills in order, for this episode's variation (read from the task's monitor).
+
+    With `guess`, the choice that needs memory (which drawer to reopen, which patch the block goes back to,
+    which block goes to the centre) is drawn uniformly instead: the chance baseline.
+    """
     monitor = env.privileged.monitor
     press = SkillStep("press", "button")
+
+    def choose(options: tuple[str, ...], right: str) -> str:
+        return options[int(guess.integers(len(options)))] if guess is not None else right
+
     if isinstance(monitor, ReopenDrawerMonitor):
-        return [SkillStep("close", monitor.drawer), press, SkillStep("open", monitor.drawer)]
+        return [SkillStep("close", monitor.drawer), press, SkillStep("open", choose(DRAWERS, monitor.drawer))]
     if isinstance(monitor, PutBlockBackMonitor):
         block = monitor.block
         return [
@@ -40,14 +53,14 @@ def oracle_skills(env: TabletopEnv) -> list[SkillStep]:
             SkillStep("place", "centre"),
             press,
             SkillStep("pick", block),
-            SkillStep("place", monitor.patch),
+            SkillStep("place", choose(PUT_BACK_PATCHES, monitor.patch)),
         ]
     if isinstance(monitor, RearrangeBlockMonitor):
         return [
             SkillStep("pick", monitor.moved),
             SkillStep("place", monitor.empty),
             press,
-            SkillStep("pick", monitor.original),
+            SkillStep("pick", choose(tuple(sorted((monitor.original, monitor.moved))), monitor.original)),
             SkillStep("place", "centre"),
         ]
     raise ValueError(f"no oracle for {type(monitor).__name__}")
@@ -84,13 +97,15 @@ def run_oracle(
     obs: Observation,
     on_step: Callable[[Observation, KeyPose, Observation, SkillStep], None] | None = None,
     stop_at_decision: bool = False,
+    guess: np.random.Generator | None = None,
 ) -> OracleResult:
     """Demonstrate the task from a fresh reset; `on_step(obs_before, key_pose, obs_after, skill)` sees every step.
 
-    With `stop_at_decision` it stops right after the button press (the decision point).
+    With `stop_at_decision` it stops right after the button press (the decision point); with `guess` it is the
+    chance baseline (see `oracle_skills`).
     """
     result = OracleResult(False, 0, -1)
-    for step in oracle_skills(env):
+    for step in oracle_skills(env, guess):
         for pose in skill_key_poses(env, step):
             after, _, _, _, info = env.step(pose)
             result.key_poses += 1

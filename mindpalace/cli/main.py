@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from mindpalace.cli import demo, evaluate, memory, perceive, perf, run, sim
+from mindpalace.cli import bench, demo, evaluate, memory, perceive, perf, run, sim
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_parser(commands)
     memory.add_parser(commands)
     perf.add_parser(commands)
+    bench.add_parser(commands)
     return parser
 
 

@@ -208,7 +208,10 @@ def _run_planner(env: Any, obs: Any, instruction: str, preset: str, config: Agen
             planner_name=f"{config.llm.type}/{config.planner.mode}",
             skill_config=config.skills,
         )
-        return len(record.steps), record.reason
+        calls = "; ".join(
+            f"{s.skill}({', '.join(map(str, s.arguments.values()))}){'' if s.success else ' failed'}" for s in record.steps
+        )
+        return len(record.steps), f"{record.reason}: {calls}"
     finally:
         memory.close()
         folder.cleanup()

@@ -47,6 +47,16 @@ def mentioned_objects(runtime: AgentRuntime, texts: list[str], task: str) -> lis
     return list(found.values())
 
 
+def part_state(runtime: AgentRuntime, obj: MapObject) -> str:
+    """Open or closed: as the robot left it (its own open or close), else as the map sees it (a drawer sticking out)."""
+    spatial = runtime.memory.spatial
+    own = spatial.scene.states.get(obj.id)
+    if own:
+        return own
+    node = spatial.scene_graph().nodes.get(f"part:{obj.id}", {})
+    return str(node.get("state", ""))
+
+
 def distance_to(runtime: AgentRuntime, obj: MapObject) -> float:
     """Horizontal distance from the base to what the arm must reach: a piece of furniture's nearest edge,
     the centre of anything else (a drawer's box can be larger than the drawer where perception merged two)."""
@@ -104,10 +114,12 @@ def propose(
                 calls.append(Call("pick", {"object": name}))
             if kind == "furniture" and runtime.held is not None:
                 calls.append(Call("place", {"receptacle": name, "relation": "on"}))
-            if kind == "part" and runtime.held is not None and states.get(obj.id) == "open":
+            if kind == "part" and runtime.held is not None and part_state(runtime, obj) == "open":
                 calls.append(Call("place", {"receptacle": name, "relation": "in"}))
             if kind == "part":
-                calls.append(Call("close" if states.get(obj.id) == "open" else "open", {"target": name}))
+                calls.append(Call("close" if part_state(runtime, obj) == "open" else "open", {"target": name}))
+            if kind == "control" and runtime.held is None:
+                calls.append(Call("press", {"target": name}))
         elif obj.id != runtime.held:
             calls.append(Call("navigate_to", {"target": name}))
     here = runtime.room

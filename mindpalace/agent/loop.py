@@ -26,8 +26,8 @@ from mindpalace.planning.planner import Planner, PlannerState
 
 log = logging.getLogger(__name__)
 
-# Skills whose env actions the runtime already writes as events (pick, place, open, close) are not written twice.
-_RECORDED_BY_RUNTIME = ("pick", "place", "open", "close", "answer")
+# Skills whose env actions the runtime already writes as events (pick, place, open, close, press) are not written twice.
+_RECORDED_BY_RUNTIME = ("pick", "place", "open", "close", "press", "answer")
 
 Checker = Callable[[EpisodeRecord], tuple[bool, str]]
 
@@ -82,7 +82,8 @@ def run_episode(
             record.reason = "time budget"
             break
         last = record.steps[-1] if record.steps else None
-        finish = critic.may_finish(task, last.skill if last else None, bool(last and last.success))
+        succeeded = [s.skill for s in record.steps if s.success]
+        finish = critic.may_finish(task, last.skill if last else None, bool(last and last.success), succeeded)
         undo_of = Call(last.skill, last.arguments) if last is not None and last.success else None
         decision = planner.decide(state, partial(_propose, runtime, planner.task, finish, undo_of, skill_config))
         if decision.call is None:

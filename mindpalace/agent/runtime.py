@@ -1,7 +1,8 @@
 """One robot in one env: every env step is perceived and filed in memory, and its own actions become events.
 
 This is the only place where the agent touches the env. What memory learns here comes from the camera
-frame (through perception) and from the outcomes of the robot's own actions; nothing is read from
+frames (through perception: the observation's own, and every other camera's in `obs.extras["views"]`) and from
+the outcomes of the robot's own actions; nothing is read from
 `env.privileged`, except the floor plan's room names when the caller hands them over (`set_floor_plan`).
 """
 
@@ -11,7 +12,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 
-from mindpalace.core.actions import Action, ActionOutcome, BaseVelocity, Close, Look, Open, Pick, Place, Wait
+from mindpalace.core.actions import Action, ActionOutcome, BaseVelocity, Close, Look, Open, Pick, Place, Press, Wait
 from mindpalace.core.env import Env
 from mindpalace.core.types import Event, Observation
 from mindpalace.memory.spatial.objects import MapObject, ObjectUpdate
@@ -112,7 +113,7 @@ class AgentRuntime:
         if not outcome.success:
             self.stats.failures[outcome.reason.value] = self.stats.failures.get(outcome.reason.value, 0) + 1
         placed = self.held if isinstance(action, Place) and outcome.success else None
-        if isinstance(action, (Pick, Place, Open, Close)):
+        if isinstance(action, (Pick, Place, Open, Close, Press)):
             self._record_manipulation(action, outcome, start_s, about)
         updates = self._perceive(obs)
         if placed is not None and isinstance(action, Place):
@@ -143,18 +144,19 @@ class AgentRuntime:
         return self.memory.record_event(event, x, y, importance=importance)
 
     def _record_manipulation(
-        self, action: Pick | Place | Open | Close, outcome: ActionOutcome, start_s: float, about: int | None
+        self, action: Pick | Place | Open | Close | Press, outcome: ActionOutcome, start_s: float, about: int | None
     ) -> None:
         receptacle = None
         if isinstance(action, Pick):
             target = about if about is not None else self.memory_id_of(action.object_id)
-            verb, arguments = "pick", {}
+            holder = self._support_of(target)
+            verb, arguments = "pick", ({"from": self._name(holder)} if holder is not None else {})
         elif isinstance(action, Place):
             target, receptacle = self.held, about if about is not None else self.memory_id_of(action.receptacle_id)
             verb, arguments = "place", {"receptacle": self._name(receptacle), "relation": action.relation.value}
         else:
             target = about if about is not None else self.memory_id_of(action.target_id)
-            verb, arguments = ("open" if isinstance(action, Open) else "close"), {}
+            verb, arguments = {Open: "open", Close: "close", Press: "press"}[type(action)], {}
         objects = tuple(i for i in (target, receptacle) if i is not None)
         name = self._name(target)
         self.record(
@@ -174,10 +176,19 @@ class AgentRuntime:
         elif isinstance(action, Place):
             self.held = None
             self.memory.set_state(target, "", self.obs.time_s)
-        else:
+        elif isinstance(action, (Open, Close)):
             self.memory.set_state(target, "open" if isinstance(action, Open) else "closed", self.obs.time_s)
             if isinstance(action, Open):
                 self.enclosed = {o: p for o, p in self.enclosed.items() if p != target}
+
+    def _support_of(self, memory_id: int | None) -> int | None:
+        """What memory's scene graph has the object on or in now (before the pick moves it), if anything."""
+        graph = self.memory.spatial.scene_graph()
+        node = f"object:{memory_id}"
+        if memory_id is None or node not in graph:
+            return None
+        holders = [holder for holder, _, data in graph.in_edges(node, data=True) if data.get("relation") in ("on", "in")]
+        return int(str(holders[0]).split(":")[-1]) if holders else None
 
     def _name(self, memory_id: int | None) -> str:
         obj = self.objects().get(memory_id) if memory_id is not None else None
@@ -217,11 +228,15 @@ class AgentRuntime:
 
     # ------------------------------------------------------------------ perceiving
     def _perceive(self, obs: Observation) -> list[ObjectUpdate]:
-        try:
-            frame = self.pipeline.process(obs)
-            return self.memory.observe(obs, frame, gripper=self.robot.hand_in_world(obs.base_pose))
-        except FrameError as error:
-            # A bad frame is dropped, not filed (perception and memory both refuse it before writing): the loop goes on.
-            self.stats.frames_dropped += 1
-            log.warning("frame at %ss dropped: %s", obs.time_s, error)
-            return []
+        """Every camera's frame of this step, filed in memory; the hand is where the joints say, else its fixed offset."""
+        hand = obs.hand_pose[:3, 3] if obs.hand_pose is not None else self.robot.hand_in_world(obs.base_pose)
+        updates: list[ObjectUpdate] = []
+        for view in (obs, *obs.extras.get("views", {}).values()):
+            try:
+                frame = self.pipeline.process(view)
+                updates += self.memory.observe(view, frame, gripper=hand, hold_radius=self.robot.hold_radius)
+            except FrameError as error:
+                # A bad frame is dropped, not filed (perception and memory both refuse it before writing): the loop goes on.
+                self.stats.frames_dropped += 1
+                log.warning("frame at %ss dropped: %s", view.time_s, error)
+        return updates

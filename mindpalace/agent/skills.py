@@ -20,7 +20,7 @@ import numpy as np
 from mindpalace.agent.path_following import FollowerConfig, PathFollower
 from mindpalace.agent.path_planning import plan_path
 from mindpalace.agent.runtime import AgentRuntime, display_name
-from mindpalace.core.actions import BaseVelocity, Close, FailureReason, Look, Open, Pick, Place, Relation
+from mindpalace.core.actions import BaseVelocity, Close, FailureReason, Look, Open, Pick, Place, Press, Relation
 from mindpalace.core.robot import MANIPULATION_ACTIONS, RobotDescription
 from mindpalace.memory.spatial.objects import MapObject
 
@@ -333,6 +333,19 @@ def close(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> S
     return _articulate(runtime, args, False)
 
 
+def press(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
+    if runtime.held is not None:
+        return fail(FailureReason.HANDS_FULL, f"holding #{runtime.held}: put it down first")
+    target = mapped_target(runtime, args, "target", ("control",))
+    if isinstance(target, SkillOutcome):
+        return target
+    _look_at(runtime, target.obj.center)
+    outcome = runtime.step(Press(target.obj.source_id), about=target.obj.id).last_outcome
+    if outcome.success:
+        return ok(f"pressed {target.name}")
+    return fail(outcome.reason, outcome.message)
+
+
 def answer(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
     runtime.record("answer", {"text": args["text"]}, (), runtime.obs.time_s, success=True)
     return ok("answered", answer=args["text"], final=True)
@@ -384,6 +397,7 @@ SKILLS: dict[str, Skill] = {
         ),
         Skill("open", "Open a drawer or door within reach ('drawer #10').", _args(("target",), target=_NAME), open_),
         Skill("close", "Close a drawer or door within reach.", _args(("target",), target=_NAME), close),
+        Skill("press", "Press a button within reach ('button #4').", _args(("target",), target=_NAME), press),
         Skill(
             "answer",
             "Answer the user's question in one sentence; ends the task.",

@@ -20,6 +20,11 @@ SUITES.register(
     description="Light seeded jobs of fixed work: checks that a machine or a Ray cluster runs mindpalace jobs, "
     "and measures the runner's own throughput.",
 )
+SUITES.register(
+    "memorybench",
+    "mindpalace.benchmarks.memorybench:MemoryBenchSuite",
+    description="MemoryBench's three memory tasks (SAM2Act) on the MuJoCo tabletop arm, per agent.",
+)
 
 
 @dataclass(frozen=True)

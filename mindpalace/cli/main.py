@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from mindpalace.cli import bench, demo, evaluate, memory, perceive, perf, ros, run, sim
+from mindpalace.cli import bench, demo, demos, evaluate, memory, perceive, perf, ros, run, sim
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     commands = parser.add_subparsers(dest="command", required=True)
     demo.add_parser(commands)
+    demos.add_parser(commands)
     run.add_parser(commands)
     sim.add_parser(commands)
     perceive.add_parser(commands)

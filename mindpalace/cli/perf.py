@@ -59,13 +59,22 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     ros.add_argument("--rate", type=float, default=5.0, help="the memory node's perception rate (rate_hz)")
     ros.add_argument("--queries", type=int, default=200, help="timed memory queries")
     ros.set_defaults(run=run_ros)
+    tabletop = targets.add_parser(
+        "tabletop", help="tabletop key-pose steps/s with four cameras (run it on one core: taskset -c 0)"
+    )
+    tabletop.add_argument("--json", action="store_true", help="print one JSON object")
+    tabletop.add_argument("--steps", type=int, default=40, help="timed key-poses")
+    tabletop.add_argument("--warmup", type=int, default=4)
+    tabletop.add_argument("--size", type=int, default=128, help="camera images are size x size")
+    tabletop.add_argument("--seed", type=int, default=0)
+    tabletop.set_defaults(run=run_tabletop)
 
 
 def _time_steps(width: int, height: int, args: argparse.Namespace) -> dict[str, float]:
     from mindpalace.envs import make
     from mindpalace.envs.household.layout import generate_apartment
     from mindpalace.envs.household.mjcf import ModelOptions, build_mjcf
-    from mindpalace.envs.household.renderer import mujoco
+    from mindpalace.envs.rendering import mujoco
 
     start = time.perf_counter()
     apartment = generate_apartment(args.seed, n_rooms=args.rooms)
@@ -202,6 +211,51 @@ def _plot_day(days: dict[str, dict[str, Any]], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
+
+
+def run_tabletop(args: argparse.Namespace) -> int:
+    """Key-poses per second (motion primitive, physics, four RGB-D-segmentation cameras), and where the time goes."""
+    from mindpalace.core.actions import KeyPose
+    from mindpalace.envs import make
+    from mindpalace.envs.tabletop.primitives import DOWN
+    from mindpalace.envs.tabletop.scene import TABLE_Z
+
+    if args.steps < 2 or args.warmup < 0:
+        raise ValueError("--steps must be >= 2 and --warmup >= 0")
+    env = make("mindpalace/Tabletop-v0", width=args.size, height=args.size)
+    reset_start = time.perf_counter()
+    env.reset(seed=args.seed, options={"task": "put_block_back", "variation": 0})
+    reset_s = time.perf_counter() - reset_start
+    # Back and forth over the table with the gripper opening and closing: every key-pose moves the hand.
+    poses = [
+        KeyPose((0.15, -0.2, TABLE_Z + 0.15), DOWN, gripper_open=True),
+        KeyPose((-0.15, 0.1, TABLE_Z + 0.1), DOWN, gripper_open=False, ignore_collisions=True),
+    ]
+    for k in range(args.warmup):
+        env.step(poses[k % 2])
+    start = time.perf_counter()
+    for k in range(args.steps):
+        env.step(poses[k % 2])
+    elapsed = time.perf_counter() - start
+    render_start = time.perf_counter()
+    for _ in range(5):
+        env._observe(None)
+    render_ms = (time.perf_counter() - render_start) * 1000 / 5
+    results = {
+        "keypose_steps_per_s": round(args.steps / elapsed, 2),
+        "ms_per_keypose": round(1000 * elapsed / args.steps, 1),
+        "render_ms_four_cameras": round(render_ms, 1),
+        "simulated_s_per_keypose": env.config.keypose_time + env.config.gripper_time,
+        "physics_steps_per_keypose": round((env.config.keypose_time + env.config.gripper_time) / env.config.timestep),
+        "reset_s": round(reset_s, 3),
+        "cameras": len(env.config.cameras),
+        "size": args.size,
+        "cpus": len(os.sched_getaffinity(0)),
+        "mujoco_gl": os.environ.get("MUJOCO_GL", "egl"),
+    }
+    env.close()
+    print_figures(results, args.json)
+    return 0
 
 
 def run_planner(args: argparse.Namespace) -> int:

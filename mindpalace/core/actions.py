@@ -96,7 +96,28 @@ class Close:
     target_id: int
 
 
-Action = BaseVelocity | Look | Wait | Pick | Place | Open | Close
+@dataclass(frozen=True)
+class Press:
+    """Press the button with instance id `target_id` (must be in reach and in view)."""
+
+    target_id: int
+
+
+@dataclass(frozen=True)
+class KeyPose:
+    """Move the hand's tool centre point to `position` (world, m) at `orientation` (x, y, z, w), then open or close it.
+
+    A motion primitive executes it, as RLBench and PerAct execute their key-poses: with `ignore_collisions` the
+    hand takes the straight line; without, it travels at a safe height above the workspace and comes down.
+    """
+
+    position: tuple[float, float, float]
+    orientation: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0)
+    gripper_open: bool = True
+    ignore_collisions: bool = False
+
+
+Action = BaseVelocity | Look | Wait | Pick | Place | Open | Close | Press | KeyPose
 
 ACTION_TYPES: dict[str, type] = {
     "base_velocity": BaseVelocity,
@@ -106,6 +127,8 @@ ACTION_TYPES: dict[str, type] = {
     "place": Place,
     "open": Open,
     "close": Close,
+    "press": Press,
+    "key_pose": KeyPose,
 }
 ACTION_NAMES: dict[type, str] = {cls: name for name, cls in ACTION_TYPES.items()}
 
@@ -133,6 +156,10 @@ def action_from_dict(data: Mapping[str, Any]) -> Action:
     try:
         if cls is Place and "relation" in fields:
             fields["relation"] = Relation(fields["relation"])
+        if cls is KeyPose:
+            for key in ("position", "orientation"):
+                if key in fields:
+                    fields[key] = tuple(fields[key])
         return cls(**fields)
     except (TypeError, ValueError) as error:
         raise ValueError(f"bad arguments for {kind!r}: {error}") from error

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from mindpalace.core.geometry import wrap_angle
 
-MANIPULATION_ACTIONS = ("pick", "place", "open", "close")
+MANIPULATION_ACTIONS = ("pick", "place", "open", "close", "press")
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,8 @@ class RobotDescription:
     hand_offset: (x, y, z) in the base frame, where a held object is carried (perception keeps it out of the map).
     head: the pan/tilt head, or None for a fixed camera.
     max_linear: m/s; max_angular: rad/s (base velocity limits; 0 for a fixed base).
-    manipulation: which of pick, place, open, close the robot can do.
+    manipulation: which of pick, place, open, close, press (a button) the robot can do.
+    hold_radius: m; what perception sees this close to the hand is what the hand holds (kept out of the map).
     """
 
     name: str
@@ -54,12 +55,13 @@ class RobotDescription:
     max_linear: float
     max_angular: float
     manipulation: frozenset[str]
+    hold_radius: float = 0.3
 
     def __post_init__(self) -> None:
-        numbers = (self.footprint_radius, self.reach, self.max_linear, self.max_angular, *self.hand_offset)
+        numbers = (self.footprint_radius, self.reach, self.max_linear, self.max_angular, self.hold_radius, *self.hand_offset)
         if not all(math.isfinite(v) for v in numbers):
             raise ValueError(f"robot {self.name!r}: every size and limit must be finite")
-        if self.footprint_radius <= 0 or self.reach < 0 or self.max_linear < 0 or self.max_angular < 0:
+        if self.footprint_radius <= 0 or self.reach < 0 or self.max_linear < 0 or self.max_angular < 0 or self.hold_radius < 0:
             raise ValueError(f"robot {self.name!r}: sizes must be positive and limits non-negative")
         unknown = set(self.manipulation) - set(MANIPULATION_ACTIONS)
         if unknown:
@@ -72,7 +74,7 @@ class RobotDescription:
         return self.max_linear > 0
 
     def can(self, action: str) -> bool:
-        """Whether the robot has this manipulation action ("pick", "place", "open", "close")."""
+        """Whether the robot has this manipulation action ("pick", "place", "open", "close", "press")."""
         return action in self.manipulation
 
     def hand_in_world(self, base_pose: NDArray[np.float64]) -> NDArray[np.float64]:

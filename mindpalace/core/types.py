@@ -75,6 +75,9 @@ class Observation:
     segmentation: (H, W) int32 instance ids, 0 = none; `instances` maps id -> InstanceInfo.
     camera_pose: camera optical frame -> world, 4x4 float64. base_pose: base frame -> world, 4x4.
     time_s: seconds since reset. time_of_day_s: seconds since midnight, or None.
+    hand_pose: the hand (tool centre point) -> world, 4x4, where the robot knows it from its own joints; None
+    where it is only known as a fixed offset from the base (`RobotDescription.hand_in_world`).
+    extras: anything else an env reports (the tabletop: the other cameras' views, the gripper's opening).
     """
 
     rgb: NDArray[np.uint8]
@@ -87,6 +90,7 @@ class Observation:
     instances: dict[int, InstanceInfo] = field(default_factory=dict)
     time_of_day_s: float | None = None
     last_outcome: ActionOutcome | None = None
+    hand_pose: NDArray[np.float64] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def clock(self) -> str:

@@ -18,6 +18,12 @@ ENVS.register(
     install_hint="pip install mujoco (and, for headless rendering, apt-get install libegl1 libegl-mesa0 libgl1)",
     description="Seeded MuJoCo apartments of 3-8 rooms with a mobile robot and a head RGB-D camera.",
 )
+ENVS.register(
+    "mindpalace/Tabletop-v0",
+    "mindpalace.envs.tabletop.env:TabletopEnv",
+    install_hint="pip install mujoco (and, for headless rendering, apt-get install libegl1 libegl-mesa0 libgl1)",
+    description="MemoryBench's three memory tasks on a MuJoCo table: a parallel gripper, drawers, blocks, a button, four cameras.",
+)
 
 
 def register(env_id: str, entry_point: str, **kwargs: Any) -> None:

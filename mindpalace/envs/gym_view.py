@@ -3,7 +3,8 @@
 The native envs return `mindpalace.core.Observation`, which carries an id -> label table no
 Gymnasium space can describe; this wrapper turns it into the arrays of `observation_space` and
 moves the label table to `info["instances"]`, so `gymnasium.utils.env_checker.check_env` and RL
-libraries can use the env unchanged.
+libraries can use the env unchanged. An env with other spaces than the household's converts its own
+observations and actions (`gym_observation(obs)`, `gym_action(sample)`); the household's are here.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from mindpalace.core.actions import ACTION_TYPES, Action, BaseVelocity, Close, Look, Open, Pick, Place, Relation, Wait
+from mindpalace.core.actions import Action, BaseVelocity, Close, Look, Open, Pick, Place, Relation, Wait
 from mindpalace.core.types import Observation
-
-ACTION_KINDS = tuple(ACTION_TYPES)  # the "type" of the action space indexes this
+from mindpalace.envs.household.spaces import ACTION_KINDS  # the "type" of the household's action space indexes this
 
 
 def observation_to_dict(obs: Observation) -> dict[str, np.ndarray]:
@@ -54,12 +54,17 @@ def action_from_space(sample: dict[str, Any]) -> Action:
 class GymnasiumView(gym.Wrapper):
     """Wrap a native env so observations and actions are the dicts of its Gymnasium spaces."""
 
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self._observation = getattr(env, "gym_observation", observation_to_dict)
+        self._action = getattr(env, "gym_action", action_from_space)
+
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         obs, info = self.env.reset(seed=seed, options=options)
-        return observation_to_dict(obs), {**info, "instances": obs.instances}
+        return self._observation(obs), {**info, "instances": obs.instances}
 
     def step(self, action: dict[str, Any]) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = self.env.step(action_from_space(action))
-        return observation_to_dict(obs), reward, terminated, truncated, {**info, "instances": obs.instances}
+        obs, reward, terminated, truncated, info = self.env.step(self._action(action))
+        return self._observation(obs), reward, terminated, truncated, {**info, "instances": obs.instances}

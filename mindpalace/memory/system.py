@@ -168,16 +168,19 @@ class MemorySystem:
                     self._pending_vectors.append((kind, int(row[0]), str(row[1]).replace("_", " ")))
 
     # ------------------------------------------------------------------ writing
-    def observe(self, obs: Observation, frame: Any, gripper: np.ndarray | None = None) -> list[Any]:
+    def observe(
+        self, obs: Observation, frame: Any, gripper: np.ndarray | None = None, hold_radius: float | None = None
+    ) -> list[Any]:
         """File one perceived frame: the spatial map, object records (new, moved, missing), snapshots, working memory.
 
+        What lies within `hold_radius` of the `gripper` (world xyz) is what the robot holds (default: the spatial config's).
         A bad frame (a non-finite time, a pose that is not rigid, an rgb image that is not (H, W, 3) uint8, ...)
         raises `FrameError` naming the field before any store is touched.
         """
         check_frame_input(obs, frame, gripper)
         if self.spatial is None:
             return []
-        updates = self.spatial.update(frame, gripper=gripper)
+        updates = self.spatial.update(frame, gripper=gripper, hold_radius=hold_radius)
         for update in updates:
             obj = self.spatial.objects.objects.get(update.object_id)
             if obj is None:

@@ -13,7 +13,13 @@ import re
 from dataclasses import dataclass
 
 # What a task's verb asks the robot to have done last before it may say it is done.
-_FINISHING_SKILL = {"place": ("bring", "put", "move", "place", "carry", "take"), "open": ("open",), "close": ("close", "shut")}
+_FINISHING_SKILL = {
+    "place": ("bring", "put", "move", "place", "carry", "take"),
+    "open": ("open",),
+    "close": ("close", "shut"),
+    "press": ("press", "push"),
+}
+_CLAUSES = re.compile(r",|;|\bthen\b|\band then\b")
 
 
 @dataclass
@@ -49,11 +55,30 @@ class Critic:
         return verdict
 
     @staticmethod
-    def may_finish(task: str, last_skill: str | None, last_success: bool) -> bool:
+    def may_finish(task: str, last_skill: str | None, last_success: bool, succeeded: list[str] | None = None) -> bool:
         """Whether the last step could have completed the task: a successful step of the kind the task's verb asks
-        for (place for "bring" or "put", open, close), or else a successful navigate_to ("go to ...")."""
+        for (place for "bring" or "put", open, close, press), or else a successful navigate_to ("go to ...").
+
+        An instruction of several steps ("close the drawer, press the button, then open it again") asks for each
+        clause's verb in order: `succeeded` (the skills that succeeded so far, in order) must contain them all.
+        """
         if last_skill is None or not last_success:
             return False
-        words = task.lower()
-        required = [skill for skill, verbs in _FINISHING_SKILL.items() if any(re.search(rf"\b{v}\b", words) for v in verbs)]
-        return last_skill in required if required else last_skill == "navigate_to"
+        required = Critic.required_skills(task)
+        if not required:
+            return last_skill == "navigate_to"
+        if last_skill != required[-1]:
+            return False
+        remaining = iter(succeeded if succeeded is not None else [last_skill])
+        return all(any(skill == done for done in remaining) for skill in required)
+
+    @staticmethod
+    def required_skills(task: str) -> list[str]:
+        """The skill each clause's leading verb asks for, in order ("Move ..., press ..., then put ..." ->
+        place, press, place); a verb inside a clause ("the cup you put away") describes, it does not ask."""
+        skills = []
+        for clause in _CLAUSES.split(task.lower()):
+            words = re.findall(r"[a-z]+", clause)
+            if words:
+                skills += [skill for skill, verbs in _FINISHING_SKILL.items() if words[0] in verbs]
+        return skills

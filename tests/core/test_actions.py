@@ -15,10 +15,12 @@ from mindpalace.core.actions import (
     BaseVelocity,
     Close,
     FailureReason,
+    KeyPose,
     Look,
     Open,
     Pick,
     Place,
+    Press,
     Relation,
     Wait,
     action_from_dict,
@@ -36,6 +38,8 @@ SAMPLES = {
     "place": [Place(receptacle_id=4), Place(receptacle_id=9, relation=Relation.IN)],
     "open": [Open(target_id=3)],
     "close": [Close(target_id=8)],
+    "press": [Press(target_id=5)],
+    "key_pose": [KeyPose((0.1, -0.2, 0.8), (0.7071, 0.0, 0.0, 0.7071), gripper_open=False, ignore_collisions=True)],
 }
 ALL_SAMPLES = [(name, action) for name, actions in SAMPLES.items() for action in actions]
 

@@ -9,9 +9,10 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 from household_testkit import ENV_ID, SMALL
 
-from mindpalace.core.actions import ACTION_TYPES, BaseVelocity, Look, Pick, Place, Relation, Wait
+from mindpalace.core.actions import BaseVelocity, Look, Pick, Place, Relation, Wait
 from mindpalace.envs import make
 from mindpalace.envs.gym_view import GymnasiumView, action_from_space
+from mindpalace.envs.household.spaces import ACTION_KINDS
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def test_render_returns_the_last_rgb(view):
     assert np.array_equal(view.render(), obs["rgb"])
     obs, *_ = view.step(
         {
-            "type": list(ACTION_TYPES).index("look"),
+            "type": ACTION_KINDS.index("look"),
             "v": np.zeros(1),
             "omega": np.zeros(1),
             "duration": np.full(1, 0.1),
@@ -86,7 +87,7 @@ def test_render_without_render_mode_returns_none():
 def test_space_samples_map_to_typed_actions(kind, fields, expected):
     """A flat action-space dict becomes the typed action its "type" names, with the right fields."""
     sample = {
-        "type": list(ACTION_TYPES).index(kind),
+        "type": ACTION_KINDS.index(kind),
         "v": [0.0],
         "omega": [0.0],
         "duration": [0.1],

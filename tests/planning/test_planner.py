@@ -184,3 +184,16 @@ def test_critic_skips_the_first_step_and_notices_no_progress() -> None:
     for step in range(3, 7):
         verdict = critic.review(step, "look_around()", True, "", "looked", "b")
     assert "has not progressed in 4 steps" in verdict
+
+
+def test_critic_offers_done_only_after_every_clause_of_a_multi_step_instruction() -> None:
+    task = "Close the open drawer, press the button, then open that same drawer again."
+    assert Critic.required_skills(task) == ["close", "press", "open"]
+    assert not Critic.may_finish(task, "close", True, ["close"])
+    assert not Critic.may_finish(task, "open", True, ["open"])
+    assert not Critic.may_finish(task, "open", True, ["press", "close", "open"])
+    assert Critic.may_finish(task, "open", True, ["close", "press", "open"])
+    # A verb inside a clause describes the object; only the clause's leading verb asks for a skill.
+    assert Critic.required_skills("Bring the cup you put away first today to the table.") == ["place"]
+    assert Critic.may_finish("Bring the cup you put away first today to the table.", "place", True, ["pick", "place"])
+    assert Critic.may_finish("Go to the kitchen.", "navigate_to", True, ["navigate_to"])

@@ -42,9 +42,9 @@ from mindpalace.envs.household.catalog import OBJECTS, Receptacle
 from mindpalace.envs.household.config import HouseholdConfig
 from mindpalace.envs.household.layout import Apartment, Furniture, fits, free_spot, generate_apartment
 from mindpalace.envs.household.mjcf import FLOOR_ID, ROBOT_ID, WALL_ID, ModelOptions, build_mjcf
-from mindpalace.envs.household.renderer import CameraRenderer, mujoco
 from mindpalace.envs.household.robot import household_robot
 from mindpalace.envs.household.spaces import action_space, observation_space
+from mindpalace.envs.rendering import CameraRenderer, mujoco
 
 if TYPE_CHECKING:
     from mindpalace.envs.household.privileged import PrivilegedState

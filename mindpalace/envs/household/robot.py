@@ -6,7 +6,7 @@ these constants. Base frame: x forward, y left, z up (REP-103); metres and radia
 
 from __future__ import annotations
 
-from mindpalace.core.robot import MANIPULATION_ACTIONS, HeadLimits, RobotDescription
+from mindpalace.core.robot import HeadLimits, RobotDescription
 
 ROBOT_RADIUS = 0.25  # the round base's radius
 CAMERA_HEIGHT = 1.25
@@ -26,5 +26,5 @@ def household_robot(reach: float, max_linear: float, max_angular: float) -> Robo
         head=HeadLimits(pivot=HEAD_PIVOT, pan=HEAD_PAN_RANGE, tilt=HEAD_TILT_RANGE),
         max_linear=max_linear,
         max_angular=max_angular,
-        manipulation=frozenset(MANIPULATION_ACTIONS),
+        manipulation=frozenset({"pick", "place", "open", "close"}),  # no buttons to press in the apartments
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from mindpalace.core.actions import ACTION_TYPES
 from mindpalace.envs.household.config import HouseholdConfig
 from mindpalace.envs.household.robot import HEAD_PAN_RANGE, HEAD_TILT_RANGE
 
 MAX_INSTANCE_ID = 2**16 - 1
+ACTION_KINDS = ("base_velocity", "look", "wait", "pick", "place", "open", "close")  # what the household robot does
 
 
 def observation_space(config: HouseholdConfig) -> spaces.Dict:
@@ -32,7 +32,7 @@ def action_space(config: HouseholdConfig) -> spaces.Dict:
     """One flat dict for every action kind; `type` picks which of the other fields are read."""
     return spaces.Dict(
         {
-            "type": spaces.Discrete(len(ACTION_TYPES)),  # an index into ACTION_TYPES' order
+            "type": spaces.Discrete(len(ACTION_KINDS)),  # an index into ACTION_KINDS
             "v": spaces.Box(-config.max_linear, config.max_linear, (1,), np.float32),
             "omega": spaces.Box(-config.max_angular, config.max_angular, (1,), np.float32),
             "duration": spaces.Box(0.05, 1.0, (1,), np.float32),

@@ -43,15 +43,19 @@ class SpatialMemory:
         self.frames = 0
         self.last_timings_ms: dict[str, float] = {}
 
-    def update(self, frame: FramePercepts, gripper: NDArray[np.float64] | None = None) -> list[ObjectUpdate]:
+    def update(
+        self, frame: FramePercepts, gripper: NDArray[np.float64] | None = None, hold_radius: float | None = None
+    ) -> list[ObjectUpdate]:
         """File one frame: objects are associated and fused, occupancy and the surface grow.
 
-        `gripper` (world xyz) is where the robot's hand is: percepts there are its own load, kept out of the map.
+        `gripper` (world xyz) is where the robot's hand is: percepts within `hold_radius` of it (default
+        `self_radius`) are its own load, kept out of the map.
         """
         start = time.perf_counter()
         percepts = frame.percepts
         if gripper is not None:
-            percepts = [p for p in percepts if np.linalg.norm(p.centroid - gripper) > self.config.self_radius]
+            radius = self.config.self_radius if hold_radius is None else hold_radius
+            percepts = [p for p in percepts if np.linalg.norm(p.centroid - gripper) > radius]
         updates = self.objects.integrate(percepts, frame.time_s)
         updates += self.objects.note_absences(percepts, frame.depth, frame.camera, frame.camera_pose)
         mark = time.perf_counter()

@@ -1,7 +1,7 @@
 """The 3D scene graph: rooms -> furniture -> objects, with on / in / near relations and object states.
 
-Built from the object map's geometry (networkx). Furniture and articulated parts are told apart from
-small objects by label (configurable) or by size; relations come from boxes: an object is "in" a
+Built from the object map's geometry (networkx). Furniture, articulated parts and controls (buttons) are told
+apart from small objects by label (configurable) or by size; relations come from boxes: an object is "in" a
 piece it sits inside, "on" one whose top it rests on, and "near" objects close by in the same room.
 """
 
@@ -45,14 +45,18 @@ FURNITURE_LABELS = (
     "stove",
     "oven",
     "bathtub",
+    "patch",  # a marked place on a table that things are put on
+    "centre_zone",
 )
 PART_LABELS = ("drawer", "door")
+CONTROL_LABELS = ("button", "switch")
 
 
 @dataclass
 class SceneGraphConfig:
     furniture_labels: tuple[str, ...] = FURNITURE_LABELS
     part_labels: tuple[str, ...] = PART_LABELS
+    control_labels: tuple[str, ...] = CONTROL_LABELS  # pressed, not opened: a kind of their own
     furniture_min_extent: float = 0.9  # m; anything this big is furniture whatever its label
     near_distance: float = 0.6  # m between centres
     on_tolerance: float = 0.06  # m between an object's bottom and a surface's top
@@ -76,6 +80,8 @@ class SceneGraph:
         label = obj.label.lower()
         if label in self.config.part_labels:
             return "part"
+        if label in self.config.control_labels:
+            return "control"
         if (
             label in self.config.furniture_labels
             or float(np.max(obj.aabb_max - obj.aabb_min)) >= self.config.furniture_min_extent

@@ -1,4 +1,4 @@
-"""Headless RGB, depth and instance-segmentation rendering of one MuJoCo camera.
+"""Headless RGB, depth and instance-segmentation rendering of MuJoCo cameras (one GL context for all of them).
 
 Two passes a frame: a shaded pass for RGB, and a flat id-colour pass whose depth buffer gives
 the depth (MuJoCo's own renderer takes depth from that pass too: it is more precise far away).
@@ -26,7 +26,10 @@ def _gl_context(width: int, height: int) -> mujoco.GLContext:
 
 
 class CameraRenderer:
-    """Renders `camera` of `model` at `width` x `height`; `geom_instance[g]` is the instance id of geom g."""
+    """Renders `camera` of `model` (or any other of its cameras, by name) at `width` x `height`.
+
+    `geom_instance[g]` is the instance id of geom g.
+    """
 
     def __init__(
         self,
@@ -51,7 +54,9 @@ class CameraRenderer:
         self._scene = mujoco.MjvScene(model, maxgeom=model.ngeom + 64)
         self._camera = mujoco.MjvCamera()
         self._camera.type = mujoco.mjtCamera.mjCAMERA_FIXED
-        self._camera.fixedcamid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, camera)
+        self._default_camera = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, camera)
+        if self._default_camera < 0:
+            raise ValueError(f"the model has no camera {camera!r}")
         self._options = mujoco.MjvOption()
         self._rect = mujoco.MjrRect(0, 0, width, height)
         for flag in (
@@ -73,6 +78,13 @@ class CameraRenderer:
         self._ids = np.empty((height, width, 3), dtype=np.uint8)
         self._zbuf = np.empty((height, width), dtype=np.float32)
 
+    def set_geom_instances(self, geom_instance: NDArray[np.int32]) -> None:
+        """New instance ids for the model's geoms (an env that shuffles ids per episode)."""
+        if geom_instance.shape != (self.model.ngeom,):
+            raise ValueError(f"geom_instance must have shape ({self.model.ngeom},), got {geom_instance.shape}")
+        self.geom_instance = geom_instance
+        self._segid_to_instance = None
+
     def _segment_table(self) -> NDArray[np.int32]:
         """Scene geom index + 1 (the id colour) -> instance id; rebuilt only when the scene changes size."""
         ngeom = self._scene.ngeom
@@ -85,8 +97,17 @@ class CameraRenderer:
             self._segid_to_instance = table
         return self._segid_to_instance
 
-    def render(self, data: mujoco.MjData) -> tuple[NDArray[np.uint8], NDArray[np.float32], NDArray[np.int32]]:
-        """(rgb (H,W,3) uint8, depth (H,W) float32 metres with 0 = no reading, segmentation (H,W) int32)."""
+    def render(
+        self, data: mujoco.MjData, camera: str | None = None
+    ) -> tuple[NDArray[np.uint8], NDArray[np.float32], NDArray[np.int32]]:
+        """(rgb (H,W,3) uint8, depth (H,W) float32 metres with 0 = no reading, segmentation (H,W) int32).
+
+        `camera` names another camera of the model than the one the renderer was made for.
+        """
+        camera_id = self._default_camera if camera is None else mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, camera)
+        if camera_id < 0:
+            raise ValueError(f"the model has no camera {camera!r}")
+        self._camera.fixedcamid = camera_id
         self._gl.make_current()
         mujoco.mjv_updateScene(self.model, data, self._options, None, self._camera, mujoco.mjtCatBit.mjCAT_ALL, self._scene)
         mujoco.mjr_render(self._rect, self._scene, self._context)

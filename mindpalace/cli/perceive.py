@@ -11,9 +11,16 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
+
+from mindpalace.cli.args import integer, output_folder, positive_number
+
+if TYPE_CHECKING:
+    from mindpalace.core.types import Observation
+    from mindpalace.memory.spatial.memory import SpatialMemory
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +31,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--format", choices=("tum", "redwood"), default=None, help="default: detected from the folder")
     parser.add_argument("--segmenter", default="depth_clusters", help="ground_truth needs frames with segmentation")
-    parser.add_argument("--depth-scale", type=float, default=None, help="depth PNG units per metre (default: the format's)")
-    parser.add_argument("--max-frames", type=int, default=None)
-    parser.add_argument("--voxel", type=float, default=0.01, help="fused cloud voxel size in metres")
+    parser.add_argument(
+        "--depth-scale", type=positive_number, default=None, help="depth PNG units per metre (default: the format's)"
+    )
+    parser.add_argument("--max-frames", type=integer(1), default=None)
+    parser.add_argument("--voxel", type=positive_number, default=0.01, help="fused cloud voxel size in metres")
     parser.add_argument(
         "--up",
         choices=("auto", "keep"),
@@ -39,8 +48,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from mindpalace.core.geometry import gravity_alignment, make_pose
     from mindpalace.memory.spatial.memory import SpatialMemory, SpatialMemoryConfig
-    from mindpalace.memory.spatial.topdown import costmap_image, save_image, scene_graph_image
-    from mindpalace.perception.depth_render import depth_agreement, render_depth
     from mindpalace.perception.pipeline import FrameError, PerceptionConfig, PerceptionPipeline
     from mindpalace.perception.rgbd_io import open_sequence
 
@@ -69,15 +76,27 @@ def run(args: argparse.Namespace) -> int:
             skipped.append({"frame": index, "reason": str(error)})
     if not used:
         raise ValueError(f"every frame of {args.rgbd} was rejected; see the log")
-    args.out.mkdir(parents=True, exist_ok=True)
-    memory.surface.save_ply(args.out / "fused_cloud.ply")
+    with output_folder(args.out):
+        summary = _write_outputs(memory, frames, used, skipped, args.out)
+    print(json.dumps({k: v for k, v in summary.items() if k != "skipped"}))
+    return 0
+
+
+def _write_outputs(
+    memory: SpatialMemory, frames: list[Observation], used: list[int], skipped: list[dict[str, Any]], out: Path
+) -> dict[str, Any]:
+    """The fused cloud, costmap, scene graph and summary.json of the map built from `frames`."""
+    from mindpalace.memory.spatial.topdown import costmap_image, save_image, scene_graph_image
+    from mindpalace.perception.depth_render import depth_agreement, render_depth
+
+    memory.surface.save_ply(out / "fused_cloud.ply")
     navigation, known = memory.occupancy.costmap()
-    save_image(costmap_image(known, navigation), args.out / "costmap.png")
+    save_image(costmap_image(known, navigation), out / "costmap.png")
     memory.segment_rooms()
     graph = memory.scene_graph()
-    memory.scene.save_json(args.out / "scene_graph.json")
+    memory.scene.save_json(out / "scene_graph.json")
     frontiers = memory.occupancy.frontiers()
-    save_image(scene_graph_image(graph, navigation, known, [f.centroid for f in frontiers]), args.out / "scene_graph.png")
+    save_image(scene_graph_image(graph, navigation, known, [f.centroid for f in frontiers]), out / "scene_graph.png")
 
     cloud = memory.surface.points()
     agreements = []
@@ -97,9 +116,8 @@ def run(args: argparse.Namespace) -> int:
         "frontiers": len(frontiers),
         "outputs": ["fused_cloud.ply", "costmap.png", "scene_graph.json", "scene_graph.png"],
     }
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
-    print(json.dumps({k: v for k, v in summary.items() if k != "skipped"}))
-    return 0
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
 
 
 def estimate_floor_z(frames: list, bin_size: float = 0.03, min_share: float = 0.03) -> float | None:

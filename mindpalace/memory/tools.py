@@ -288,13 +288,21 @@ class ToolResult:
         return "\n".join(f"- {item.text}" for item in self.items) or "nothing found"
 
 
-def call_tool(memory: MemorySystem, name: str, arguments: Any) -> ToolResult:
-    """Validate and run one tool call; unknown tools and bad arguments come back as errors."""
+def check_call(name: Any, arguments: Any) -> str:
+    """Why a tool call cannot run (an unknown tool, arguments its schema refuses), or "" when it can."""
     tool = TOOLS.get(name) if isinstance(name, str) else None
     if tool is None:
-        return ToolResult(False, [], f"unknown tool {name!r}; tools: {', '.join(TOOLS)}")
+        return f"unknown tool {name!r}; tools: {', '.join(TOOLS)}"
     try:
         jsonschema.validate(arguments, tool.parameters)
     except jsonschema.ValidationError as error:
-        return ToolResult(False, [], f"bad arguments for {name}: {error.message}")
-    return ToolResult(True, tool.run(memory, arguments))
+        return f"bad arguments for {name}: {error.message}"
+    return ""
+
+
+def call_tool(memory: MemorySystem, name: str, arguments: Any) -> ToolResult:
+    """Validate and run one tool call; unknown tools and bad arguments come back as errors."""
+    error = check_call(name, arguments)
+    if error:
+        return ToolResult(False, [], error)
+    return ToolResult(True, TOOLS[name].run(memory, arguments))

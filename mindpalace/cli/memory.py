@@ -52,9 +52,9 @@ def run_query(args: argparse.Namespace) -> int:
             arguments = json.loads(args.args)
         except json.JSONDecodeError as error:
             raise ValueError(f"--args is not JSON: {error}") from error
-        error = check_call(args.tool, arguments)
-        if error:
-            raise ValueError(error)
+        problem = check_call(args.tool, arguments)
+        if problem:
+            raise ValueError(problem)
     with _open(args.bank) as memory:
         if args.tool:
             print(call_tool(memory, args.tool, arguments).text())

@@ -17,7 +17,7 @@ from typing import Any
 
 import jsonschema
 
-from mindpalace.memory.retrieval import FactQuery, MemoryItem, OrderQuery, TimeQuery
+from mindpalace.memory.retrieval import FactQuery, MemoryItem, OrderQuery, Query, TimeQuery
 from mindpalace.memory.system import MemorySystem, change_item, object_item
 
 
@@ -198,7 +198,7 @@ def _facts_about(memory: MemorySystem, args: dict[str, Any]) -> list[MemoryItem]
             subjects += [label, *(f"{str(v).lower()} {label}" for v in record.attributes.values())]
     elif name.label is not None:
         subjects.append(" ".join([*name.words, name.label.replace("_", " ")]))
-    queries = [FactQuery(s, args.get("at_time")) for s in dict.fromkeys(s for s in subjects if s)]
+    queries: list[Query] = [FactQuery(s, args.get("at_time")) for s in dict.fromkeys(s for s in subjects if s)]
     return memory.retrieve(queries, k=args.get("limit", 10))
 
 

@@ -11,14 +11,18 @@ servers do with such a request (checked in their sources and trackers):
 - vLLM: supported with `max_tokens` >= 1 (it rejects 0 with HTTP 400); it also has its own `prompt_logprobs`.
 - llama-cpp-python's server: supported when the model was loaded with `--logits_all true` (else HTTP 500
   "logprobs is not supported for models created with logits_all=False"); `max_tokens` 0 means "until the
-  context is full", so each request generated thousands of tokens.
+  context is full", so each request generated thousands of tokens. Its echo sorts the whole vocabulary in
+  Python for every prompt token, so a long prompt takes tens of seconds. For a model that adds no BOS token
+  (SmolLM2) its echoed log-probabilities are off by one: each token gets its own position's, which the probe
+  below catches; with `--kv_overrides tokenizer.ggml.add_bos_token=bool:true` they are right.
 - llama.cpp's own `llama-server`: `echo` is refused ("Only no echo is supported", HTTP 500); its `n_probs`,
   `logprobs` and `/tokenize` give probabilities of generated tokens only, which cannot score a given text.
 - Ollama: `echo` is ignored; `logprobs` covers generated tokens only.
 So a score request asks for one generated token, which is left out of the score, and the first `score` of
-a backend sends a one-token probe: where the answer does not carry the prompt's log-probabilities, or the
-server generates more than asked, scoring is off for that backend and every `score` raises
-`ScoringUnsupported` at once (the planner then keeps the proposed order, or generates).
+a backend sends a one-token probe (a counting sequence): where the answer does not carry the prompt's
+log-probabilities, they are not the prompt's (counting scores poorly), or the server generates more than
+asked, scoring is off for that backend and every `score` raises `ScoringUnsupported` at once (the planner
+then keeps the proposed order, or generates). So it is after a `score` that misses its deadline.
 """
 
 from __future__ import annotations
@@ -49,7 +53,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "http://localhost:8000/v1"
 EXCERPT_CHARS = 200
-PROBE_PROMPT = "The robot put the mug on the kitchen table."
+# Counting is predictable to any language model: where the echoed log-probabilities are those of the prompt's
+# own tokens, its later tokens score near 0. llama-cpp-python gives a model without a BOS token (SmolLM2) each
+# token the log-probability from its own position instead (an off-by-one): about -10 per token here.
+PROBE_PROMPT = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16"
+PROBE_MIN_LOGPROB = -3.0  # mean per token over the probe's second half
 SCORE_NEW_TOKENS = 1  # vLLM refuses 0 and llama-cpp-python reads 0 as "no limit": one token, left out of the score
 
 
@@ -158,7 +166,12 @@ class OpenAICompatibleBackend(LLMBackend):
                 tokens.append(0)
                 continue
             prompt = prefix + candidate
-            offsets, values = self._echo(prompt, deadline)
+            try:
+                offsets, values = self._echo(prompt, deadline)
+            except _Late as error:
+                # Echo costs a server the whole prompt per candidate (llama-cpp-python also sorts the vocabulary
+                # for each prompt token): one that cannot score a decision in time is not asked again.
+                raise self._unsupported(f"too slow to score candidates ({error})") from error
             # The candidate starts at the last token that starts at or before its first character: a token
             # that straddles the boundary carries the candidate's first characters, so it counts.
             start = max(i for i, offset in enumerate(offsets) if offset <= len(prefix))
@@ -174,10 +187,17 @@ class OpenAICompatibleBackend(LLMBackend):
         """Once per backend: does the server echo the prompt's log-probabilities and stop after one new token?"""
         if self._scoring is None:
             try:
-                self._echo(PROBE_PROMPT, deadline, probing=True)
+                _, values = self._echo(PROBE_PROMPT, deadline, probing=True)
             except _Late as error:
                 # A one-token answer this late means a server that ignores max_tokens or is far too slow to score.
                 raise self._unsupported(str(error)) from error
+            later = [float(v) for v in values[len(values) // 2 :] if v is not None]
+            mean = sum(later) / max(1, len(later))
+            if mean < PROBE_MIN_LOGPROB:
+                raise self._unsupported(
+                    f"the echoed log-probabilities are not those of the prompt's tokens (counting scored {mean:.1f} per "
+                    "token; llama-cpp-python gives a model without a BOS token each token its own position's)"
+                )
             self._scoring = True
             log.info("%s/completions can score candidates (echo with logprobs)", self.base_url)
         if self._scoring is False:

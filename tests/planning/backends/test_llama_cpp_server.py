@@ -87,6 +87,23 @@ def serve(command: list[str], port: int, log: Path) -> Iterator[str]:
             process.wait(timeout=30)
 
 
+# `python -m llama_cpp.server`, with llama.cpp's extra buffer types (weight repacking, AMX) off: where a CPU
+# reports AMX that the kernel does not enable for the process (this build machine), they end the server with
+# an illegal instruction at its first request. They change speed only, not the numbers.
+LAUNCHER = """
+import runpy, sys
+import llama_cpp.llama_cpp as api
+defaults = api.llama_model_default_params
+def without_extra_buffers():
+    params = defaults()
+    params.use_extra_bufts = False
+    return params
+api.llama_model_default_params = without_extra_buffers
+sys.argv[0] = "llama_cpp.server"
+runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
+
+
 def python_server(tmp_path_factory: pytest.TempPathFactory, name: str, *options: str) -> Iterator[str]:
     python = llama_cpp_python()
     if python is None:
@@ -95,15 +112,25 @@ def python_server(tmp_path_factory: pytest.TempPathFactory, name: str, *options:
             "llama-cpp-python[server], or make .venv-llama (docs/planner.md)"
         )
     port = free_port()
-    command = [python, "-m", "llama_cpp.server", "--model", str(smollm2_gguf_path()), "--host", "127.0.0.1"]
+    command = [python, "-c", LAUNCHER, "--model", str(smollm2_gguf_path()), "--host", "127.0.0.1"]
     command += ["--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--verbose", "false", *options]
     yield from serve(command, port, tmp_path_factory.mktemp(name) / "server.log")
 
 
+# SmolLM2 adds no BOS token; llama-cpp-python's echo needs one to line its log-probabilities up with the tokens.
+WITH_BOS = ("--kv_overrides", "tokenizer.ggml.add_bos_token=bool:true")
+
+
 @pytest.fixture(scope="module")
 def scoring_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """llama-cpp-python with logits for every token (its server's default), as needed for echo logprobs."""
-    yield from python_server(tmp_path_factory, "scoring", "--logits_all", "true")
+    """llama-cpp-python with logits for every token (its server's default) and a BOS token: it can score."""
+    yield from python_server(tmp_path_factory, "scoring", "--logits_all", "true", *WITH_BOS)
+
+
+@pytest.fixture(scope="module")
+def bosless_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama-cpp-python serving SmolLM2 as it is: its echoed log-probabilities are off by one."""
+    yield from python_server(tmp_path_factory, "bosless", "--logits_all", "true")
 
 
 @pytest.fixture(scope="module")
@@ -121,21 +148,33 @@ def cpp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from serve(command, port, tmp_path_factory.mktemp("llama_server") / "server.log")
 
 
-def backend(base_url: str) -> OpenAICompatibleBackend:
-    return OpenAICompatibleBackend(base_url=base_url, model="smollm2", api_key="unused", timeout_s=120.0)
+def backend(base_url: str, timeout_s: float = 120.0) -> OpenAICompatibleBackend:
+    return OpenAICompatibleBackend(base_url=base_url, model="smollm2", api_key="unused", timeout_s=timeout_s)
+
+
+def no_more_completions(client: OpenAICompatibleBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on a /completions request fails the test: the probe's answer must stand."""
+    post = client._post
+
+    def only_chat(path, *args, **kwargs):
+        assert path != "/completions", "scoring asked the server again after the probe said no"
+        return post(path, *args, **kwargs)
+
+    monkeypatch.setattr(client, "_post", only_chat)
 
 
 def reference_logprobs(prompt: str, candidates: list[str]) -> list[float]:
-    """Each candidate's summed token log-probability after `prompt`, from the same GGUF through transformers."""
+    """Each candidate's summed token log-probability after BOS + `prompt`, from the same GGUF through transformers."""
     import torch
 
     from mindpalace.planning.backends.local import _load
 
-    tokenizer, model = _load(*(str(part) for part in (smollm2_gguf_path().parent, smollm2_gguf_path().name)))
+    tokenizer, model = _load(str(smollm2_gguf_path().parent), smollm2_gguf_path().name)
+    bos = torch.tensor([[tokenizer.bos_token_id]])
     sums = []
     for candidate in candidates:
-        prefix = tokenizer(prompt, return_tensors="pt").input_ids
-        ids = tokenizer(prompt + candidate, return_tensors="pt").input_ids
+        prefix = torch.cat([bos, tokenizer(prompt, return_tensors="pt").input_ids], dim=1)
+        ids = torch.cat([bos, tokenizer(prompt + candidate, return_tensors="pt").input_ids], dim=1)
         with torch.no_grad():
             logprobs = torch.log_softmax(model(ids).logits[0, :-1].float(), dim=-1)
         start = prefix.shape[1] - 1  # the candidate's tokens, as the server counts them from the boundary token
@@ -162,8 +201,32 @@ def test_llama_cpp_python_chats_and_scores(scoring_server):
     assert scores.logprobs == pytest.approx(expected, abs=0.1 * max(scores.tokens)), (scores.logprobs, expected)
 
 
-def test_a_planner_decision_scores_through_the_server(scoring_server, tmp_path):
-    """The issue's question ("where did you put the hat?") in score mode: both rankings through the endpoint."""
+def test_off_by_one_echo_logprobs_are_caught_by_the_probe(bosless_server, monkeypatch):
+    """Without a BOS token llama-cpp-python gives each echoed token its own position's log-probability, which
+    would rank candidates by nonsense: the probe sees counting score poorly and turns scoring off at once."""
+    client = backend(bosless_server)
+    with pytest.raises(ScoringUnsupported, match="not those of the prompt's tokens"):
+        client.score(MESSAGES, [" Paris."])
+    no_more_completions(client, monkeypatch)
+    with pytest.raises(ScoringUnsupported):
+        client.score(MESSAGES, [" Paris."])
+    assert client.chat(MESSAGES, max_tokens=8).text.strip()  # generating still works
+
+
+def test_a_planner_decision_through_the_server_scores_or_falls_back_at_once(scoring_server, tmp_path, monkeypatch):
+    """The issue's question ("where did you put the hat?") in score mode, both rankings through the endpoint.
+
+    The planner's prompt is long, and llama-cpp-python's echo sorts the vocabulary for every prompt token: on a
+    busy machine a ranking can miss the deadline. Then scoring is off and no later ranking asks the server.
+    """
+    client = backend(scoring_server, timeout_s=30.0)
+    echo = client._echo
+
+    def echo_while_scoring(*args, **kwargs):
+        assert client._scoring is not False, "the server was asked to score after scoring was turned off"
+        return echo(*args, **kwargs)
+
+    monkeypatch.setattr(client, "_echo", echo_while_scoring)
     with MemorySystem.open(tmp_path / "bank.db", spatial=False, text_index=False) as memory:
         memory.remember_object(66, "hat", (1.0, 2.0, 0.8), 10.0, room="bedroom", change="new")
         skills = {
@@ -176,27 +239,21 @@ def test_a_planner_decision_scores_through_the_server(scoring_server, tmp_path):
                 },
             }
         }
-        planner = Planner(backend(scoring_server), memory, skills, PlannerConfig(mode="score"))
+        planner = Planner(client, memory, skills, PlannerConfig(mode="score"))
         planner.start("Where did you put the hat?")
 
         def propose(texts: list[str]) -> list[Call]:
             return [Call("answer", {"text": "The hat #66 is in the bedroom."}), Call("answer", {"text": "I do not know."})]
 
+        started = time.perf_counter()
         decision = planner.decide(PlannerState(time_of_day="09:00", room="bedroom", holding=None), propose)
-    assert decision.call is not None and "scoring failed" not in decision.choice, decision.choice
-    assert "skill candidates (best first)" in decision.choice and decision.inference_s > 0
-    assert decision.memory_calls and decision.memory_calls[0].ok  # the memory query the model ranked first ran
-
-
-def no_more_completions(client: OpenAICompatibleBackend, monkeypatch: pytest.MonkeyPatch) -> None:
-    """From now on a /completions request fails the test: the probe's answer must stand."""
-    post = client._post
-
-    def only_chat(path, *args, **kwargs):
-        assert path != "/completions", "scoring asked the server again after the probe said no"
-        return post(path, *args, **kwargs)
-
-    monkeypatch.setattr(client, "_post", only_chat)
+        elapsed = time.perf_counter() - started
+    assert decision.call is not None and decision.memory_calls and decision.memory_calls[0].ok
+    assert elapsed < 2 * client.timeout_s + 10.0, decision.choice  # each ranking within its deadline
+    if "scoring failed" in decision.choice:
+        assert "too slow to score candidates" in decision.choice, decision.choice
+    else:
+        assert "skill candidates (best first)" in decision.choice and decision.inference_s > 0
 
 
 def test_a_server_without_logits_for_every_token_cannot_score_and_says_so_at_once(logitless_server, monkeypatch):

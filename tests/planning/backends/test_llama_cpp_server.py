@@ -25,6 +25,8 @@ from mindpalace.planning.backends.openai_compat import OpenAICompatibleBackend, 
 from mindpalace.planning.parsing import Call
 from mindpalace.planning.planner import Planner, PlannerConfig, PlannerState
 
+pytestmark = pytest.mark.slow  # a server start and a model load per fixture; minutes on two busy cores
+
 ROOT = Path(__file__).resolve().parents[3]
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
 STARTUP_S = 180.0  # loading a 135M model takes seconds; a busy two-core machine may need far more

@@ -62,6 +62,8 @@ def run_episode(
 
     `skill_runner(runtime, name, arguments, skill_config)` carries out each call: the env's own skills by default,
     a ROS 2 robot's actions in the agent node (`mindpalace.ros.agent_node`).
+    An unexpected error inside the episode (a skill, memory, the planner) ends it with the error as its reason,
+    so that the caller still gets the record and writes its report.
     """
     budget = budget or EpisodeBudget()
     guard = guard or LoopGuard()
@@ -71,6 +73,46 @@ def run_episode(
     started = time.perf_counter()
     record = EpisodeRecord(task=task, planner=planner_name, seed=seed)
     trail_start = len(runtime.trail) - 1
+    try:
+        _run_steps(runtime, planner, task, record, budget, guard, critic, started, skill_config, progress, skill_runner)
+    except Exception as error:  # nothing in an episode may take its report with it
+        log.exception("episode %r ended by an unexpected error", task)
+        record.reason = f"error: {_printable(f'{type(error).__name__}: {error}')}"
+        record.notes.append(f"step {len(record.steps) + 1}: {record.reason}")
+    record.path = list(runtime.trail[trail_start:])
+    record.wall_s = time.perf_counter() - started
+    try:
+        runtime.memory.flush()
+    except Exception as error:  # the same: the record goes back to be reported
+        log.exception("memory flush after episode %r failed", task)
+        record.notes.append(f"memory flush failed: {_printable(f'{type(error).__name__}: {error}')}")
+    if checker is not None:
+        record.success, detail = checker(record)
+        record.notes.append(f"checker: {detail}")
+    else:
+        record.success = record.reason in ("done", "answered")
+    return record
+
+
+def _printable(text: str) -> str:
+    """Error text as it can be written anywhere: characters UTF-8 cannot encode are escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _run_steps(
+    runtime: AgentRuntime,
+    planner: Planner,
+    task: str,
+    record: EpisodeRecord,
+    budget: EpisodeBudget,
+    guard: LoopGuard,
+    critic: Critic,
+    started: float,
+    skill_config: SkillConfig | None,
+    progress: Callable[[StepRecord], None] | None,
+    skill_runner: Callable[..., SkillOutcome],
+) -> None:
+    """The steps of one episode; sets `record.reason` when it ends."""
     runtime.record("task", {"text": task}, (), runtime.obs.time_s, success=True, importance=0.7)
     planner.start(task)
     state = planner_state(runtime)
@@ -146,15 +188,6 @@ def run_episode(
         )
     else:
         record.reason = "step budget"
-    record.path = list(runtime.trail[trail_start:])
-    record.wall_s = time.perf_counter() - started
-    runtime.memory.flush()
-    if checker is not None:
-        record.success, detail = checker(record)
-        record.notes.append(f"checker: {detail}")
-    else:
-        record.success = record.reason in ("done", "answered")
-    return record
 
 
 def _propose(

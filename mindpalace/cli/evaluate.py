@@ -6,6 +6,7 @@ import argparse
 
 from tqdm import tqdm
 
+from mindpalace.cli.args import integer
 from mindpalace.cli.output import print_figures
 
 
@@ -13,11 +14,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("eval", help="quality benchmarks")
     targets = parser.add_subparsers(dest="target", required=True)
     perception = targets.add_parser("perception", help="perceived objects vs ground truth over a household episode")
-    perception.add_argument("--seed", type=int, default=0)
-    perception.add_argument("--rooms", type=int, default=5)
-    perception.add_argument("--moves", type=int, default=3, help="objects the robot moves between the two tours")
-    perception.add_argument("--width", type=int, default=320)
-    perception.add_argument("--height", type=int, default=240)
+    perception.add_argument("--seed", type=integer(0), default=0)
+    perception.add_argument("--rooms", type=integer(3, 8), default=5)
+    perception.add_argument("--moves", type=integer(0), default=3, help="objects the robot moves between the two tours")
+    perception.add_argument("--width", type=integer(16, 1920), default=320)
+    perception.add_argument("--height", type=integer(16, 1080), default=240)
     perception.add_argument("--json", action="store_true", help="print one JSON object")
     perception.set_defaults(run=run_perception)
 

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from mindpalace.cli.args import integer
 from mindpalace.memory.bank import BankError
 
 
@@ -20,7 +21,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     query.add_argument("text", help="what to look for, e.g. 'where is the red mug'")
     query.add_argument("--tool", default=None, help="a memory tool name (where_is, last_seen, facts_about, ...)")
     query.add_argument("--args", default="{}", help="the tool's arguments as JSON")
-    query.add_argument("--budget", type=int, default=400, help="context budget in tokens")
+    query.add_argument("--budget", type=integer(1), default=400, help="context budget in tokens")
     query.set_defaults(run=run_query)
     export = actions.add_parser("export", help="everything in the bank as JSON (images left out)")
     export.add_argument("bank", type=Path)
@@ -43,14 +44,19 @@ def run_stats(args: argparse.Namespace) -> int:
 
 
 def run_query(args: argparse.Namespace) -> int:
-    from mindpalace.memory.tools import call_tool
+    from mindpalace.memory.tools import call_tool, check_call
 
+    arguments = None
+    if args.tool:  # checked before the bank is opened: an unknown tool or bad arguments exit 2 at once
+        try:
+            arguments = json.loads(args.args)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"--args is not JSON: {error}") from error
+        problem = check_call(args.tool, arguments)
+        if problem:
+            raise ValueError(problem)
     with _open(args.bank) as memory:
         if args.tool:
-            try:
-                arguments = json.loads(args.args)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"--args is not JSON: {error}") from error
             print(call_tool(memory, args.tool, arguments).text())
         else:
             text, _ = memory.context(args.text, budget_tokens=args.budget)

@@ -11,9 +11,16 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
+
+from mindpalace.cli.args import integer, output_folder, positive_number
+
+if TYPE_CHECKING:
+    from mindpalace.core.types import Observation
+    from mindpalace.memory.spatial.memory import SpatialMemory
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +41,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help=f"how the depth files hold metres ({encodings}); default: the format's (redwood mm, tum tum)",
     )
     parser.add_argument(
-        "--depth-scale", type=float, default=None, help="raw depth units per metre, read as raw / scale (instead of an encoding)"
+        "--depth-scale",
+        type=positive_number,
+        default=None,
+        help="raw depth units per metre, read as raw / scale (instead of an encoding)",
     )
     parser.add_argument(
         "--intrinsics",
@@ -43,8 +53,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="the camera: a file (Open3D JSON, JSON or text with fx fy cx cy) or the numbers fx,fy,cx,cy[,width,height]; "
         "default: the folder's JSON (redwood) or 525,525,319.5,239.5",
     )
-    parser.add_argument("--max-frames", type=int, default=None)
-    parser.add_argument("--voxel", type=float, default=0.01, help="fused cloud voxel size in metres")
+    parser.add_argument("--max-frames", type=integer(1), default=None)
+    parser.add_argument("--voxel", type=positive_number, default=0.01, help="fused cloud voxel size in metres")
     parser.add_argument(
         "--up",
         choices=("auto", "keep"),
@@ -57,9 +67,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from mindpalace.core.config import Component
     from mindpalace.memory.spatial.memory import SpatialMemory, SpatialMemoryConfig
-    from mindpalace.memory.spatial.topdown import costmap_image, save_image, scene_graph_image
     from mindpalace.perception.alignment import aligned_sequence
-    from mindpalace.perception.depth_render import map_agreement
     from mindpalace.perception.pipeline import FrameError, PerceptionConfig, PerceptionPipeline
 
     options = {
@@ -85,15 +93,27 @@ def run(args: argparse.Namespace) -> int:
             skipped.append({"frame": index, "reason": str(error)})
     if not used:
         raise ValueError(f"every frame of {args.rgbd} was rejected; see the log")
-    args.out.mkdir(parents=True, exist_ok=True)
-    memory.surface.save_ply(args.out / "fused_cloud.ply")
+    with output_folder(args.out):
+        summary = _write_outputs(memory, frames, used, skipped, args.out)
+    print(json.dumps({k: v for k, v in summary.items() if k != "skipped"}))
+    return 0
+
+
+def _write_outputs(
+    memory: SpatialMemory, frames: list[Observation], used: list[int], skipped: list[dict[str, Any]], out: Path
+) -> dict[str, Any]:
+    """The fused cloud, costmap, scene graph and summary.json of the map built from `frames`."""
+    from mindpalace.memory.spatial.topdown import costmap_image, save_image, scene_graph_image
+    from mindpalace.perception.depth_render import map_agreement
+
+    memory.surface.save_ply(out / "fused_cloud.ply")
     navigation, known = memory.occupancy.costmap()
-    save_image(costmap_image(known, navigation), args.out / "costmap.png")
+    save_image(costmap_image(known, navigation), out / "costmap.png")
     memory.segment_rooms()
     graph = memory.scene_graph()
-    memory.scene.save_json(args.out / "scene_graph.json")
+    memory.scene.save_json(out / "scene_graph.json")
     frontiers = memory.occupancy.frontiers()
-    save_image(scene_graph_image(graph, navigation, known, [f.centroid for f in frontiers]), args.out / "scene_graph.png")
+    save_image(scene_graph_image(graph, navigation, known, [f.centroid for f in frontiers]), out / "scene_graph.png")
 
     cloud = memory.surface.points()
     agreements = map_agreement(cloud, [frames[index] for index in used], tolerance=0.05)
@@ -109,6 +129,5 @@ def run(args: argparse.Namespace) -> int:
         "frontiers": len(frontiers),
         "outputs": ["fused_cloud.ply", "costmap.png", "scene_graph.json", "scene_graph.png"],
     }
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
-    print(json.dumps({k: v for k, v in summary.items() if k != "skipped"}))
-    return 0
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from mindpalace.cli.args import integer, non_negative_number
 from mindpalace.cli.output import print_figures
 from mindpalace.core.actions import BaseVelocity
 
@@ -21,36 +22,36 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     targets = parser.add_subparsers(dest="target", required=True)
     sim = targets.add_parser("sim", help="household env steps/s with RGB + depth + segmentation every step")
     sim.add_argument("--json", action="store_true", help="print one JSON object")
-    sim.add_argument("--steps", type=int, default=200, help="timed steps per resolution")
-    sim.add_argument("--warmup", type=int, default=20)
-    sim.add_argument("--rooms", type=int, default=6)
-    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--steps", type=integer(4), default=200, help="timed steps per resolution")
+    sim.add_argument("--warmup", type=integer(0), default=20)
+    sim.add_argument("--rooms", type=integer(3, 8), default=6)
+    sim.add_argument("--seed", type=integer(0), default=0)
     sim.set_defaults(run=run_sim)
     perception = targets.add_parser("perception", help="frames/s of the perception write path on household frames")
     perception.add_argument("--json", action="store_true", help="print one JSON object")
-    perception.add_argument("--frames", type=int, default=150, help="timed frames per resolution (after 10 warm-up)")
-    perception.add_argument("--rooms", type=int, default=5)
-    perception.add_argument("--seed", type=int, default=0)
+    perception.add_argument("--frames", type=integer(1), default=150, help="timed frames per resolution (after 10 warm-up)")
+    perception.add_argument("--rooms", type=integer(3, 8), default=5)
+    perception.add_argument("--seed", type=integer(0), default=0)
     perception.set_defaults(run=run_perception)
     memory = targets.add_parser("memory", help="memory query latency at 1e4..1e6 items, write throughput, a 24 h day")
     memory.add_argument("--json", action="store_true", help="print one JSON object")
-    memory.add_argument("--sizes", default="1e4,1e5,1e6", help="items per store, comma separated")
-    memory.add_argument("--queries", type=int, default=200, help="timed queries per kind and size")
-    memory.add_argument("--hours", type=float, default=24.0, help="length of the simulated day (0 to skip)")
+    memory.add_argument("--sizes", type=_sizes, default="1e4,1e5,1e6", help="items per store, comma separated")
+    memory.add_argument("--queries", type=integer(1), default=200, help="timed queries per kind and size")
+    memory.add_argument("--hours", type=non_negative_number, default=24.0, help="length of the simulated day (0 to skip)")
     memory.add_argument("--plot", type=Path, default=None, help="write the day's bank size and RSS as a PNG")
     memory.add_argument(
         "--tight-budget",
-        type=int,
+        type=integer(1),
         default=1500,
         help="item budget of the second simulated day, small enough that forgetting runs",
     )
     memory.set_defaults(run=run_memory)
     planner = targets.add_parser("planner", help="planner overhead per decision outside model inference")
     planner.add_argument("--json", action="store_true", help="print one JSON object")
-    planner.add_argument("--decisions", type=int, default=40, help="timed decisions per decoding mode")
-    planner.add_argument("--seed", type=int, default=0)
+    planner.add_argument("--decisions", type=integer(1), default=40, help="timed decisions per decoding mode")
+    planner.add_argument("--seed", type=integer(0), default=0)
     planner.add_argument("--with-model", action="store_true", help="also time the local model's inference per decision")
-    planner.add_argument("--extra-events", type=int, default=0, help="older events added to memory before timing")
+    planner.add_argument("--extra-events", type=integer(0), default=0, help="older events added to memory before timing")
     planner.set_defaults(run=run_planner)
     ros = targets.add_parser("ros", help="the memory node under 30 Hz 640x480 RGB-D over DDS, and the query round trip")
     ros.add_argument("--json", action="store_true", help="print one JSON object")
@@ -68,6 +69,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     tabletop.add_argument("--size", type=int, default=128, help="camera images are size x size")
     tabletop.add_argument("--seed", type=int, default=0)
     tabletop.set_defaults(run=run_tabletop)
+
+
+def _sizes(text: str) -> list[int]:
+    """An argparse type: item counts of at least 100, comma separated ("1e4,1e5")."""
+    try:
+        sizes = [int(float(size)) for size in text.split(",") if size.strip()]
+    except (ValueError, OverflowError):
+        sizes = []
+    if not sizes or min(sizes) < 100:
+        raise argparse.ArgumentTypeError(f"must list item counts of at least 100, got {text!r}")
+    return sizes
 
 
 def _time_steps(width: int, height: int, args: argparse.Namespace) -> dict[str, float]:
@@ -110,8 +122,6 @@ def _time_steps(width: int, height: int, args: argparse.Namespace) -> dict[str, 
 
 
 def run_sim(args: argparse.Namespace) -> int:
-    if args.steps < 4 or args.warmup < 0:
-        raise ValueError("--steps must be >= 4 and --warmup >= 0")
     results: dict[str, Any] = {
         "rooms": args.rooms,
         "seed": args.seed,
@@ -137,8 +147,6 @@ def run_sim(args: argparse.Namespace) -> int:
 def run_perception(args: argparse.Namespace) -> int:
     from mindpalace.benchmarks.perception import measure_write_path, record_tour_frames
 
-    if args.frames < 1:
-        raise ValueError("--frames must be at least 1")
     results: dict[str, Any] = {"rooms": args.rooms, "seed": args.seed, "cpus": len(os.sched_getaffinity(0))}
     for width, height in ((320, 240), (640, 480)):
         frames = record_tour_frames(args.seed, args.rooms, width, height, args.frames + 10)
@@ -160,9 +168,7 @@ def run_memory(args: argparse.Namespace) -> int:
     def progress(message: str) -> None:
         print(f"[perf memory] {message}", file=sys.stderr, flush=True)
 
-    sizes = [int(float(size)) for size in args.sizes.split(",") if size.strip()]
-    if not sizes or min(sizes) < 100:
-        raise ValueError("--sizes must list item counts of at least 100")
+    sizes = args.sizes  # a string default goes through _sizes too
     results: dict[str, Any] = {"cpus": len(os.sched_getaffinity(0))}
     results.update({f"write_{k}": v for k, v in write_throughput().items()})
     embedder = TextEmbedder()
@@ -261,10 +267,6 @@ def run_tabletop(args: argparse.Namespace) -> int:
 def run_planner(args: argparse.Namespace) -> int:
     from mindpalace.benchmarks.planner_perf import measure_planner
 
-    if args.decisions < 1:
-        raise ValueError("--decisions must be at least 1")
-    if args.extra_events < 0:
-        raise ValueError("--extra-events must be >= 0")
     results = measure_planner(
         args.seed,
         args.decisions,

@@ -85,7 +85,16 @@ def _unescape(body: str) -> str:
             return chr(int(escape[1:], 16))
         return _ESCAPES.get(escape, escape)  # \" \' \\ \/ and unknown escapes give the character itself
 
-    return _ESCAPE.sub(replace, body)
+    return _join_surrogates(_ESCAPE.sub(replace, body))
+
+
+def _join_surrogates(text: str) -> str:
+    """A character beyond the BMP written as two escapes ("\\ud83d\\ude00", as json.loads reads it) becomes one
+    character; a lone surrogate stays, for `_check_text` to refuse."""
+    try:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16")
+    except UnicodeDecodeError:
+        return text
 
 
 def _tokens(text: str, pos: int) -> Iterator[_Token]:
@@ -263,6 +272,19 @@ def _find_syntax_call(text: str) -> Call | None:
 
 # ====================================================================== parsing a reply
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# In argument values: control characters other than tab and newlines (NUL, escape sequences, C1 codes) are in no
+# household phrase, and NUL cuts text short in SQLite's string functions.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _check_text(text: str, what: str, controls: bool = False) -> None:
+    """Refuse text that cannot be stored as UTF-8 (a lone surrogate, e.g. from an escape "\\ud800"), and with
+    `controls` also control characters. Caught here, not when memory or the report writes the text later."""
+    found = _SURROGATE.search(text) or (_CONTROL.search(text) if controls else None)
+    if found is not None:
+        kind = "a lone surrogate" if _SURROGATE.match(found.group()) else "a control character"
+        raise ReplyError(f"{what} holds text that is not plain Unicode ({kind}, U+{ord(found.group()):04X}); write plain text")
 
 
 def _check_nesting(arguments: dict[str, Any]) -> None:
@@ -279,12 +301,15 @@ def _check_nesting(arguments: dict[str, Any]) -> None:
 
 def parse_reply(text: str, tool_calls: Sequence[ToolCall] = ()) -> Call:
     """The call in a reply: the first native tool call when there is one, else the first call in the text."""
+    _check_text(text, "the reply")  # all of it: the reply is shown in reports, not only the call read from it
     if tool_calls:
         native = tool_calls[0]
         if not native.name.strip():
             raise ReplyError("the tool call has no name")
         if len(native.arguments) > MAX_REPLY_CHARS:
             raise ReplyError(f"the tool call's arguments are too long (at most {MAX_REPLY_CHARS} characters)")
+        _check_text(native.name, "the tool call's name")
+        _check_text(native.arguments, "the tool call's argument text")
         call = Call(native.name.strip(), _arguments(native.arguments))
     else:
         if not text.strip():
@@ -352,13 +377,14 @@ def _error_text(error: Any, name: str, properties: dict[str, Any]) -> str:
 
 
 def _strings(value: Any) -> Iterator[str]:
+    """Every string in a value, the keys of nested objects included."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             yield item
         elif isinstance(item, dict):
-            stack.extend(item.values())
+            stack.extend([*item.keys(), *item.values()])
         elif isinstance(item, list):
             stack.extend(item)
 
@@ -378,6 +404,12 @@ def _numbers(value: Any) -> Iterator[float]:
 def validate_call(call: Call, functions: Mapping[str, dict[str, Any]]) -> Call:
     """The call with its arguments checked against the function's JSON schema (after mapping a positional
     argument and light numeric coercion), and refused when an argument looks like code or instructions."""
+    # Before anything quotes the model's text back in an error message.
+    _check_text(call.name, "the call's name", controls=True)
+    for key, value in call.arguments.items():
+        _check_text(str(key), "an argument's name", controls=True)
+        for text in _strings(value):
+            _check_text(text, f"argument {_show(str(key))}", controls=True)
     spec = functions.get(call.name)
     if spec is None:
         raise ReplyError(f"unknown tool or skill {_show(call.name)}; choose one of: {', '.join(functions)}")

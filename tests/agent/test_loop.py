@@ -118,3 +118,39 @@ def test_the_local_model_runs_an_episode_end_to_end(world) -> None:
     assert record.steps[0].memory_calls, "the first decision queries memory"
     invalid = {k: v - failures_before.get(k, 0) for k, v in world.runtime.stats.failures.items() if k in INVALID_ACTION_REASONS}
     assert not any(invalid.values())
+
+
+def test_an_unstorable_model_answer_is_refused_and_the_episode_goes_on(world, tmp_path) -> None:
+    """A lone surrogate ("\\ud800" in JSON) would fail only when memory writes the answer: the parser refuses it."""
+    replies = ['answer(text="It is in the drawer \\ud800.")', 'answer(text="It is in the drawer.")']
+    planner, _ = scripted_planner(world, replies, max_tool_calls=0)
+    record = run_episode(world.runtime, planner, "Where is the mug?", budget=EpisodeBudget(max_steps=3))
+    assert record.reason == "answered" and record.answer == "It is in the drawer."
+    assert record.steps[0].repairs == 1 and "lone surrogate, U+D800" in record.steps[0].choice
+    paths = write_report([record], tmp_path)
+    assert "It is in the drawer." in paths["md"].read_text(encoding="utf-8")
+
+
+def test_an_unexpected_error_ends_the_episode_with_its_report(world, tmp_path, monkeypatch) -> None:
+    """A skill that raises (here memory's disk failing mid-episode) ends the episode; its record and report remain."""
+    import sqlite3
+
+    from mindpalace.agent import loop
+
+    calls = []
+
+    def failing_skill(runtime, name, arguments, config=None):
+        calls.append(name)
+        if len(calls) == 2:
+            raise sqlite3.OperationalError("disk I/O error \ud800")
+        return real_skill(runtime, name, arguments, config)
+
+    real_skill = loop.run_skill
+    monkeypatch.setattr(loop, "run_skill", failing_skill)
+    planner, _ = scripted_planner(world, ["look_around()"], max_tool_calls=0)
+    record = run_episode(world.runtime, planner, "Look around twice.", budget=EpisodeBudget(max_steps=4))
+    assert calls == ["look_around", "look_around"] and len(record.steps) == 1
+    assert record.reason == "error: OperationalError: disk I/O error \\ud800" and not record.success
+    assert record.notes[0] == f"step 2: {record.reason}"
+    text = write_report([record], tmp_path)["md"].read_text(encoding="utf-8")
+    assert "OperationalError: disk I/O error" in text

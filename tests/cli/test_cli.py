@@ -39,7 +39,8 @@ def test_sim_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["sim", "--steps", "0", "--out", str(tmp_path / "x")]) == 2
     assert "--steps" in capsys.readouterr().err
     assert main(["sim", "--rooms", "12", "--steps", "2", "--out", str(tmp_path / "y")]) == 2
-    assert "n_rooms" in capsys.readouterr().err
+    assert "argument --rooms: must be an integer from 3 to 8, got '12'" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
 def test_perf_sim_prints_the_named_json_keys() -> None:
@@ -86,3 +87,4 @@ def test_sim_reads_a_yaml_config_with_overrides(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert len(summary["rooms"]) == 3 and summary["time_of_day"].startswith("12:30")
     assert main(["sim", "--set", "bogus=1", "--steps", "2", "--out", str(tmp_path / "bad")]) == 2
+    assert not (tmp_path / "bad").exists()  # the config is checked before anything is written

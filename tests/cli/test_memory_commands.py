@@ -35,9 +35,23 @@ def test_query_by_meaning_and_by_tool(bank: Path, capsys: pytest.CaptureFixture[
     assert "Alice" in capsys.readouterr().out
     assert main(["memory", "query", str(bank), "", "--tool", "where_is", "--args", '{"object": "mug"}']) == 0
     assert "kitchen" in capsys.readouterr().out
-    assert main(["memory", "query", str(bank), "", "--tool", "where_is", "--args", '{"object": 5}']) == 0
-    assert "error" in capsys.readouterr().out
-    assert main(["memory", "query", str(bank), "", "--tool", "where_is", "--args", "{not json"]) == 2
+    assert main(["memory", "query", str(bank), "", "--tool", "where_is", "--args", '{"object": "mug #1"}']) == 0
+    assert "kitchen" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--tool", "where_is", "--args", '{"object": 5}'], "bad arguments for where_is: 5 is not of type 'string'"),
+        (["--tool", "teleport", "--args", "{}"], "unknown tool 'teleport'"),
+        (["--tool", "where_is", "--args", "{not json"], "--args is not JSON"),
+        (["--budget", "0"], "argument --budget: must be an integer >= 1, got '0'"),
+    ],
+)
+def test_a_bad_query_exits_2_with_one_line(bank: Path, capsys: pytest.CaptureFixture[str], arguments, message) -> None:
+    assert main(["memory", "query", str(bank), "", *arguments]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.splitlines()) == 1 and message in captured.err
 
 
 def test_export(bank: Path, tmp_path: Path) -> None:

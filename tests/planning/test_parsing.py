@@ -230,6 +230,42 @@ def test_non_finite_numbers():
     assert "finite" in rejected('{"tool": "what_changed", "arguments": {"since": NaN}}')
 
 
+# A lone surrogate passes json.loads and str, then fails where the text is encoded (SQLite, the report files).
+@pytest.mark.parametrize(
+    ("reply", "tool_calls", "message"),
+    [
+        ('answer(text="\\ud800")', [], "argument 'text' holds text that is not plain Unicode (a lone surrogate, U+D800)"),
+        ('{"tool": "answer", "arguments": {"text": "hat \\udfff"}}', [], "argument 'text' holds"),
+        ("{'tool': 'answer', 'args': {'text': '\\ud83d'}}", [], "a lone surrogate, U+D83D"),
+        ('where_is(object="mug\\u0000")', [], "argument 'object' holds text that is not plain Unicode (a control character"),
+        ('{"tool": "answer", "arguments": {"text": "a\\u001bb"}}', [], "a control character, U+001B"),
+        ('{"tool": "answer", "arguments": {"\\ud800": "x"}}', [], "an argument's name holds"),
+        ('I think \ud800 answer(text="ok")', [], "the reply holds text that is not plain Unicode"),
+        ("", [ToolCall("answer", '{"text": "\ud800"}')], "the tool call's argument text holds"),
+        ("", [ToolCall("answer", '{"text": "\\ud800"}')], "argument 'text' holds"),
+        ("", [ToolCall("an\udc00swer", "{}")], "the tool call's name holds"),
+    ],
+)
+def test_text_that_cannot_be_stored_is_rejected(reply, tool_calls, message):
+    with pytest.raises(ReplyError) as info:
+        check(reply, tool_calls)
+    assert message in str(info.value)
+    str(info.value).encode("utf-8")  # the reason is shown to the model and written to reports: it must encode
+
+
+def test_surrogate_pairs_written_as_escapes_become_one_character():
+    """json.loads joins "\\ud83d\\ude00"; the small tokenizer (single-quoted strings, call syntax) does too."""
+    for reply in ['answer(text="ok \\ud83d\\ude00")', "{'tool': 'answer', 'args': {'text': 'ok \\ud83d\\ude00'}}"]:
+        call = check(reply)
+        assert call.arguments["text"] == "ok \U0001f600"
+        call.key().encode("utf-8")
+
+
+def test_household_text_with_tabs_newlines_and_accents_is_kept():
+    text = "Le café est\tdans la cuisine.\nC'est tout."
+    assert check(Call("answer", {"text": text}).render()).arguments["text"] == text
+
+
 @pytest.mark.parametrize(
     "value",
     [
@@ -388,5 +424,5 @@ def test_fuzz_only_reply_errors():
             continue
         accepted += 1
         assert call.name in FUNCTIONS
-        call.key(), call.render()
+        call.key().encode("utf-8"), call.render().encode("utf-8")  # whatever is accepted can be stored
     assert 0 < accepted < 600  # some damaged replies are still read, most random text is not

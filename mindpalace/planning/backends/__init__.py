@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from mindpalace.core.registry import Registry
-from mindpalace.planning.backends.base import CandidateScores, Completion, LLMBackend, LLMError, Message, ToolCall
+from mindpalace.planning.backends.base import (
+    CandidateScores,
+    Completion,
+    LLMBackend,
+    LLMError,
+    Message,
+    ScoringUnsupported,
+    ToolCall,
+)
 
 LLM_BACKENDS: Registry[LLMBackend] = Registry("llm backend")
 LLM_BACKENDS.register(
@@ -23,4 +31,4 @@ LLM_BACKENDS.register(
     description="a test double: replays given replies and choices",
 )
 
-__all__ = ["LLM_BACKENDS", "CandidateScores", "Completion", "LLMBackend", "LLMError", "Message", "ToolCall"]
+__all__ = ["LLM_BACKENDS", "CandidateScores", "Completion", "LLMBackend", "LLMError", "Message", "ScoringUnsupported", "ToolCall"]

@@ -19,6 +19,10 @@ class LLMError(RuntimeError):
     """The backend could not answer: an endpoint that timed out or returned an error, a model that failed to load."""
 
 
+class ScoringUnsupported(LLMError):
+    """The backend cannot score candidates (an endpoint without prompt log-probabilities): generate instead."""
+
+
 @dataclass(frozen=True)
 class ToolCall:
     """One tool call as the model wrote it. `arguments` is the raw JSON text: it is parsed and validated later."""
@@ -61,7 +65,9 @@ class LLMBackend(ABC):
 
     @abstractmethod
     def score(self, messages: list[Message], candidates: list[str]) -> CandidateScores:
-        """Log-likelihood of each candidate as the assistant's reply to `messages`. Raises LLMError when unsupported."""
+        """Log-likelihood of each candidate as the assistant's reply to `messages`.
+
+        Raises ScoringUnsupported when the backend cannot score at all, LLMError when this call failed."""
 
     def count_tokens(self, text: str) -> int:
         """Tokens in `text` (backends with a tokenizer override this estimate)."""

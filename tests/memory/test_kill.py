@@ -3,6 +3,7 @@ and event writes are fast enough (>= 1,000 acknowledged events/s)."""
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import sqlite3
@@ -52,8 +53,10 @@ WRITER = textwrap.dedent("""
 
 def kill_writer_round(script: Path, path: Path, round_: int, delay_s: float) -> list[str]:
     """Start the writer, let it write for `delay_s`, SIGKILL it; the complete lines it printed."""
+    # The script lies outside the repository: PYTHONPATH makes it import this checkout's mindpalace.
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     process = subprocess.Popen(
-        [sys.executable, str(script), str(path), str(round_)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, str(script), str(path), str(round_)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
     ready = process.stdout.readline()
     if ready != "ready\n":

@@ -14,7 +14,10 @@ do (constraint violations stay `sqlite3.IntegrityError`: they are bad input, not
 
 Read-only. `Bank(path, readonly=True)` writes nothing: with no write-ahead log beside the file it reads
 through SQLite's `immutable=1`, which creates no -wal or -shm file (so a read-only file or folder is fine);
-with a log (a writer is running, or one was killed) it must read the log, with `mode=ro`.
+with a log (a writer is running, or one was killed) it must read the log, with `mode=ro`: the bank and its
+log are not written, and SQLite uses the -shm index beside them as it requires. Such an immutable reader sees
+the bank as it was when it opened: a writer that starts later is not seen (and its checkpoints may make
+the reader fail with a BankError; open again).
 """
 
 from __future__ import annotations
@@ -206,6 +209,16 @@ class Bank:
             self._check_writable()
         # A read-only bank without a log is read as an immutable file: SQLite then creates no -wal or -shm.
         self._immutable = readonly and not has_wal(self.path)
+        if (
+            readonly
+            and not self._immutable
+            and not Path(f"{self.path}-shm").exists()
+            and not os.access(self.path.parent, os.W_OK)
+        ):
+            raise BankError(
+                f"{self.path}: it has a write-ahead log (a writer is running or was killed) but no -shm file, and its folder "
+                "is read-only, so SQLite cannot read the log there; copy the bank and its -wal file to a writable folder"
+            )
         self._check_header()
         try:
             # Read the header tables before writing anything: a foreign file is rejected untouched.
@@ -407,8 +420,8 @@ class Bank:
         try:
             problems = self._sqlite_check("integrity_check")
             self._read_version(self._read_meta(self.reader()))
-        except BankError as error:
-            problems = [str(error)]
+        except BankError as error:  # damage severe enough to stop the check itself
+            problems = [f"the check stopped: {error.__cause__ or error}"]
         return problems
 
     def _sqlite_check(self, pragma: str) -> list[str]:
@@ -418,8 +431,10 @@ class Bank:
         hold none (integrity_check does not): each such report is confirmed by a query before it counts.
         """
         problems = []
-        for (message,) in self.reader().execute(f"PRAGMA {pragma}").fetchall():
-            if message == "ok":
+        rows = self.reader().execute(f"PRAGMA {pragma}").fetchall()
+        # A report can hold several lines, under a "*** in database main ***" heading.
+        for message in (line for (text,) in rows for line in text.splitlines()):
+            if message in ("ok", "*** in database main ***"):
                 continue
             null = _NULL_REPORT.fullmatch(message)
             if null and null["table"] in self._tables() and null["column"].isidentifier():

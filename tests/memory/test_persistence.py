@@ -272,6 +272,21 @@ def test_restart_in_new_processes_after_a_clean_exit(tmp_path: Path) -> None:
     assert restored["map"] == _replay(tmp_path / "reference.db", 54)
 
 
+def test_memory_stats_in_a_new_process_prints_the_restored_map(tmp_path: Path) -> None:
+    path = tmp_path / "bank.db"
+    with _open(path) as memory:
+        for index in range(15):
+            kit.step(memory, index)
+        expected = (len(memory.spatial.objects.objects), memory.spatial.occupancy.num_leaves)
+    command = [sys.executable, "-m", "mindpalace.cli.main", "memory", "stats", str(path), "--json"]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=120, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    stats = json.loads(result.stdout)
+    assert (stats["map_objects"], stats["occupancy_voxels"]) == expected and expected[0] > 0
+    assert stats["map_checkpoint_s"] == kit.frame_time(14)
+
+
 @pytest.mark.slow
 def test_a_sigkill_loses_at_most_the_last_checkpoint_interval(tmp_path: Path) -> None:
     """A writer checkpointing every 1 s of frames is killed at a random moment: the bank passes its integrity

@@ -389,6 +389,36 @@ class MapStore:
         )
         return info
 
+    def verify(self) -> list[str]:
+        """What is wrong with the saved map (rows that fail their digest or cannot be read, objects the checkpoint
+        lists but does not hold); [] when it would restore."""
+        if not self.bank.has_table("map_state"):
+            return []
+        problems = []
+        parts: dict[str, Any] = {}
+        for row in self.bank.query("SELECT part, data, digest FROM map_state"):
+            try:
+                self._check_digest(row["part"], row["data"], row["digest"])
+                parts[row["part"]] = (
+                    None if row["part"] == "octree" else self._decode_row(row["part"], row["data"], row["digest"])
+                )
+            except BankError as error:
+                problems.append(str(error))
+        ids = set()
+        for row in self.bank.query("SELECT id, data, digest FROM map_objects"):
+            try:
+                self._decode_row(f"object {row['id']}", row["data"], row["digest"])
+                ids.add(row["id"])
+            except BankError as error:
+                problems.append(str(error))
+        if parts and not problems:
+            missing = {"spatial", "octree", "checkpoint", *PARTS} - parts.keys()
+            if missing:
+                problems.append(f"the live map's checkpoint lacks its parts {sorted(missing)}")
+            elif set(parts["objects"]["$order"]) != ids:
+                problems.append(f"the live map lists {len(parts['objects']['$order'])} objects and holds {len(ids)}")
+        return problems
+
     def _check_digest(self, what: str, data: bytes, stored_digest: bytes) -> None:
         if digest(data) != bytes(stored_digest):
             raise self._damaged(f"the live map's {what} does not match its digest")

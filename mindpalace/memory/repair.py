@@ -317,13 +317,13 @@ def _rebuild_derived(dst: sqlite3.Connection, tables: dict[str, TableSalvage]) -
         dst.execute("INSERT INTO objects_rtree SELECT id, x, x, y, y FROM objects WHERE x IS NOT NULL AND y IS NOT NULL")
         rebuilt.append("objects_rtree")
     if "events" in tables:
-        links = []
+        links: list[tuple[int, ...]] = []
         for event_id, objects in dst.execute("SELECT id, objects FROM events").fetchall():
             links += [(event_id, int(o)) for o in dict.fromkeys(json.loads(objects))]
         dst.executemany("INSERT INTO event_objects (event_id, object_id) VALUES (?, ?)", links)
         rebuilt.append("event_objects")
     if "snapshots" in tables:
-        links = []
+        links = []  # (snapshot, object, pixels)
         for snapshot_id, objects in dst.execute("SELECT id, objects FROM snapshots").fetchall():
             links += [(snapshot_id, int(o), int(pixels)) for o, pixels in json.loads(objects).items()]
         dst.executemany("INSERT INTO snapshot_objects (snapshot_id, object_id, pixels) VALUES (?, ?, ?)", links)

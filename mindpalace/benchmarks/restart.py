@@ -10,7 +10,8 @@ frame clock; `tours` more tours make it longer. Then:
 - kill: the same day in another process, SIGKILLed at a random moment after a few checkpoints; a new process
   finds the bank intact (full integrity check) and the map exactly as the last checkpoint the killed process
   reported (object ids and positions, the costmap);
-- cost: checkpoint seconds per minute of the day (frame clock), per checkpoint, and the bank's growth per hour.
+- cost: checkpoint seconds per minute of the day (frame clock), per checkpoint, and the bank's growth per hour
+  (each checkpoint's time, bytes written and bank size go to `restart_checkpoints.json` in the output folder).
 
 Each role runs in its own process (`python -m mindpalace.benchmarks.restart live|read ...`), printing JSON lines.
 """
@@ -168,7 +169,11 @@ def _child(role: str, *args: object) -> subprocess.Popen:
 
 
 def _lines(process: subprocess.Popen) -> list[dict[str, Any]]:
-    out, _ = process.communicate()
+    """The complete JSON lines the child printed (read through the buffered reader, which a readline() may have
+    filled ahead: communicate() would skip that part)."""
+    assert process.stdout is not None
+    out = process.stdout.read()
+    process.wait()
     return [json.loads(line) for line in out.splitlines(keepends=True) if line.endswith("\n") and line.startswith("{")]
 
 
@@ -209,6 +214,7 @@ def run_restart(out: Path, seed: int = 0, every_s: float = 30.0, tours: int = 0,
         raise RuntimeError("the day's process failed (see its output above)")
     closing = next(i for i, line in enumerate(lines) if "closing" in line)
     checkpoints = [line for line in lines[:closing] if "checkpoint" in line]  # the periodic ones, not close()'s
+    (out / "restart_checkpoints.json").write_text(json.dumps(checkpoints, indent=1))
     pairs_file = out / "restart_pairs.json"
     pairs_file.write_text(json.dumps(day["pairs"]))
     after = next(line["read"] for line in _lines(_child("read", bank, pairs_file)) if "read" in line)

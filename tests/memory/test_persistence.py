@@ -301,7 +301,9 @@ def test_a_sigkill_loses_at_most_the_last_checkpoint_interval(tmp_path: Path) ->
         (frames if kind == "frame" else checkpoints).append(int(index))
     time.sleep(random.Random(3).uniform(0.0, 1.5))
     process.send_signal(signal.SIGKILL)
-    out, _ = process.communicate(timeout=30)
+    out = process.stdout.read()  # not communicate(): it would skip what readline() buffered ahead
+    process.wait(timeout=30)
+    process.stderr.close()
     assert process.returncode == -signal.SIGKILL
     for line in out.splitlines(keepends=True):
         if line.endswith("\n"):

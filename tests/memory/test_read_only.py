@@ -127,6 +127,7 @@ def test_a_bank_left_by_a_killed_writer_is_read_as_it_is(tmp_path: Path, capsys:
     stats = json.loads(capsys.readouterr().out)
     assert (stats["events"], stats["facts"], stats["vectors"], stats["vectors_pending"]) == (40, 1, 0, 41)
     assert stats["clean_shutdown"] is False
+    assert stats["vector_index"].startswith("stale: no saved vector index")  # not rebuilt on open, only reported
     with MemorySystem.open(path, read_only=True) as memory:
         memory.stats()
         assert memory._embedder is None  # no model was loaded to embed what is pending

@@ -308,7 +308,7 @@ class MapStore:
                 "checkpoint",
             ),
         }
-        # Serialising the octree costs ~0.3 us a leaf: done only when a frame changed it since the last save.
+        # Serialising the octree costs ~0.2 us a leaf: done only when a frame changed it since the last save.
         version = (id(spatial.occupancy.octree), spatial.occupancy._version)
         if version != self._octree_version:
             parts["octree"] = octree_bytes(spatial.occupancy.octree)

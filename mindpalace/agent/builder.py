@@ -109,7 +109,9 @@ def open_memory(config: AgentConfig, out_dir: Path | None = None) -> MemorySyste
     else:
         raise BuildError("memory.bank is empty and there is no output folder to make a new bank in")
     try:
-        memory = MemorySystem.open(path, config.memory.preset, **config.memory.settings)
+        memory = MemorySystem.open(
+            path, config.memory.preset, checkpoint_every_s=config.memory.checkpoint_every_s, **config.memory.settings
+        )
     except (TypeError, ValueError) as error:
         raise BuildError(f"memory: {error}") from error
     return memory

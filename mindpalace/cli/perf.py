@@ -46,6 +46,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="item budget of the second simulated day, small enough that forgetting runs",
     )
     memory.set_defaults(run=run_memory)
+    restart = targets.add_parser("restart", help="the live map across a restart and a SIGKILL; checkpoint cost")
+    restart.add_argument("--json", action="store_true", help="print one JSON object")
+    restart.add_argument("--seed", type=int, default=0)
+    restart.add_argument("--every", type=float, default=30.0, help="checkpoint interval, seconds of the frame clock")
+    restart.add_argument("--tours", type=int, default=0, help="extra tours of the apartment after the day, to lengthen it")
+    restart.add_argument("--paths", type=int, default=20, help="A* paths compared across the restart")
+    restart.add_argument("--no-kill", action="store_true", help="skip the SIGKILL run")
+    restart.add_argument("--out", type=Path, default=Path("runs/perf_restart"), help="folder for the banks (must not hold them)")
+    restart.set_defaults(run=run_restart)
     planner = targets.add_parser("planner", help="planner overhead per decision outside model inference")
     planner.add_argument("--json", action="store_true", help="print one JSON object")
     planner.add_argument("--decisions", type=integer(1), default=40, help="timed decisions per decoding mode")
@@ -156,6 +165,18 @@ def run_perception(args: argparse.Namespace) -> int:
         results[f"frames_{key}"] = figures.pop("frames")
         results[f"stage_ms_{key}"] = {stage.removesuffix("_ms"): round(value, 2) for stage, value in figures.items()}
     print_figures(results, args.json)
+    return 0
+
+
+def run_restart(args: argparse.Namespace) -> int:
+    from mindpalace.benchmarks.restart import run_kill, run_restart
+
+    if args.seed < 0 or not args.every > 0 or args.tours < 0 or args.paths < 1:
+        raise ValueError("--seed and --tours must be >= 0, --every > 0 and --paths >= 1")
+    figures = run_restart(args.out, args.seed, args.every, args.tours, args.paths)
+    if not args.no_kill:
+        figures.update(run_kill(args.out, args.seed, args.every))
+    print_figures(figures, args.json)
     return 0
 
 

@@ -33,7 +33,7 @@ from mindpalace.core.frame_checks import (
     check_time,
 )
 from mindpalace.core.types import Event, Observation
-from mindpalace.memory.bank import Bank
+from mindpalace.memory.bank import Bank, BankError, repair_advice
 from mindpalace.memory.episodic import EpisodicStore, SnapshotSelector
 from mindpalace.memory.objects_store import ObjectStore
 from mindpalace.memory.presets import MemoryConfig, preset
@@ -50,6 +50,7 @@ from mindpalace.memory.retrieval import (
     fuse,
 )
 from mindpalace.memory.semantic import SemanticStore, parse_statement
+from mindpalace.memory.spatial.persistence import CheckpointReport, MapStore
 from mindpalace.memory.vector_index import VectorIndex
 from mindpalace.memory.working import WorkingItem, WorkingMemory
 
@@ -83,9 +84,18 @@ class ForgetReport:
 
 
 class MemorySystem:
-    """All stores of one bank. Open it with `MemorySystem.open(path, preset=...)`."""
+    """All stores of one bank. Open it with `MemorySystem.open(path, preset=...)`.
 
-    def __init__(self, bank: Bank, config: MemoryConfig, embedder: Embedder | None = None) -> None:
+    The live map (spatial memory) is saved in the bank at checkpoints: every `checkpoint_every_s` seconds of the
+    frame clock (`obs.time_s`, so a replay checkpoints at the same frames), on `checkpoint()` and on `close()`;
+    `open` restores the last one. A kill loses at most the frames since the last checkpoint.
+    """
+
+    def __init__(
+        self, bank: Bank, config: MemoryConfig, embedder: Embedder | None = None, checkpoint_every_s: float | None = 30.0
+    ) -> None:
+        if checkpoint_every_s is not None and not checkpoint_every_s >= 0:
+            raise ValueError(f"checkpoint_every_s must be >= 0 seconds or None, got {checkpoint_every_s!r}")
         self.bank = bank
         self.config = config
         self.events = EpisodicStore(bank)
@@ -97,35 +107,102 @@ class MemorySystem:
         self._embedder = embedder
         self._pending_vectors: list[tuple[str, int, str]] = []
         self._pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="memory-query")
+        self.checkpoint_every_s = checkpoint_every_s
+        self.checkpoint_count = 0  # checkpoints written by this process, and their time
+        self.checkpoint_seconds = 0.0
+        self.last_checkpoint: CheckpointReport | None = None
+        self.map_time_s: float | None = None  # the frame time of the map's last checkpoint (restored or written)
+        self._frame_s: float | None = None  # the latest frame's time
+        self._checkpoint_clock: float | None = None  # the frame time the checkpoint interval counts from
         self.spatial = None
+        self.map_store = None
         if config.spatial:
             from mindpalace.memory.spatial.memory import SpatialMemory
 
             self.spatial = SpatialMemory()
+            self.map_store = MapStore(bank)
+            restored = self.map_store.restore(self.spatial)
+            if restored is not None:
+                self.map_time_s = self._checkpoint_clock = restored["time_s"]
         self._last_object_write: dict[int, float] = {}
 
     @classmethod
     def open(
-        cls, path: str | Path, preset_name: str | None = None, embedder: Embedder | None = None, **overrides: Any
+        cls,
+        path: str | Path,
+        preset_name: str | None = None,
+        embedder: Embedder | None = None,
+        *,
+        read_only: bool = False,
+        checkpoint_every_s: float | None = 30.0,
+        check: str = "auto",
+        **overrides: Any,
     ) -> MemorySystem:
-        """Open (or create) the bank at `path`. The preset is stored in the bank and reused when not given."""
-        bank = Bank(path)
-        stored = bank.meta().get("preset")
-        name = preset_name or stored or "mindpalace"
-        if stored and preset_name and stored != preset_name:
-            log.warning("%s was written with preset %r; opening it as %r", path, stored, preset_name)
-        if stored is None:
-            bank.set_meta("preset", name)
-        system = cls(bank, preset(name, **overrides), embedder)
-        system._index_unembedded()
+        """Open (or create) the bank at `path`, with its live map as last saved. The preset is stored in the bank
+        and reused when not given.
+
+        `read_only=True` writes nothing (no -wal/-shm files, no index file, no re-embedding; it works on a read-only
+        file or folder): texts a writer left unembedded are counted in `stats()["vectors_pending"]`, not embedded.
+        `checkpoint_every_s`: the live map's checkpoint interval on the frame clock (None: only on `checkpoint()`
+        and `close()`). `check`: how much of the file is verified on open (see `Bank`).
+        """
+        bank = Bank(path, create=not read_only, readonly=read_only, check=check)
+        try:
+            stored = bank.meta().get("preset")
+            name = preset_name or stored or "mindpalace"
+            if stored and preset_name and stored != preset_name:
+                log.warning("%s was written with preset %r; opening it as %r", path, stored, preset_name)
+            if stored is None and not read_only:
+                bank.set_meta("preset", name)
+            system = cls(bank, preset(name, **overrides), embedder, checkpoint_every_s)
+        except BaseException:
+            bank.close()
+            raise
+        if not read_only:
+            system._index_unembedded()
         return system
 
     def close(self) -> None:
-        self.flush()
-        if self.vectors is not None:
-            self.vectors.save()
+        """Embed what is pending, save the text index and a last checkpoint of the map, and close the bank."""
+        if not self.bank.readonly:
+            self.flush()
+            if self.vectors is not None:
+                self.vectors.save()
+            self.checkpoint()
         self._pool.shutdown(wait=True)
         self.bank.close()
+
+    def checkpoint(self, time_s: float | None = None) -> CheckpointReport | None:
+        """Save the live map now, in one transaction (only what changed since the last checkpoint).
+
+        `time_s` is the frame time it stands for (default: the latest frame's). None for a memory without a
+        spatial map or opened read-only.
+        """
+        if self.map_store is None or self.spatial is None or self.bank.readonly:
+            return None
+        if time_s is None:
+            time_s = self._frame_s if self._frame_s is not None else (self.map_time_s or 0.0)
+        report = self.map_store.save(self.spatial, time_s)
+        self.map_time_s = self._checkpoint_clock = report.time_s
+        self.checkpoint_count += 1
+        self.checkpoint_seconds += report.seconds
+        self.last_checkpoint = report
+        return report
+
+    def _checkpoint_if_due(self, time_s: float) -> None:
+        self._frame_s = time_s
+        if self.checkpoint_every_s is None or self.bank.readonly:
+            return
+        if self._checkpoint_clock is None or time_s < self._checkpoint_clock:
+            if self._checkpoint_clock is not None:
+                log.info(
+                    "the frame clock went back (%.1f s after %.1f s): the checkpoint interval counts anew",
+                    time_s,
+                    self._checkpoint_clock,
+                )
+            self._checkpoint_clock = time_s
+        if time_s - self._checkpoint_clock >= self.checkpoint_every_s:
+            self.checkpoint(time_s)
 
     def __enter__(self) -> MemorySystem:
         return self
@@ -152,6 +229,22 @@ class MemorySystem:
         vectors = self.embedder.embed([text for _, _, text in pending])
         self.vectors.add([vector_id(kind, item_id) for kind, item_id, _ in pending], [kind for kind, _, _ in pending], vectors)
         return len(pending)
+
+    def _unembedded_count(self) -> int:
+        """Texts without a vector (a writer stopped before embedding them), counted in SQL without loading them."""
+        if self.vectors is None:
+            return 0
+        if not self.bank.readonly:
+            return len(self._pending_vectors)
+        total = 0
+        for kind, table, column in (("event", "events", "text"), ("fact", "facts", "text"), ("object", "objects", "label")):
+            if self.bank.has_table(table):
+                total += self.bank.query(
+                    f"SELECT COUNT(*) FROM {table} t WHERE t.{column} != '' AND NOT EXISTS "
+                    "(SELECT 1 FROM vectors v WHERE v.id = ((? << ?) | t.id))",
+                    (KIND_CODES[kind], _ID_BITS),
+                )[0][0]
+        return total
 
     def _index_unembedded(self) -> None:
         """After a crash, texts written but not yet embedded are found by their missing vectors and queued again."""
@@ -219,6 +312,7 @@ class MemorySystem:
             visible = {u.object_id: u.pixels for u in updates if u.kind in ("new", "seen", "moved") and u.pixels}
             if visible:
                 self.snapshots.consider(obs.time_s, obs.camera_pose, obs.rgb, visible)
+        self._checkpoint_if_due(obs.time_s)
         return updates
 
     def _room_of(self, center: np.ndarray) -> str | None:
@@ -420,16 +514,24 @@ class MemorySystem:
 
     # ------------------------------------------------------------------ budget
     def stats(self) -> dict[str, Any]:
+        """Counts and sizes of each store; `map_objects` and `occupancy_voxels` (octree leaves) are the live map's."""
         return {
             "path": str(self.bank.path),
             "preset": self.config.preset,
             "schema_version": self.bank.schema_version,
+            "read_only": self.bank.readonly,
+            "clean_shutdown": self.bank.last_shutdown_clean,
             "objects": self.objects.count(),
             "events": self.events.count(),
             "snapshots": self.events.snapshot_count(),
             "facts": self.facts.count(),
             "working": len(self.working),
-            "vectors": len(self.vectors) if self.vectors is not None else 0,
+            "vectors": self.vectors.stored_count() if self.vectors is not None else 0,
+            "vectors_pending": self._unembedded_count(),
+            "vector_index": self.vectors.status() if self.vectors is not None else "none",
+            "map_objects": len(self.spatial.objects.objects) if self.spatial is not None else 0,
+            "occupancy_voxels": self.spatial.occupancy.num_leaves if self.spatial is not None else 0,
+            "map_checkpoint_s": self.map_time_s,
             "bytes": self.bank.size_bytes(),
         }
 
@@ -500,7 +602,14 @@ class MemorySystem:
         return rows
 
     def export(self) -> dict[str, Any]:
-        """Everything in the bank as JSON-ready data (images left out)."""
+        """Everything in the bank as JSON-ready data (images left out).
+
+        The whole file is checked first (SQLite's integrity_check): a damaged index can return wrong rows without
+        an error, and an export must hold only what the bank holds. Damage raises BankError.
+        """
+        problems = self.bank.integrity_check()
+        if problems:
+            raise BankError(f"{self.bank.path}: damaged database ({'; '.join(problems[:3])}); {repair_advice(self.bank.path)}")
         return {
             "stats": self.stats(),
             "objects": [asdict(r) for r in self.objects.find(limit=10**9)],

@@ -240,6 +240,8 @@ class WorkingMemory:
 
     def _restore(self, bank: Bank) -> None:
         tables = bank.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'working_items'")
+        if not tables and bank.readonly:
+            return
         if not tables:  # the bank was opened before this module registered its schema
             with bank.write() as db:
                 for statement in SCHEMA:
@@ -264,7 +266,7 @@ class WorkingMemory:
         self._next_id = (sequence[0]["seq"] if sequence else 0) + 1
         # A smaller capacity than the bank was filled with: evict down to it, as adds would have.
         evicted = self._victims(len(self._items) - self.config.capacity, self._now, None)
-        if evicted:
+        if evicted and not bank.readonly:
             with bank.write() as db:
                 db.executemany("DELETE FROM working_items WHERE id = ?", [(e.id,) for e in evicted])
             for victim in evicted:

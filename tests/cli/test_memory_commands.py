@@ -25,9 +25,11 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_stats(bank: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["memory", "stats", str(bank)]) == 0
+    assert main(["memory", "stats", str(bank), "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
-    assert (stats["objects"], stats["events"], stats["facts"], stats["schema_version"]) == (1, 1, 1, 1)
+    assert (stats["objects"], stats["events"], stats["facts"], stats["schema_version"]) == (1, 1, 1, 2)
+    assert main(["memory", "stats", str(bank)]) == 0
+    assert "events" in capsys.readouterr().out
 
 
 def test_query_by_meaning_and_by_tool(bank: Path, capsys: pytest.CaptureFixture[str]) -> None:

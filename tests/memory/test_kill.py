@@ -3,6 +3,7 @@ and event writes are fast enough (>= 1,000 acknowledged events/s)."""
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import sqlite3
@@ -51,17 +52,26 @@ WRITER = textwrap.dedent("""
 
 
 def kill_writer_round(script: Path, path: Path, round_: int, delay_s: float) -> list[str]:
-    """Start the writer, let it write for `delay_s`, SIGKILL it; the complete lines it printed."""
+    """Start the writer, let it write for `delay_s` after its first acknowledged write, SIGKILL it; the complete
+    lines it printed. (Counting from the first write, not from start-up: on a loaded machine a writer can wait
+    longer than `delay_s` for the CPU, and a round without a write tests nothing.)"""
+    # The script lies outside the repository: PYTHONPATH makes it import this checkout's mindpalace.
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     process = subprocess.Popen(
-        [sys.executable, str(script), str(path), str(round_)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, str(script), str(path), str(round_)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
     ready = process.stdout.readline()
     if ready != "ready\n":
         process.kill()
         raise AssertionError(f"the writer did not start: {process.communicate()[1]}")
+    first = process.stdout.readline()
     time.sleep(delay_s)
     process.send_signal(signal.SIGKILL)
-    out, _ = process.communicate(timeout=30)
+    # Read the rest through the same buffered reader: communicate() reads the pipe directly and would lose what
+    # readline() buffered ahead, and tear a line in two (its tail then parses as another line).
+    out = first + process.stdout.read()
+    process.wait(timeout=30)
+    process.stderr.close()
     assert process.returncode == -signal.SIGKILL
     return [line for line in out.splitlines(keepends=True) if line.endswith("\n")]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mindpalace.core.actions import Action, ActionOutcome, BaseVelocity, Close, Look, Open, Pick, Place, Wait
 from mindpalace.core.env import Env
@@ -18,6 +19,9 @@ from mindpalace.memory.spatial.objects import MapObject, ObjectUpdate
 from mindpalace.memory.system import MemorySystem
 from mindpalace.perception.pipeline import PerceptionPipeline
 from mindpalace.perception.validation import FrameError
+
+if TYPE_CHECKING:
+    from mindpalace.memory.spatial.memory import SpatialMemory
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,7 @@ class AgentRuntime:
     ) -> None:
         if memory.spatial is None:
             raise ValueError("the agent needs a memory preset with spatial memory (e.g. 'mindpalace')")
+        self.spatial: SpatialMemory = memory.spatial
         self.env = env
         self.robot = env.robot
         self.memory = memory
@@ -49,7 +54,7 @@ class AgentRuntime:
         self.actor = actor
         self.obs = obs
         # What the robot holds (a memory id), known from its own pick and place; a continued memory remembers it.
-        self.held: int | None = next((i for i, s in memory.spatial.scene.states.items() if s == "held"), None)
+        self.held: int | None = next((i for i, s in self.spatial.scene.states.items() if s == "held"), None)
         self.enclosed: dict[int, int] = {}  # object -> the closed part a pick found it inside (from the outcome)
         self.trail: list[tuple[float, float]] = [self.xy]
         self.stats = StepStats()
@@ -73,7 +78,7 @@ class AgentRuntime:
         return self.room_at(*self.xy)
 
     def room_at(self, x: float, y: float) -> str | None:
-        rooms = self.memory.spatial.rooms
+        rooms = self.spatial.rooms
         return next((r.name for r in rooms if r.contains(x, y)), None)
 
     def resume(self, obs: Observation) -> None:
@@ -85,11 +90,11 @@ class AgentRuntime:
 
     def set_floor_plan(self, named_polygons: list[tuple[str, list[tuple[float, float]]]]) -> None:
         """Room names and outlines given to the robot (as a person would name them), not perceived."""
-        self.memory.spatial.set_rooms(named_polygons, privileged=False)
+        self.spatial.set_rooms(named_polygons, privileged=False)
         self._room = self.room
 
     def objects(self) -> dict[int, MapObject]:
-        return self.memory.spatial.objects.objects
+        return self.spatial.objects.objects
 
     def memory_id_of(self, source_id: int) -> int | None:
         """The memory object that perception last saw with this segmenter id."""
@@ -125,6 +130,12 @@ class AgentRuntime:
             self.record("enter_room", {"room": room}, (), start_s, success=True)
             self._room = room
         return obs
+
+    def act(self, action: Action, about: int | None = None) -> ActionOutcome:
+        """One env step, as `step`; what the env made of the action."""
+        outcome = self.step(action, about).last_outcome
+        assert outcome is not None  # an env reports the outcome of every step (`core.env.Env`)
+        return outcome
 
     def record(
         self,
@@ -189,7 +200,7 @@ class AgentRuntime:
         If the camera saw it land (a "new" object of its label), that sighting becomes the object; else it is
         moved to the receptacle's centre until it is seen.
         """
-        objects = self.memory.spatial.objects
+        objects = self.spatial.objects
         obj = objects.objects.get(object_id)
         if obj is None:
             return
@@ -205,6 +216,7 @@ class AgentRuntime:
             update = objects.move(object_id, objects.objects[receptacle].center, self.obs.time_s)
         else:
             return
+        assert update.center is not None  # absorb and move say where the object is now
         self.memory.remember_object(
             object_id,
             obj.label,

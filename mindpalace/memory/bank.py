@@ -189,7 +189,7 @@ class Bank:
         return problems
 
     def meta(self) -> dict[str, str]:
-        return dict(self.query("SELECT key, value FROM meta"))
+        return {key: value for key, value in self.query("SELECT key, value FROM meta")}
 
     def set_meta(self, key: str, value: object) -> None:
         with self.write() as db:
@@ -212,8 +212,9 @@ class Bank:
             for connection in self._readers:
                 connection.close()
             self._readers.clear()
-            if getattr(self, "_writer", None) is not None:
-                self._writer.close()
+            writer = getattr(self, "_writer", None)
+            if writer is not None:
+                writer.close()
                 self._writer = None
 
     def __enter__(self) -> Bank:

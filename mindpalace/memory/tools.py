@@ -75,6 +75,7 @@ def _recall_events(memory: MemorySystem, args: dict[str, Any]) -> list[MemoryIte
     if "object" in args:
         # Every object memory holds under that name: perception may have kept two records of one thing.
         query = _split_object(args["object"], memory)
+        assert query.label is not None  # _split_object always names a label
         object_ids = [
             int(r[0]) for r in memory.bank.query("SELECT id FROM objects WHERE label = ?", (query.label.replace(" ", "_"),))
         ]

@@ -128,8 +128,8 @@ class OpenAICompatibleBackend(LLMBackend):
             if not starts:
                 raise self._no_scoring(f"text_offset does not cover the prompt in {self._excerpt(body)}")
             start = starts[-1]
-            own = token_logprobs[start:]
-            if any(value is None for value in own):
+            own = [value for value in token_logprobs[start:] if value is not None]
+            if len(own) < len(token_logprobs) - start:
                 raise self._no_scoring(f"a null logprob among the candidate's tokens in {self._excerpt(body)}")
             logprobs.append(float(sum(own)))
             tokens.append(len(own))

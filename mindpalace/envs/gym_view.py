@@ -51,6 +51,14 @@ def action_from_space(sample: dict[str, Any]) -> Action:
     return Open(target) if kind == "open" else Close(target)
 
 
+def make_view(env_id: str, **config: Any) -> GymnasiumView:
+    """The dict view of the mindpalace env `env_id` (`config` as for `mindpalace.envs.make`): what `gymnasium.make`
+    builds for the ids registered with Gymnasium."""
+    from mindpalace.envs import make
+
+    return GymnasiumView(make(env_id, **config))
+
+
 class GymnasiumView(gym.Wrapper):
     """Wrap a native env so observations and actions are the dicts of its Gymnasium spaces."""
 
@@ -62,4 +70,4 @@ class GymnasiumView(gym.Wrapper):
 
     def step(self, action: dict[str, Any]) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action_from_space(action))
-        return observation_to_dict(obs), reward, terminated, truncated, {**info, "instances": obs.instances}
+        return observation_to_dict(obs), float(reward), terminated, truncated, {**info, "instances": obs.instances}

@@ -46,7 +46,6 @@ class AgentRuntime:
     ) -> None:
         if memory.spatial is None:
             raise ValueError("the agent needs a memory preset with spatial memory (e.g. 'mindpalace')")
-        self.spatial: SpatialMemory = memory.spatial
         self.env = env
         self.robot = env.robot
         self.memory = memory
@@ -61,6 +60,13 @@ class AgentRuntime:
         self.truncated = False
         self._room: str | None = None
         self._perceive(obs)
+
+    @property
+    def spatial(self) -> SpatialMemory:
+        """Memory's spatial map (the constructor checked there is one)."""
+        spatial = self.memory.spatial
+        assert spatial is not None
+        return spatial
 
     # ------------------------------------------------------------------ state the robot knows of itself
     @property

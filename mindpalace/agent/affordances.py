@@ -37,7 +37,7 @@ def mentioned_objects(runtime: AgentRuntime, texts: list[str], task: str) -> lis
     found: dict[int, MapObject] = {}
     for text in texts:
         for raw in _MENTION.findall(text):
-            resolved = runtime.memory.spatial.objects.resolve(int(raw))
+            resolved = runtime.spatial.objects.resolve(int(raw))
             if resolved in objects:
                 found.setdefault(resolved, objects[resolved])
     words = f" {' '.join(task.lower().replace('_', ' ').replace('?', ' ').replace('.', ' ').split())} "
@@ -49,7 +49,7 @@ def mentioned_objects(runtime: AgentRuntime, texts: list[str], task: str) -> lis
 
 def part_state(runtime: AgentRuntime, obj: MapObject) -> str:
     """Open or closed: as the robot left it (its own open or close), else as the map sees it (a drawer sticking out)."""
-    spatial = runtime.memory.spatial
+    spatial = runtime.spatial
     own = spatial.scene.states.get(obj.id)
     if own:
         return own
@@ -61,7 +61,7 @@ def distance_to(runtime: AgentRuntime, obj: MapObject) -> float:
     """Horizontal distance from the base to what the arm must reach: a piece of furniture's nearest edge,
     the centre of anything else (a drawer's box can be larger than the drawer where perception merged two)."""
     x, y = runtime.xy
-    if runtime.memory.spatial.scene.kind_of(obj) == "furniture":
+    if runtime.spatial.scene.kind_of(obj) == "furniture":
         nearest = np.clip([x, y], obj.aabb_min[:2], obj.aabb_max[:2])
         return float(math.hypot(nearest[0] - x, nearest[1] - y))
     return float(math.hypot(obj.center[0] - x, obj.center[1] - y))
@@ -86,8 +86,8 @@ def propose(
     """
     reach = (skill_config or SkillConfig()).stop_distance(runtime.robot)
     available = skills_for(runtime.robot)
-    kind_of = runtime.memory.spatial.scene.kind_of
-    states = runtime.memory.spatial.scene.states
+    kind_of = runtime.spatial.scene.kind_of
+    states = runtime.spatial.scene.states
     mentioned = mentioned_objects(runtime, texts, task)
     nearby = [o for o in runtime.objects().values() if distance_to(runtime, o) <= reach]
     if is_question(task):
@@ -123,7 +123,7 @@ def propose(
         elif obj.id != runtime.held:
             calls.append(Call("navigate_to", {"target": name}))
     here = runtime.room
-    calls += [Call("navigate_to", {"target": room.name}) for room in runtime.memory.spatial.rooms if room.name != here]
+    calls += [Call("navigate_to", {"target": room.name}) for room in runtime.spatial.rooms if room.name != here]
     calls += [Call("look_around", {}), Call("explore", {})]
     if can_finish:
         calls.append(Call("done", {}))
@@ -143,7 +143,7 @@ def answers(runtime: AgentRuntime, texts: list[str], task: str) -> list[str]:
             # Where something is, or was put: what the robot put down says so; a pick says where it was before.
             if verb == "place":
                 sentences.append(f"I put the {obj} {relation} the {receptacle}{where}.")
-    graph = runtime.memory.spatial.scene_graph()
+    graph = runtime.spatial.scene_graph()
     objects = runtime.objects()
     for obj in mentioned_objects(runtime, texts, task):
         node = f"object:{obj.id}"

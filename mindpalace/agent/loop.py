@@ -235,7 +235,7 @@ def _progress(runtime: AgentRuntime) -> str:
         place = f"near #{nearest.id}"
     else:
         place = f"{round(x)},{round(y)}"
-    opened = sorted(k for k, v in runtime.memory.spatial.scene.states.items() if v == "open")
+    opened = sorted(k for k, v in runtime.spatial.scene.states.items() if v == "open")
     return f"{place}|{runtime.held}|{opened}"
 
 
@@ -245,5 +245,5 @@ def _state_key(runtime: AgentRuntime) -> str:
     With the place in it, a model that drives back and forth between two targets changes "state" every
     step, and a ban on one of the calls would lift as soon as it drove away.
     """
-    opened = sorted(k for k, v in runtime.memory.spatial.scene.states.items() if v == "open")
+    opened = sorted(k for k, v in runtime.spatial.scene.states.items() if v == "open")
     return f"{runtime.held}|{opened}"

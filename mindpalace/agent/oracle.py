@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,7 +88,7 @@ def random_jobs(env: HouseholdEnv, rng: np.random.Generator, count: int) -> list
 class OracleAgent:
     """Feeds actions for a list of jobs; call `act(obs)` each step until it returns None."""
 
-    def __init__(self, env: HouseholdEnv, jobs: list[Job | Visit], config: OracleConfig | None = None) -> None:
+    def __init__(self, env: HouseholdEnv, jobs: Sequence[Job | Visit], config: OracleConfig | None = None) -> None:
         self.env = env
         self.jobs = list(jobs)
         self.config = config or OracleConfig()
@@ -276,8 +276,8 @@ class OracleAgent:
     def _destination_gate(self, piece: Furniture, job: Job) -> int | None:
         if job.receptacle_id in piece.part_ids.values():
             return job.receptacle_id
-        gated = [r for r in piece.type.receptacles if r.relation == job.relation.value and r.part]
-        return piece.part_ids[gated[0].part] if gated and job.relation is Relation.IN else None
+        gated = [r.part for r in piece.type.receptacles if r.relation == job.relation.value and r.part]
+        return piece.part_ids[gated[0]] if gated and job.relation is Relation.IN else None
 
     def _part_point(self, part_id: int) -> np.ndarray:
         piece = self._furniture_of(part_id)

@@ -153,6 +153,7 @@ def _episode_view(n: int, episode: EpisodeRecord, out_dir: Path, max_key_frames:
     frames_dir.mkdir(exist_ok=True)
     for step in _key_frame_steps(episode.steps, max_key_frames):
         name = f"ep{n:02d}_step{step.index:03d}.png"
+        assert step.frame is not None  # _key_frame_steps chooses framed steps only
         Image.fromarray(step.frame).save(frames_dir / name)
         outcome = "ok" if step.success else f"failed ({step.reason or 'no reason'})"
         view.frames.append(_Image(f"frames/{name}", f"step {step.index}: {truncate(_call_text(step), CELL_CHARS)} {outcome}"))

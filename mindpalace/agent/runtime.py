@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mindpalace.core.actions import Action, ActionOutcome, BaseVelocity, Close, Look, Open, Pick, Place, Press, Wait
 from mindpalace.core.env import Env
@@ -19,6 +20,9 @@ from mindpalace.memory.spatial.objects import MapObject, ObjectUpdate
 from mindpalace.memory.system import MemorySystem
 from mindpalace.perception.pipeline import PerceptionPipeline
 from mindpalace.perception.validation import FrameError
+
+if TYPE_CHECKING:
+    from mindpalace.memory.spatial.memory import SpatialMemory
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +54,20 @@ class AgentRuntime:
         self.actor = actor
         self.obs = obs
         # What the robot holds (a memory id), known from its own pick and place; a continued memory remembers it.
-        self.held: int | None = next((i for i, s in memory.spatial.scene.states.items() if s == "held"), None)
+        self.held: int | None = next((i for i, s in self.spatial.scene.states.items() if s == "held"), None)
         self.enclosed: dict[int, int] = {}  # object -> the closed part a pick found it inside (from the outcome)
         self.trail: list[tuple[float, float]] = [self.xy]
         self.stats = StepStats()
         self.truncated = False
         self._room: str | None = None
         self._perceive(obs)
+
+    @property
+    def spatial(self) -> SpatialMemory:
+        """Memory's spatial map (the constructor checked there is one)."""
+        spatial = self.memory.spatial
+        assert spatial is not None
+        return spatial
 
     # ------------------------------------------------------------------ state the robot knows of itself
     @property
@@ -74,7 +85,7 @@ class AgentRuntime:
         return self.room_at(*self.xy)
 
     def room_at(self, x: float, y: float) -> str | None:
-        rooms = self.memory.spatial.rooms
+        rooms = self.spatial.rooms
         return next((r.name for r in rooms if r.contains(x, y)), None)
 
     def resume(self, obs: Observation) -> None:
@@ -86,11 +97,11 @@ class AgentRuntime:
 
     def set_floor_plan(self, named_polygons: list[tuple[str, list[tuple[float, float]]]]) -> None:
         """Room names and outlines given to the robot (as a person would name them), not perceived."""
-        self.memory.spatial.set_rooms(named_polygons, privileged=False)
+        self.spatial.set_rooms(named_polygons, privileged=False)
         self._room = self.room
 
     def objects(self) -> dict[int, MapObject]:
-        return self.memory.spatial.objects.objects
+        return self.spatial.objects.objects
 
     def memory_id_of(self, source_id: int) -> int | None:
         """The memory object that perception last saw with this segmenter id."""
@@ -126,6 +137,12 @@ class AgentRuntime:
             self.record("enter_room", {"room": room}, (), start_s, success=True)
             self._room = room
         return obs
+
+    def act(self, action: Action, about: int | None = None) -> ActionOutcome:
+        """One env step, as `step`; what the env made of the action."""
+        outcome = self.step(action, about).last_outcome
+        assert outcome is not None  # an env reports the outcome of every step (`core.env.Env`)
+        return outcome
 
     def record(
         self,
@@ -183,7 +200,7 @@ class AgentRuntime:
 
     def _support_of(self, memory_id: int | None) -> int | None:
         """What memory's scene graph has the object on or in now (before the pick moves it), if anything."""
-        graph = self.memory.spatial.scene_graph()
+        graph = self.spatial.scene_graph()
         node = f"object:{memory_id}"
         if memory_id is None or node not in graph:
             return None
@@ -200,7 +217,7 @@ class AgentRuntime:
         If the camera saw it land (a "new" object of its label), that sighting becomes the object; else it is
         moved to the receptacle's centre until it is seen.
         """
-        objects = self.memory.spatial.objects
+        objects = self.spatial.objects
         obj = objects.objects.get(object_id)
         if obj is None:
             return
@@ -216,6 +233,7 @@ class AgentRuntime:
             update = objects.move(object_id, objects.objects[receptacle].center, self.obs.time_s)
         else:
             return
+        assert update.center is not None  # absorb and move say where the object is now
         self.memory.remember_object(
             object_id,
             obj.label,

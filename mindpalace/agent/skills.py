@@ -73,6 +73,13 @@ class Target:
     radius: float = 0.0  # m; how far the target reaches out from xy (half its footprint)
 
 
+@dataclass(frozen=True)
+class MappedTarget(Target):
+    """A target that is a thing on memory's map, with an id the arm can use."""
+
+    obj: MapObject
+
+
 _ID = re.compile(r"(?:^|[#:\s])(\d+)\s*$")
 _POINT = re.compile(r"^\(?\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\)?$")
 
@@ -85,12 +92,12 @@ def resolve_target(runtime: AgentRuntime, text: str) -> Target | SkillOutcome:
     if point:
         return Target("point", phrase, (float(point.group(1)), float(point.group(2))))
     # Rooms first: "bedroom 2" is a room's name, not object #2.
-    for room in runtime.memory.spatial.rooms:
+    for room in runtime.spatial.rooms:
         if room.name.lower() == phrase.lower().removeprefix("the "):
             return Target("room", room.name, room.center)
     id_match = _ID.search(phrase)
     if id_match:
-        resolved = runtime.memory.spatial.objects.resolve(int(id_match.group(1)))
+        resolved = runtime.spatial.objects.resolve(int(id_match.group(1)))
         if resolved in objects:
             return object_target(objects[resolved])
         return fail("unknown_target", f"memory has no object #{id_match.group(1)}")
@@ -106,16 +113,16 @@ def object_target(obj: MapObject) -> Target:
     return Target("object", display_name(obj), (float(obj.center[0]), float(obj.center[1])), obj, float(np.linalg.norm(half)))
 
 
-def mapped_target(runtime: AgentRuntime, args: dict[str, Any], key: str, kinds: tuple[str, ...]) -> Target | SkillOutcome:
+def mapped_target(runtime: AgentRuntime, args: dict[str, Any], key: str, kinds: tuple[str, ...]) -> MappedTarget | SkillOutcome:
     """The mapped thing `args[key]` names, if it is of one of `kinds` and has an id the arm can use."""
     target = resolve_target(runtime, args[key])
     if isinstance(target, SkillOutcome):
         return target
-    if target.obj is None or runtime.memory.spatial.scene.kind_of(target.obj) not in kinds:
+    if target.obj is None or runtime.spatial.scene.kind_of(target.obj) not in kinds:
         return fail(FailureReason.INVALID_ARGUMENT, f"{target.name} is not a {' or '.join(kinds)}")
     if not target.obj.source_id:
         return fail(FailureReason.UNKNOWN_TARGET, f"{target.name} has no id the arm can use (perception gave none)")
-    return target
+    return MappedTarget(target.kind, target.name, target.xy, target.obj, target.radius)
 
 
 # ---------------------------------------------------------------------- motion
@@ -133,7 +140,7 @@ def _look_at(runtime: AgentRuntime, point: np.ndarray) -> None:
 
 def _costmap(runtime: AgentRuntime, goal: tuple[float, float]):
     """The perceived costmap over what is known plus the start and goal, 1 m around (unknown cells are free)."""
-    occupancy = runtime.memory.spatial.occupancy
+    occupancy = runtime.spatial.occupancy
     grid, _ = occupancy.costmap(inflate=False)
     rows, cols = grid.blocked.shape
     x0, y0 = grid.origin
@@ -168,9 +175,9 @@ def drive_to(
             v, omega = follower.command(*runtime.pose)
             if follower.done:
                 return ok(f"reached ({end[0]:.1f}, {end[1]:.1f})", path=[tuple(map(float, p)) for p in path])
-            obs = runtime.step(BaseVelocity(v, omega, config.control_dt))
+            moved = runtime.act(BaseVelocity(v, omega, config.control_dt))
             commands += 1
-            blocked = blocked + 1 if not obs.last_outcome.success else 0
+            blocked = blocked + 1 if not moved.success else 0
             if blocked >= 3:
                 last_error = "blocked on the way"
                 blocked = 0
@@ -190,7 +197,7 @@ def approaches(
     or, when that stand-off is blocked on the map (a wall, a merged part), gets near it. An object is reached when
     the arm can, a room when the base is inside it, a point within 0.3 m.
     """
-    if target.kind == "object" and runtime.memory.spatial.scene.kind_of(target.obj) == "part":
+    if target.kind == "object" and runtime.spatial.scene.kind_of(target.obj) == "part":
         return [
             (_standoff(runtime, target.obj, config), 0.35, target.xy),
             (target.xy, config.stop_distance(runtime.robot), target.xy),
@@ -219,7 +226,7 @@ def navigate_to(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig
 
 def _standoff(runtime: AgentRuntime, part: MapObject, config: SkillConfig) -> tuple[float, float]:
     """A point `part_standoff` in front of a drawer or door: away from the furniture it belongs to."""
-    kind_of = runtime.memory.spatial.scene.kind_of
+    kind_of = runtime.spatial.scene.kind_of
     furniture = [o for o in runtime.objects().values() if kind_of(o) == "furniture"]
     px, py = float(part.center[0]), float(part.center[1])
     if not furniture:
@@ -238,7 +245,7 @@ def _standoff(runtime: AgentRuntime, part: MapObject, config: SkillConfig) -> tu
 
 
 def explore(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
-    frontiers = runtime.memory.spatial.occupancy.frontiers()
+    frontiers = runtime.spatial.occupancy.frontiers()
     x, y = runtime.xy
     # Near, large frontiers first: new space soonest per metre driven.
     for frontier in sorted(frontiers, key=lambda f: math.hypot(f.centroid[0] - x, f.centroid[1] - y) / math.sqrt(f.size))[:3]:
@@ -272,7 +279,7 @@ def pick(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> Sk
     if isinstance(target, SkillOutcome):
         return target
     _look_at(runtime, target.obj.center)
-    outcome = runtime.step(Pick(target.obj.source_id), about=target.obj.id).last_outcome
+    outcome = runtime.act(Pick(target.obj.source_id), about=target.obj.id)
     if outcome.success:
         return ok(f"picked {target.name}")
     if outcome.reason is FailureReason.CONTAINER_CLOSED:
@@ -289,7 +296,7 @@ def _enclosing_part(runtime: AgentRuntime, obj: MapObject) -> MapObject | None:
     (The part named in the robot's own place event was tried first and did worse: stacked drawers are
     merged or split by the object map, so that id is often stale.)
     """
-    kind_of = runtime.memory.spatial.scene.kind_of
+    kind_of = runtime.spatial.scene.kind_of
     parts = [o for o in runtime.objects().values() if kind_of(o) == "part"]
     return min(parts, key=lambda o: float(np.linalg.norm(o.center - obj.center)), default=None)
 
@@ -302,7 +309,7 @@ def place(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> S
         return target
     held = runtime.held
     _look_at(runtime, target.obj.center)
-    outcome = runtime.step(Place(target.obj.source_id, Relation(args.get("relation", "on"))), about=target.obj.id).last_outcome
+    outcome = runtime.act(Place(target.obj.source_id, Relation(args.get("relation", "on"))), about=target.obj.id)
     if not outcome.success:
         return fail(outcome.reason, outcome.message)
     return ok(f"put #{held} {args.get('relation', 'on')} {target.name}")
@@ -314,7 +321,7 @@ def _articulate(runtime: AgentRuntime, args: dict[str, Any], opening: bool) -> S
         return target
     _look_at(runtime, target.obj.center)
     action = Open(target.obj.source_id) if opening else Close(target.obj.source_id)
-    outcome = runtime.step(action, about=target.obj.id).last_outcome
+    outcome = runtime.act(action, about=target.obj.id)
     verb = "opened" if opening else "closed"
     if outcome.success:
         return ok(f"{verb} {target.name}")

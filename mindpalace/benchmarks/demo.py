@@ -11,6 +11,7 @@ is given is the floor plan's room names, as a person names the rooms of their ho
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from mindpalace.agent.episode import EpisodeRecord
 from mindpalace.agent.oracle import Job, OracleAgent, tour
 from mindpalace.agent.runtime import AgentRuntime
 from mindpalace.core.actions import Open, Relation
+from mindpalace.envs.household.catalog import FURNITURE
 from mindpalace.envs.household.env import HouseholdEnv
 from mindpalace.envs.household.layout import fits
 from mindpalace.envs.household.topdown import save_topdown
@@ -103,7 +105,7 @@ def _day_jobs(env: HouseholdEnv, rng: np.random.Generator, count: int) -> list[J
     for obj in apartment.objects:
         counts[obj.category.name] = counts.get(obj.category.name, 0) + 1
     jobs: list[Job] = []
-    for obj in rng.permutation(apartment.objects):
+    for obj in [apartment.objects[i] for i in rng.permutation(len(apartment.objects))]:
         location = privileged.object_location(obj.id)
         if counts[obj.category.name] != 1 or location is None or location[2] != "on":
             continue
@@ -169,7 +171,7 @@ def build_tasks(env: HouseholdEnv, day: DayLog, rng: np.random.Generator) -> lis
         tasks.append(
             DemoTask(
                 f"Where did you put the {category[second.object_id]}?",
-                _answer_names(env, second.object_id, piece.type.name.replace("_", " ")),
+                _answer_names(piece.type.name.replace("_", " ")),
             )
         )
     if len(day.moves) > 2:
@@ -180,17 +182,15 @@ def build_tasks(env: HouseholdEnv, day: DayLog, rng: np.random.Generator) -> lis
     counts: dict[str, int] = {}
     for obj in apartment.objects:
         counts[obj.category.name] = counts.get(obj.category.name, 0) + 1
+    resting = {o.id: where for o in apartment.objects if (where := privileged.object_location(o.id)) is not None}
     seen = [
         o
         for o in apartment.objects
-        if o.id not in moved
-        and counts[o.category.name] == 1
-        and privileged.object_location(o.id) is not None
-        and privileged.object_location(o.id)[2] == "on"
+        if o.id not in moved and counts[o.category.name] == 1 and o.id in resting and resting[o.id][2] == "on"
     ]
     if seen:
         target = seen[int(rng.integers(len(seen)))]
-        location = privileged.object_location(target.id)
+        location = resting[target.id]
         piece = next(p for p in apartment.furniture if p.name == location[0])
         tasks.append(
             DemoTask(
@@ -218,10 +218,33 @@ def _is_open(env: HouseholdEnv, part_id: int) -> Callable[[EpisodeRecord], tuple
     return check
 
 
-def _answer_names(env: HouseholdEnv, object_id: int, furniture_label: str) -> Callable[[EpisodeRecord], tuple[bool, str]]:
+# A negated or unsure answer ("not the table", "I don't know", "no idea") does not say where the thing is.
+_NEGATION = re.compile(r"\b(?:not|no|never|nowhere|neither|nor|cannot|unsure|unknown)\b|n't\b|\bdon'?t know\b")
+
+
+def answer_names(answer: str, furniture_label: str) -> tuple[bool, str]:
+    """Whether an answer says the thing is at `furniture_label` ("coffee table"): it names that furniture and no
+    other (a "table" inside "coffee table" is the coffee table), and nothing in it is negated or unsure."""
+    text = " ".join(re.findall(r"[a-z0-9']+", answer.lower().replace("_", " ").replace("\u2019", "'")))
+    if not text:
+        return False, "no answer"
+    if _NEGATION.search(text):
+        return False, f"answer {answer!r} is negated or unsure; it must say the {furniture_label}"
+    named = []
+    for label in sorted((name.replace("_", " ") for name in FURNITURE), key=len, reverse=True):
+        pattern = rf"\b{re.escape(label)}s?\b"
+        if re.search(pattern, text):
+            named.append(label)
+            text = re.sub(pattern, " ", text)  # "coffee table" is not also a "table"
+    if named != [furniture_label]:
+        found = ", ".join(named) if named else "no furniture"
+        return False, f"answer {answer!r} names {found}; it must name the {furniture_label} and nothing else"
+    return True, f"answer {answer!r} names the {furniture_label}"
+
+
+def _answer_names(furniture_label: str) -> Callable[[EpisodeRecord], tuple[bool, str]]:
     def check(record: EpisodeRecord) -> tuple[bool, str]:
-        text = (record.answer or "").lower()
-        return furniture_label in text, f"answer {record.answer!r}; it must name the {furniture_label}"
+        return answer_names(record.answer or "", furniture_label)
 
     return check
 
@@ -358,7 +381,7 @@ def run_demo(
             episodes,
             world.day,
             world.day_wall_s,
-            [r.name for r in world.env.apartment.rooms],
+            [r.name for r in world.env.privileged.apartment.rooms],
             sum(during.get(k, 0) for k in INVALID_ACTION_REASONS),
             during,
             str(world.agent.memory.bank.path),
@@ -371,7 +394,7 @@ def save_episode_map(env: HouseholdEnv, record: EpisodeRecord, path: Path) -> Pa
     privileged = env.privileged
     save_topdown(
         path,
-        env.apartment,
+        privileged.apartment,
         robot_pose=privileged.robot_pose(),
         object_positions=privileged.object_positions(),
         held_object=privileged.held_object(),

@@ -139,9 +139,9 @@ def measure_queries(n: int, queries: int = 200, seed: int = 0, progress: Callabl
                 run(q)
             samples = []
             for q in range(queries):
-                start = time.perf_counter()
+                began = time.perf_counter()
                 run(q)
-                samples.append((time.perf_counter() - start) * 1000)
+                samples.append((time.perf_counter() - began) * 1000)
             p50, p95 = _percentiles(samples)
             figures[f"p50_ms_{kind}"], figures[f"p95_ms_{kind}"] = round(p50, 3), round(p95, 3)
         figures["bytes_per_item"] = round(bank.size_bytes() / (4 * n), 1)
@@ -172,7 +172,7 @@ def simulate_day(
     # Hourly samples (and forgetting) for a day; six evenly spaced ones for a short run.
     every = 3600 if total >= 2 * 3600 else max(60, total // 6)
     with tempfile.TemporaryDirectory() as folder:
-        overrides = {"spatial": False} | ({"budget_items": budget_items} if budget_items else {})
+        overrides: dict[str, Any] = {"spatial": False} | ({"budget_items": budget_items} if budget_items else {})
         memory = MemorySystem.open(Path(folder) / "day.db", embedder=embedder, **overrides)
         snapshots = memory.snapshots
         for second in range(total):

@@ -52,7 +52,7 @@ def _moves(env: HouseholdEnv, rng: np.random.Generator, count: int) -> list[Job]
     privileged = env.privileged
     apartment = privileged.apartment
     jobs: list[Job] = []
-    for obj in rng.permutation(apartment.objects):
+    for obj in [apartment.objects[i] for i in rng.permutation(len(apartment.objects))]:
         location = privileged.object_location(obj.id)
         if location is None or location[2] != "on":
             continue
@@ -84,6 +84,7 @@ def run_perception_eval(config: PerceptionEvalConfig, progress: Callable[[int], 
     timings: list[float] = []
 
     def perceive(obs: Observation) -> None:
+        assert obs.segmentation is not None  # the household env renders segmentation on every step
         counts = np.bincount(obs.segmentation.ravel())
         for instance_id, info in obs.instances.items():
             if info.kind == "object" and instance_id < len(counts):

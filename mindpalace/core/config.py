@@ -58,7 +58,7 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
         raise ConfigError(f"{key}: {value!r} does not match {annotation}")
     if annotation is Component:
         return _component(value, key)
-    if dataclasses.is_dataclass(annotation):
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
         if not isinstance(value, Mapping):
             raise ConfigError(f"{key}: expected a mapping for {annotation.__name__}, got {value!r}")
         return from_dict(annotation, value, prefix=f"{key}.")
@@ -155,7 +155,7 @@ def load_config(cls: type[C], path: str | Path | None = None, overrides: list[st
 
     A section given a different `type` starts afresh: the defaults of one implementation are not carried to another.
     """
-    data = to_dict(cls())  # type: ignore[call-arg]
+    data = to_dict(cls())
     if path is not None:
         data = merge(data, read_yaml(path))
     return from_dict(cls, apply_overrides(data, overrides or []))

@@ -51,6 +51,14 @@ def action_from_space(sample: dict[str, Any]) -> Action:
     return Open(target) if kind == "open" else Close(target)
 
 
+def make_view(env_id: str, **config: Any) -> GymnasiumView:
+    """The dict view of the mindpalace env `env_id` (`config` as for `mindpalace.envs.make`): what `gymnasium.make`
+    builds for the ids registered with Gymnasium."""
+    from mindpalace.envs import make
+
+    return GymnasiumView(make(env_id, **config))
+
+
 class GymnasiumView(gym.Wrapper):
     """Wrap a native env so observations and actions are the dicts of its Gymnasium spaces."""
 
@@ -67,4 +75,4 @@ class GymnasiumView(gym.Wrapper):
 
     def step(self, action: dict[str, Any]) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(self._action(action))
-        return self._observation(obs), reward, terminated, truncated, {**info, "instances": obs.instances}
+        return self._observation(obs), float(reward), terminated, truncated, {**info, "instances": obs.instances}

@@ -136,7 +136,7 @@ class CameraRenderer:
             self._gl.make_current()
             self._context.free()
             self._gl.free()
-            self._gl = None  # type: ignore[assignment]
+            self._gl = None
 
     def __del__(self) -> None:
         if getattr(self, "_gl", None) is not None:

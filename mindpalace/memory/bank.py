@@ -448,7 +448,7 @@ class Bank:
         return {row[0] for row in self.reader().execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
     def meta(self) -> dict[str, str]:
-        return {row[0]: row[1] for row in self.query("SELECT key, value FROM meta")}
+        return {key: value for key, value in self.query("SELECT key, value FROM meta")}
 
     def set_meta(self, key: str, value: object) -> None:
         with self.write() as db:

@@ -245,7 +245,8 @@ class EpisodicStore:
             ids = []
             for i, event in enumerate(events):
                 xy = positions[i] if positions is not None else None
-                ids.append(self._insert_event(db, event, *(xy or (None, None)), importance, None))
+                x, y = xy if xy is not None else (None, None)
+                ids.append(self._insert_event(db, event, x, y, importance, None))
             return ids
 
     @staticmethod
@@ -351,7 +352,7 @@ class EpisodicStore:
     def _edge_event(
         self, direction: str, action: str | None, object_id: int | None, after: float | None, before: float | None
     ) -> EventRecord | None:
-        join, where, parameters = "", ["1"], []
+        join, where, parameters = "", ["1"], list[object]()
         if object_id is not None:
             join = "JOIN event_objects o ON o.event_id = events.id"
             where.append("o.object_id = ?")

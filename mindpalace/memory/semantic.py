@@ -309,6 +309,7 @@ class SemanticStore:
 
     def facts_about(self, subject: str, at_time: float | None = None, include_history: bool = False) -> list[FactRecord]:
         """What is known about `subject`: true now (default), true at `at_time`, or every row ever (history)."""
+        params: tuple[float, ...]
         if include_history:
             where, params = "1", ()
         else:

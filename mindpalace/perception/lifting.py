@@ -67,7 +67,7 @@ def oriented_box(points: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDAr
 def lift_segment(segment: Segment, obs: Observation, embedding: NDArray[np.float32], config: LiftingConfig) -> Percept | None:
     """The segment as a world-frame `Percept`, or None when too little valid depth remains."""
     # Work inside the segment's bounding box (plus the erosion margin): full-frame passes per segment add up.
-    row_any, col_any = segment.mask.any(axis=1), segment.mask.any(axis=0)
+    row_any, col_any = np.any(segment.mask, axis=1), np.any(segment.mask, axis=0)
     if not row_any.any():
         return None
     margin = config.erode_px + 1

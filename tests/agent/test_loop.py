@@ -3,13 +3,14 @@ and the real local model running an episode."""
 
 from __future__ import annotations
 
-from agent_testkit import planner_for, unique_objects
+from agent_testkit import planner_for, put_back, unique_objects
 
 from mindpalace.agent.loop import EpisodeBudget, run_episode
 from mindpalace.agent.report import write_report
 from mindpalace.agent.skills import SKILLS
 from mindpalace.benchmarks.demo import INVALID_ACTION_REASONS
 from mindpalace.planning.backends import LLM_BACKENDS
+from mindpalace.planning.loop_guard import LoopGuard, LoopGuardConfig
 
 
 def scripted_planner(world, replies, mode="generate", **config):
@@ -38,20 +39,25 @@ def test_scripted_episode_finds_an_object_from_memory_and_moves_it(world, tmp_pa
         "done()",
     ]
     planner, backend = scripted_planner(world, replies)
-    record = run_episode(runtime, planner, f"Put the {thing} on the {goal}.", budget=EpisodeBudget(max_steps=8))
-    assert record.reason == "done", record
-    assert [s.skill for s in record.steps] == ["navigate_to", "pick", "navigate_to", "place", "done"]
-    assert all(s.success for s in record.steps), [(s.skill, s.message) for s in record.steps]
-    assert record.steps[0].memory_calls[0].tool == "where_is" and f"#{memory_id}" in record.steps[0].memory_calls[0].result
-    # Ground truth (privileged, for the test only): the object really is on that furniture now.
-    goal_piece = env.privileged.apartment.furniture_by_id(runtime.objects()[furniture[goal_label]].source_id)
-    assert env.privileged.object_location(runtime.objects()[memory_id].source_id)[0] == goal_piece.name
-    # The prompt carried the task and the memory result; every step was written to memory.
-    assert thing in backend.calls[0][0][-1]["content"]
-    texts = [r[0] for r in world.memory.bank.query("SELECT text FROM events ORDER BY id DESC LIMIT 12")]
-    assert any(t.startswith("robot navigate_to(") for t in texts) and any(t.startswith("robot task(") for t in texts)
-    paths = write_report([record], tmp_path)
-    assert "place(" in paths["md"].read_text()
+    source = env.privileged.object_location(runtime.objects()[memory_id].source_id)
+    try:
+        record = run_episode(runtime, planner, f"Put the {thing} on the {goal}.", budget=EpisodeBudget(max_steps=8))
+        assert record.reason == "done", record
+        assert [s.skill for s in record.steps] == ["navigate_to", "pick", "navigate_to", "place", "done"]
+        assert all(s.success for s in record.steps), [(s.skill, s.message) for s in record.steps]
+        where_is = record.steps[0].memory_calls[0]
+        assert where_is.tool == "where_is" and f"#{memory_id}" in where_is.result
+        # Ground truth (privileged, for the test only): the object really is on that furniture now.
+        goal_piece = env.privileged.apartment.furniture_by_id(runtime.objects()[furniture[goal_label]].source_id)
+        assert env.privileged.object_location(runtime.objects()[memory_id].source_id)[0] == goal_piece.name
+        # The prompt carried the task and the memory result; every step was written to memory.
+        assert thing in backend.calls[0][0][-1]["content"]
+        texts = [r[0] for r in world.memory.bank.query("SELECT text FROM events ORDER BY id DESC LIMIT 12")]
+        assert any(t.startswith("robot navigate_to(") for t in texts) and any(t.startswith("robot task(") for t in texts)
+        paths = write_report([record], tmp_path)
+        assert "place(" in paths["md"].read_text()
+    finally:
+        put_back(world, memory_id, source[0])
 
 
 def test_bad_replies_are_repaired_or_fall_back_and_never_crash(world) -> None:
@@ -75,18 +81,24 @@ def test_bad_replies_are_repaired_or_fall_back_and_never_crash(world) -> None:
     assert first.choice.count("looks like code or instructions") == 2
     assert "model error: HTTP 503" in first.choice and "falling back to score mode" in first.choice
     assert first.skill in SKILLS
-    assert record.reason in ("done", "step budget") or record.reason.startswith("loop guard")
+    # Then the script's last two replies: look around, and finish.
+    assert [s.skill for s in record.steps[1:]] == ["look_around", "done"] and record.reason == "done", record.reason
     failures = world.runtime.stats.failures
     assert not any(failures.get(reason) for reason in INVALID_ACTION_REASONS)
 
 
 def test_the_loop_guard_stops_a_repeating_model(world) -> None:
-    planner, _ = scripted_planner(world, ['navigate_to(target="40, 40")'], max_tool_calls=0)
-    record = run_episode(world.runtime, planner, "Go far away.", budget=EpisodeBudget(max_steps=12))
-    guarded = [s for s in record.steps if s.guard]
-    assert guarded, [(s.skill, s.reason) for s in record.steps]
-    assert any(s.skill == "explore" for s in record.steps) or record.reason.startswith("loop guard")
-    assert record.reason.startswith("loop guard") or record.reason == "step budget"
+    """A model that repeats a failing call: the guard bans it, the planner falls back to scoring the valid calls,
+    and when the fallback repeats too the guard stops the episode. (The fallback here is looking around, which
+    leaves the world and the robot where they were.)"""
+    backend = LLM_BACKENDS.make("scripted", replies=['navigate_to(target="40, 40")'], choices=["look_around()"])
+    planner = planner_for(world, backend, mode="generate", max_tool_calls=0)
+    guard = LoopGuard(LoopGuardConfig(max_interventions=1))
+    record = run_episode(world.runtime, planner, "Go far away.", budget=EpisodeBudget(max_steps=12), guard=guard)
+    assert [s.skill for s in record.steps] == ["navigate_to", "navigate_to", "look_around", "look_around"]
+    assert record.steps[1].guard.startswith("replan: navigate_to")
+    assert "is banned by the loop guard" in record.steps[2].choice and "falling back to score mode" in record.steps[2].choice
+    assert record.reason.startswith("loop guard: gave up after 1 interventions"), record.reason
 
 
 def test_budgets_end_the_episode(world) -> None:

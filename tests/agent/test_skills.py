@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from agent_testkit import unique_objects
+from agent_testkit import put_back, unique_objects
 
 from mindpalace.agent.skills import SKILLS, SkillOutcome, Target, resolve_target, run_skill
 
@@ -61,31 +61,33 @@ def test_find_pick_carry_and_place_from_memory(world) -> None:
         and env.privileged.object_location(runtime.objects()[i].source_id)[2] == "on"
     )
     name = f"{label} #{memory_id}"
-    assert run_skill(runtime, "navigate_to", {"target": name}).success
-    picked = run_skill(runtime, "pick", {"object": name})
-    assert picked.success, picked
-    assert runtime.held == memory_id
-    # Hands full: refused by the skill, the env never sees it.
-    steps = runtime.stats.env_steps
-    assert run_skill(runtime, "pick", {"object": name}).reason == "hands_full"
-    assert runtime.stats.env_steps == steps
     source = env.privileged.object_location(runtime.objects()[memory_id].source_id)
-    target_label, target_id = next(
-        (lab, i)
-        for lab, i in furniture.items()
-        if lab in ("table", "bed", "counter", "desk", "coffee_table", "dining_table", "sofa", "dresser")
-    )
-    target = f"{target_label} #{target_id}"
-    assert run_skill(runtime, "navigate_to", {"target": target}).success
-    placed = run_skill(runtime, "place", {"receptacle": target, "relation": "on"})
-    assert placed.success, placed
-    assert runtime.held is None
-    source_id = runtime.objects()[target_id].source_id
-    piece = env.privileged.apartment.furniture_by_id(source_id)
-    assert env.privileged.object_location(runtime.objects()[memory_id].source_id)[0] == piece.name, source
-    # The robot's own events are in memory with memory's ids.
-    events = [r[0] for r in world.memory.bank.query("SELECT text FROM events ORDER BY id DESC LIMIT 20")]
-    assert any(f"pick(object={name}" in e for e in events) and any(f"place(object={name}" in e for e in events)
+    try:
+        assert run_skill(runtime, "navigate_to", {"target": name}).success
+        picked = run_skill(runtime, "pick", {"object": name})
+        assert picked.success, picked
+        assert runtime.held == memory_id
+        # Hands full: refused by the skill, the env never sees it.
+        steps = runtime.stats.env_steps
+        assert run_skill(runtime, "pick", {"object": name}).reason == "hands_full"
+        assert runtime.stats.env_steps == steps
+        target_label, target_id = next(
+            (lab, i)
+            for lab, i in furniture.items()
+            if lab in ("table", "bed", "counter", "desk", "coffee_table", "dining_table", "sofa", "dresser")
+        )
+        target = f"{target_label} #{target_id}"
+        assert run_skill(runtime, "navigate_to", {"target": target}).success
+        placed = run_skill(runtime, "place", {"receptacle": target, "relation": "on"})
+        assert placed.success, placed
+        assert runtime.held is None
+        piece = env.privileged.apartment.furniture_by_id(runtime.objects()[target_id].source_id)
+        assert env.privileged.object_location(runtime.objects()[memory_id].source_id)[0] == piece.name, source
+        # The robot's own events are in memory with memory's ids.
+        events = [r[0] for r in world.memory.bank.query("SELECT text FROM events ORDER BY id DESC LIMIT 20")]
+        assert any(f"pick(object={name}" in e for e in events) and any(f"place(object={name}" in e for e in events)
+    finally:
+        put_back(world, memory_id, source[0])
 
 
 def test_manipulation_refusals_are_structured(world) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -97,3 +99,44 @@ def test_space_samples_map_to_typed_actions(kind, fields, expected):
         **fields,
     }
     assert action_from_space(sample) == expected
+
+
+def test_gymnasium_make_gives_the_checked_dict_view():
+    """Importing mindpalace.envs registers the household env with Gymnasium; gymnasium.make builds the dict view."""
+    import gymnasium
+
+    from mindpalace.envs.household.env import HouseholdEnv
+
+    env = gymnasium.make(ENV_ID, **SMALL, n_rooms=3, render_mode="rgb_array")
+    try:
+        assert env.spec is not None and env.spec.id == ENV_ID
+        assert isinstance(env.unwrapped, HouseholdEnv) and env.unwrapped.config.n_rooms == 3
+        obs, info = env.reset(seed=3)
+        assert env.observation_space.contains(obs) and obs["rgb"].shape == (120, 160, 3)
+        assert set(info["instances"]) == set(np.unique(obs["segmentation"]).tolist()) - {0}
+        assert np.array_equal(env.render(), obs["rgb"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            check_env(env, skip_render_check=True)
+    finally:
+        env.close()
+
+
+def test_registration_imports_nothing_until_make():
+    """A fresh interpreter: importing mindpalace.envs registers the id by entry point string, without importing the
+    household env (MuJoCo); Gymnasium's "module:id" form works without importing mindpalace first."""
+    script = (
+        "import sys, gymnasium, mindpalace.envs\n"
+        f"spec = gymnasium.spec({ENV_ID!r})\n"
+        "assert spec.entry_point == 'mindpalace.envs.gym_view:make_view', spec.entry_point\n"
+        "assert 'mindpalace.envs.household.env' not in sys.modules and 'mujoco' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=300)
+    make_by_module = (
+        "import gymnasium\n"
+        f"env = gymnasium.make('mindpalace.envs:{ENV_ID}', width=160, height=120, n_rooms=3)\n"
+        "obs, info = env.reset(seed=0)\n"
+        "assert env.observation_space.contains(obs)\n"
+        "env.close()\n"
+    )
+    subprocess.run([sys.executable, "-c", make_by_module], check=True, timeout=300)

@@ -201,11 +201,14 @@ def test_readers_query_while_a_writer_writes(store):
         except Exception as error:
             errors.append(error)
 
-    threads = [threading.Thread(target=write)] + [threading.Thread(target=read, args=(i,)) for i in range(3)]
+    threads = [threading.Thread(target=write, daemon=True)]
+    threads += [threading.Thread(target=read, args=(i,), daemon=True) for i in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    # Daemon threads: one that hangs fails the test here rather than holding the test process open.
+    assert not [t.name for t in threads if t.is_alive()], "threads still running after 60 s"
     assert errors == []
     assert store.count() == n_events
     for counts in seen.values():

@@ -1,6 +1,7 @@
-"""Occupancy on a real OctoMap: synthetic rooms seen from inside, costmap, frontiers, persistence, speed.
+"""Occupancy on a real OctoMap: synthetic rooms seen from inside, costmap, frontiers, persistence.
 
-`python tests/memory/test_occupancy.py` runs `benchmark_integrate()` and prints what a frame costs.
+What a frame costs is a benchmark, not a test: `python tests/memory/test_occupancy.py` runs `benchmark_integrate()`
+and prints it per ray budget; `mindpalace perf perception` times the octree stage of the whole write path.
 """
 
 from __future__ import annotations
@@ -629,11 +630,6 @@ def benchmark_integrate(
                 f"frontiers {frontier_ms:5.1f} ms; {row['points_per_frame']:.0f} points/frame, {row['leaves']} leaves"
             )
     return report
-
-
-def test_benchmark_integrate_reports_times() -> None:
-    report = benchmark_integrate(budgets=((1500, 500),), frames=9)
-    assert report[("drive", 1500, 500)]["integrate_ms"] > 0 and report[("jumps", 1500, 500)]["leaves"] > 0
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import pytest
 
@@ -137,10 +136,9 @@ def test_parse_rejects_junk_and_injection(text):
 @pytest.mark.parametrize(
     "text", ["a " * 199 + "is", "i " + "a at 1 " * 55, "keep " + "a in " * 78, "a'" * 199, ("the mug is " * 40)[:399]]
 )
-def test_parse_is_fast_on_adversarial_input(text):
-    start = time.perf_counter()
-    parse_statement(text)
-    assert time.perf_counter() - start < 0.05
+@pytest.mark.timeout(30)  # a catastrophically backtracking pattern takes hours on these; a linear one, microseconds
+def test_parse_finishes_on_adversarial_input(text):
+    assert parse_statement(text) == []
 
 
 # ---------------------------------------------------------------------- store: supersession and history

@@ -125,6 +125,32 @@ with MemorySystem.open({str(path)!r}, spatial=False) as m:
     assert "living room" in day2["where"] and "coffee" in day2["coffee"][0]
 
 
+def test_texts_written_before_a_crash_are_embedded_when_the_bank_is_opened_again(tmp_path: Path, embedder) -> None:
+    """A writer killed after its writes were acknowledged but before it embedded them (SIGKILL: no flush, no close):
+    opening the bank again finds the texts without vectors, embeds them, and text search finds them."""
+    path = tmp_path / "crash.db"
+    script = f"""
+import os, signal
+from mindpalace.core.types import Event
+from mindpalace.memory.system import MemorySystem
+m = MemorySystem.open({str(path)!r}, spatial=False)
+m.record_event(Event("robot", "water_plants", 10.0, 20.0, {{"plant": "fern"}}, (), "living_room"), x=1.0, y=2.0)
+m.facts.assert_fact("fern", "needs", "water every tuesday", time_s=30.0, source="user")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == -9, result.stderr
+    with MemorySystem.open(path, embedder=embedder, spatial=False) as memory:
+        assert len(memory.vectors) == 0  # nothing was embedded before the kill
+        assert memory.flush() == 2
+        assert len(memory.vectors) == 2
+        found = [item.text for item in memory.retrieve([TextQuery("watering the fern")])]
+        assert any("water_plants" in text or "water plants" in text for text in found), found
+        assert any("tuesday" in text for text in found), found
+    with MemorySystem.open(path, embedder=embedder, spatial=False) as memory:
+        assert memory.flush() == 0 and len(memory.vectors) == 2  # embedded once: nothing is queued again
+
+
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_each_preset_keeps_what_it_says(tmp_path: Path, embedder, name: str) -> None:
     with MemorySystem.open(tmp_path / f"{name}.db", preset_name=name, embedder=embedder, spatial=False) as memory:
@@ -152,20 +178,24 @@ def test_unknown_preset(tmp_path: Path) -> None:
 
 
 def test_forgetting_keeps_pinned_and_what_pinned_facts_refer_to(tmp_path: Path, embedder) -> None:
-    """Under a tight budget the least important events go; pinned facts and the events they name stay."""
+    """Under a tight budget the least valuable events go, least important first; use counts as value (an unimportant
+    event used just now outlives important ones never used); pinned facts and the events they name stay."""
+    importance = np.random.default_rng(0).permutation(40) / 50 + 0.1  # 40 distinct values, 0.10 to 0.88
     with MemorySystem.open(tmp_path / "b.db", embedder=embedder, spatial=False) as memory:
         ids = [
-            memory.record_event(Event("robot", "look", float(t), float(t) + 1.0), importance=0.1 + 0.8 * (t % 2))
+            memory.record_event(Event("robot", "look", float(t), float(t) + 1.0), importance=float(importance[t]))
             for t in range(40)
         ]
-        protected = ids[0]
+        by_value = [ids[t] for t in np.argsort(importance)]  # least important first
+        protected, used = by_value[0], by_value[1]
         memory.facts.assert_fact(f"event:{protected}", "is", "the first thing I did", time_s=1.0, source="user", pinned=True)
+        memory.events.touch([used], now=1000.0)
         memory.flush()
-        report = memory.forget(budget_items=25)
+        report = memory.forget(budget_items=25, now=1000.0)
         remaining = {r[0] for r in memory.bank.query("SELECT id FROM events")}
-        assert report.items_after <= 25 and report.removed["event"] >= 15
-        assert protected in remaining
-        assert all(ids[t] not in remaining for t in range(2, 40, 2) if ids[t] != protected) or len(remaining) <= 24
+        # 40 events and the pinned fact are 41 items: the 16 least important events that nothing protects go.
+        assert report.removed == {"event": 16, "snapshot": 0, "fact": 0} and report.items_after == 25
+        assert remaining == set(ids) - set(by_value[2:18])
         assert memory.facts.count() == 1
         assert len(memory.vectors) == len(remaining)  # the index forgets with the stores
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -136,12 +135,8 @@ def test_real_redwood_frame():
         pytest.skip(f"the real RGB-D fixtures are not at {REAL.resolve()} (the shared data folder)")
     frames = list(read_sequence(REDWOOD))
     segmenter = DepthClusterSegmenter()
-    segmenter.segment(frames[0])  # warm up open3d
-    times = []
     for obs in frames:
-        start = time.perf_counter()
         segments = segmenter.segment(obs)
-        times.append(time.perf_counter() - start)
         assert len(segments) >= 2
         coverage = np.zeros(obs.depth.shape, np.int32)
         for segment in segments:
@@ -152,8 +147,3 @@ def test_real_redwood_frame():
         # Objects, not the room: no segment is most of the frame, and the floor and wall are gone.
         assert max(s.mask.sum() for s in segments) < 0.25 * obs.depth.size
         assert len(segmenter.last_stats["planes"]) >= 2
-    print(
-        f"\ndepth_clusters on real Redwood frames: {', '.join(f'{t * 1000:.0f}' for t in times)} ms, "
-        f"{len(segments)} segments in the last"
-    )
-    assert float(np.median(times)) < 1.0

@@ -347,7 +347,23 @@ def test_depth_masks_lie_in_their_boxes_and_never_mix_near_and_far(model_dirs):
     assert mixed_boxes > 0  # the check above was exercised on boxes that straddle both surfaces
 
 
+def _same_up_to_box_edges(a: np.ndarray, b: np.ndarray) -> bool:
+    """Masks equal, or differing only on the outermost rows and columns of their union: a box edge within float
+    noise of a pixel border may fall on either side of it."""
+    differ = a ^ b
+    if not differ.any():
+        return True
+    rows, cols = np.nonzero(a | b)
+    dr, dc = np.nonzero(differ)
+    return bool(np.all((dr == rows.min()) | (dr == rows.max()) | (dc == cols.min()) | (dc == cols.max())))
+
+
 def test_deterministic_and_batched_equals_single(model_dirs):
+    """The same frames give the same detections from a second model instance and from single-frame calls.
+
+    Tolerance: scores within rtol 1e-5 + atol 1e-6 (a few float32 steps: another instance or batch size may
+    sum in another order; on a fresh clone two instances differed by 1.2e-7); masks equal up to box edges.
+    """
     frames = [_household_like_observation(seed) for seed in range(3)]
     segmenter = _make(model_dirs["owlv2"], score_threshold=0.0, batch_size=2)
     batched = segmenter.segment_batch(frames)
@@ -355,10 +371,9 @@ def test_deterministic_and_batched_equals_single(model_dirs):
     singles = [segmenter.segment(frame) for frame in frames]
     for a, b, c in zip(batched, again, singles):
         assert [s.label for s in a] == [s.label for s in b] == [s.label for s in c]
-        np.testing.assert_allclose([s.score for s in a], [s.score for s in c], rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose([s.score for s in a], [s.score for s in b], rtol=0, atol=0)
-        for x, y in zip(a, c):
-            np.testing.assert_array_equal(x.mask, y.mask)
+        for other in (b, c):
+            np.testing.assert_allclose([s.score for s in a], [s.score for s in other], rtol=1e-5, atol=1e-6)
+            assert all(_same_up_to_box_edges(x.mask, y.mask) for x, y in zip(a, other))
 
 
 def test_frames_of_other_sizes_and_without_depth(model_dirs):

@@ -11,9 +11,10 @@ import json
 import logging
 import math
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
@@ -69,7 +70,8 @@ class Placement:
 class HouseholdEnv(gym.Env):
     """Gymnasium-style env; observations are `mindpalace.core.Observation` (see `GymnasiumView` for dicts)."""
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 10}
+    # Gymnasium declares `metadata` an instance attribute, so it cannot be a ClassVar here.
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 10}  # noqa: RUF012
 
     def __init__(self, config: HouseholdConfig | None = None, render_mode: str | None = None, **overrides: Any) -> None:
         base = asdict(config) if config is not None else {}
@@ -184,7 +186,7 @@ class HouseholdEnv(gym.Env):
         try:
             if isinstance(action, dict):
                 action = action_from_dict(action)
-            handler = {
+            handlers: dict[type, Callable[[Any], ActionOutcome]] = {
                 BaseVelocity: self._base_velocity,
                 Look: self._look,
                 Wait: self._wait,
@@ -192,7 +194,8 @@ class HouseholdEnv(gym.Env):
                 Place: self._place,
                 Open: self._open_or_close,
                 Close: self._open_or_close,
-            }.get(type(action))
+            }
+            handler = handlers.get(type(action))
             if handler is None:
                 outcome = ActionOutcome.fail(FailureReason.INVALID_ARGUMENT, f"not an action: {action!r}")
             else:
@@ -262,15 +265,14 @@ class HouseholdEnv(gym.Env):
         return ActionOutcome.ok()
 
     # ---------------------------------------------------------------- manipulation
-    def _object_or_failure(self, object_id: Any) -> tuple[int | None, ActionOutcome | None]:
+    def _object_or_failure(self, object_id: Any) -> int | ActionOutcome:
+        """The instance id the action names, or why it names none."""
         if not isinstance(object_id, (int, np.integer)) or isinstance(object_id, bool):
-            return None, ActionOutcome.fail(
-                FailureReason.INVALID_ARGUMENT, f"an instance id must be an integer, got {object_id!r}"
-            )
+            return ActionOutcome.fail(FailureReason.INVALID_ARGUMENT, f"an instance id must be an integer, got {object_id!r}")
         object_id = int(object_id)
         if object_id not in self._instances:
-            return None, ActionOutcome.fail(FailureReason.UNKNOWN_TARGET, f"no instance with id {object_id}")
-        return object_id, None
+            return ActionOutcome.fail(FailureReason.UNKNOWN_TARGET, f"no instance with id {object_id}")
+        return object_id
 
     def _visible(self, instance_id: int) -> bool:
         counts = self._pixel_counts
@@ -282,9 +284,9 @@ class HouseholdEnv(gym.Env):
         return math.hypot(xyz[0] - x, xyz[1] - y) <= self.config.reach and xyz[2] <= 2.0
 
     def _pick(self, action: Pick) -> ActionOutcome:
-        object_id, failure = self._object_or_failure(action.object_id)
-        if failure:
-            return failure
+        object_id = self._object_or_failure(action.object_id)
+        if isinstance(object_id, ActionOutcome):
+            return object_id
         info = self._instances[object_id]
         if info.kind != "object":
             return ActionOutcome.fail(FailureReason.NOT_PICKABLE, f"{info.label} ({info.kind}) cannot be picked up")
@@ -328,9 +330,9 @@ class HouseholdEnv(gym.Env):
 
     def _place(self, action: Place) -> ActionOutcome:
         assert self.apartment is not None
-        target, failure = self._object_or_failure(action.receptacle_id)
-        if failure:
-            return failure
+        target = self._object_or_failure(action.receptacle_id)
+        if isinstance(target, ActionOutcome):
+            return target
         try:
             relation = Relation(action.relation)
         except ValueError:
@@ -390,9 +392,9 @@ class HouseholdEnv(gym.Env):
 
     def _open_or_close(self, action: Open | Close) -> ActionOutcome:
         assert self.apartment is not None and self.model is not None and self.data is not None
-        target, failure = self._object_or_failure(action.target_id)
-        if failure:
-            return failure
+        target = self._object_or_failure(action.target_id)
+        if isinstance(target, ActionOutcome):
+            return target
         info = self._instances[target]
         opening = isinstance(action, Open)
         if info.kind == "furniture":
@@ -425,8 +427,9 @@ class HouseholdEnv(gym.Env):
     @staticmethod
     def receptacle_body(piece: Furniture, receptacle: Receptacle) -> str:
         """The MuJoCo body a receptacle moves with: its drawer, else the furniture itself."""
-        drawer = receptacle.part is not None and any(p.name == receptacle.part and p.kind == "drawer" for p in piece.type.parts)
-        return f"p{piece.part_ids[receptacle.part]}" if drawer else f"f{piece.id}"
+        part = receptacle.part
+        drawer = part is not None and any(p.name == part and p.kind == "drawer" for p in piece.type.parts)
+        return f"p{piece.part_ids[part]}" if part is not None and drawer else f"f{piece.id}"
 
     def _gate_of(self, placement: Placement) -> int | None:
         """The part id that must be open to reach an object in this placement (None if on an open surface)."""

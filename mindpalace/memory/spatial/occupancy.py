@@ -509,7 +509,7 @@ class OccupancyMap:
         return list(result)
 
     def _view_pose(
-        self, known: NDArray[np.int8], grid: GridMap, sx: NDArray[np.float64], sy: NDArray[np.float64], cx: float, cy: float
+        self, known: NDArray[np.int8], grid: GridMap, sx: NDArray[np.floating], sy: NDArray[np.floating], cx: float, cy: float
     ) -> tuple[float, float, float]:
         """A standable cell about frontier_view_distance from (cx, cy), seeing it past no obstacle, facing it."""
         score = np.abs(np.hypot(sx - cx, sy - cy) - self.config.frontier_view_distance)

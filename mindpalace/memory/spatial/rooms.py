@@ -66,7 +66,7 @@ def segment_free_space(
         return np.zeros(free.shape, np.int32), []
     _, (rows, cols) = ndimage.distance_transform_edt(cores == 0, return_indices=True)
     labels = np.where(free, cores[rows, cols], 0).astype(np.int32)
-    regions = []
+    regions: list[RoomRegion] = []
     for index in range(1, len(rooms_kept) + 1):
         r, c = np.nonzero(labels == index)
         if len(r) * grid.resolution**2 < min_room_area:

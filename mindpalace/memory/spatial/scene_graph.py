@@ -114,10 +114,10 @@ class SceneGraph:
                 state=self.states.get(oid, ""),
                 attributes=dict(obj.attributes),
             )
-            room = next((r for r in rooms if r.contains(float(obj.center[0]), float(obj.center[1]))), None)
-            if room is not None and kinds[oid] == "furniture":
-                graph.add_edge(node_id("room", room.id), node_id("furniture", oid), relation="contains")
-            graph.nodes[node_id(kinds[oid], oid)]["room"] = room.name if room else None
+            home = next((r for r in rooms if r.contains(float(obj.center[0]), float(obj.center[1]))), None)
+            if home is not None and kinds[oid] == "furniture":
+                graph.add_edge(node_id("room", home.id), node_id("furniture", oid), relation="contains")
+            graph.nodes[node_id(kinds[oid], oid)]["room"] = home.name if home else None
         furniture = [oid for oid, kind in kinds.items() if kind == "furniture"]
         for oid in (o for o, kind in kinds.items() if kind == "part"):
             parent = self._parent(objects[oid], [objects[f] for f in furniture])

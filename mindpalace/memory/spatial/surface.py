@@ -39,7 +39,8 @@ class SurfaceMap:
         inverse = inverse.ravel()
         self._keys = unique
         self._sums = np.stack([np.bincount(inverse, weights=sums[:, a], minlength=len(unique)) for a in range(3)], axis=1)
-        self._counts = np.bincount(inverse, weights=counts, minlength=len(unique))
+        # numpy's stub says bincount gives intp; with weights it gives float64.
+        self._counts = np.bincount(inverse, weights=counts, minlength=len(unique))  # type: ignore[assignment]
 
     def points(self) -> NDArray[np.float64]:
         """(M, 3) one point per voxel: the mean of what fell in it."""

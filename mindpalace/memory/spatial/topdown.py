@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import networkx as nx
@@ -15,7 +16,7 @@ UNKNOWN, FREE, OCCUPIED, INFLATED = (150, 150, 150), (250, 250, 250), (20, 20, 2
 ROOM_EDGE, FURNITURE, OBJECT, RELATION, FRONTIER = (40, 110, 200), (150, 110, 70), (220, 60, 40), (90, 170, 90), (255, 150, 0)
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     try:
         return ImageFont.load_default(size=size)
     except TypeError:
@@ -31,11 +32,11 @@ def costmap_image(known: NDArray[np.int8], navigation: GridMap | None = None, sc
         rgb[(known == 0) & navigation.blocked] = INFLATED
     rgb[known == 1] = OCCUPIED
     image = Image.fromarray(np.flipud(rgb))
-    return image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    return image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
 
 
 def scene_graph_image(
-    graph: nx.DiGraph, grid: GridMap, known: NDArray[np.int8], frontiers: list[tuple[float, float]] = (), scale: int = 4
+    graph: nx.DiGraph, grid: GridMap, known: NDArray[np.int8], frontiers: Sequence[tuple[float, float]] = (), scale: int = 4
 ) -> Image.Image:
     """The costmap with rooms, furniture boxes, objects and their on/in relations drawn over it."""
     image = costmap_image(known, None, scale)
@@ -52,7 +53,7 @@ def scene_graph_image(
         if data["kind"] == "room":
             points = [px(x, y) for x, y in data["polygon"]]
             draw.polygon(points, outline=ROOM_EDGE, width=2)
-            cx, cy = np.mean([p[0] for p in points]), np.mean([p[1] for p in points])
+            cx, cy = float(np.mean([p[0] for p in points])), float(np.mean([p[1] for p in points]))
             draw.text((cx, cy), data["label"], fill=ROOM_EDGE, font=_font(14), anchor="mm")
     for _, data in graph.nodes(data=True):
         if data["kind"] in ("furniture", "part"):

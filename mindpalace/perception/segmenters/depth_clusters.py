@@ -168,7 +168,7 @@ class DepthClusterSegmenter:
         cluster_voxels = np.bincount(voxel_label[voxel_label >= 0], minlength=n_clusters)
         pixel_label = voxel_label[inverse]
         candidates = []
-        for cluster in np.nonzero(cluster_voxels >= self.min_cluster_points)[0]:
+        for cluster in np.nonzero(cluster_voxels >= self.min_cluster_points)[0].tolist():
             members = centroids[voxel_label == cluster]
             extent = members.max(axis=0) - members.min(axis=0)
             if self.max_extent is not None and float(extent.max()) > self.max_extent:

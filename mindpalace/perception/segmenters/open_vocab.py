@@ -138,10 +138,10 @@ def classwise_nms(
 
 def clip_boxes(boxes: NDArray[np.floating], height: int, width: int) -> NDArray[np.float64]:
     """(N, 4) boxes clipped to the image [0, width] x [0, height]."""
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4).copy()
-    boxes[:, 0::2] = np.clip(boxes[:, 0::2], 0.0, float(width))
-    boxes[:, 1::2] = np.clip(boxes[:, 1::2], 0.0, float(height))
-    return boxes
+    clipped = np.asarray(boxes, dtype=np.float64).reshape(-1, 4).copy()
+    clipped[:, 0::2] = np.clip(clipped[:, 0::2], 0.0, float(width))
+    clipped[:, 1::2] = np.clip(clipped[:, 1::2], 0.0, float(height))
+    return clipped
 
 
 def box_pixels(box: Sequence[float], shape: tuple[int, int]) -> tuple[int, int, int, int] | None:

@@ -70,7 +70,7 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -469,19 +469,30 @@ def clustered_unit_vectors(n: int, dim: int = 384, clusters: int = 2000, seed: i
     point is its centre plus noise of norm 0.8-1.6 (per cluster), so two points of one cluster have cosine
     ~0.3-0.6 and of two clusters ~0. The wide, isotropic spread makes it harder for IVF than tight clusters.
     """
+    points = np.empty((n, dim), np.float32)
+    start = 0
+    for chunk in clustered_unit_vector_chunks(n, dim, clusters, seed):
+        points[start : start + len(chunk)] = chunk
+        start += len(chunk)
+    return points
+
+
+def clustered_unit_vector_chunks(
+    n: int, dim: int = 384, clusters: int = 2000, seed: int = 0, chunk: int = 100_000
+) -> Iterator[NDArray[np.float32]]:
+    """The vectors of `clustered_unit_vectors`, the same ones, `chunk` rows at a time (10^7 of them take 15 GB)."""
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((clusters, dim), dtype=np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     weights = rng.lognormal(0.0, 1.0, clusters)
     spread = rng.uniform(0.8, 1.6, clusters).astype(np.float32)
     labels = rng.choice(clusters, n, p=weights / weights.sum())
-    points = np.empty((n, dim), np.float32)
-    for start in range(0, n, 100_000):  # in chunks, to hold only one chunk of noise
-        chunk = labels[start : start + 100_000]
-        noise = rng.standard_normal((len(chunk), dim), dtype=np.float32)
-        points[start : start + len(chunk)] = centres[chunk] + spread[chunk, None] * noise / np.sqrt(dim)
-    points /= np.linalg.norm(points, axis=1, keepdims=True)
-    return points
+    for start in range(0, n, chunk):
+        chosen = labels[start : start + chunk]
+        noise = rng.standard_normal((len(chosen), dim), dtype=np.float32)
+        points = centres[chosen] + spread[chosen, None] * noise / np.sqrt(dim)
+        points /= np.linalg.norm(points, axis=1, keepdims=True)
+        yield points
 
 
 def _rss_bytes() -> int | None:

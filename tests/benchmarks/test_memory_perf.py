@@ -102,7 +102,8 @@ def test_cold_start_opens_in_fresh_processes(tmp_path: Path) -> None:
     """The cold start's figures on a small bank: an open per kind, each in its own process, and a first query."""
     with bench_bank(2000, 10, 0, tmp_path, lambda message: None) as (path, probes):
         figures = cold_start(path, 2000, probes, progress=lambda message: None)
-    assert set(figures) == {"cold_open_s", "cold_first_query_ms"} | {f"cold_first_query_ms_{kind}" for kind in QUERY_KINDS}
+    per_kind = {f"cold_first_query_{figure}_{kind}" for figure in ("ms", "read_kb") for kind in QUERY_KINDS}
+    assert set(figures) == {"cold_open_s", "cold_open_read_mb", "cold_first_query_ms"} | per_kind
     assert 0 < figures["cold_open_s"] < 60 and figures["cold_first_query_ms"] == max(
         figures[f"cold_first_query_ms_{kind}"] for kind in QUERY_KINDS
     )

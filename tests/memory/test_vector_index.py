@@ -116,6 +116,28 @@ def test_reopened_index_answers_the_same(bank_path, caplog):
         assert [index.search(query, 10) for query in queries] == before
 
 
+def test_a_loaded_index_takes_writes_like_the_index_it_was_saved_from(tmp_path):
+    """A loaded index reads the saved file in place; adding to and removing from it (IVF and exact kinds) gives what the
+    same writes give the index it was saved from."""
+    queries = unit_vectors(5, seed=8)
+    answers = []
+    for reopen in (False, True):
+        with Bank(tmp_path / f"{reopen}.db") as bank:
+            index = VectorIndex(bank, DIM, exact_below=100)
+            index.add(np.arange(300), ["a"] * 200 + ["b"] * 100, unit_vectors(300))
+            if reopen:
+                index.save()
+                bank.close()
+                bank = Bank(tmp_path / f"{reopen}.db")
+                index = VectorIndex(bank, DIM, exact_below=100)
+            index.add(np.arange(300, 340), ["a"] * 20 + ["b"] * 20, unit_vectors(40, seed=9))
+            index.remove(np.arange(0, 300, 7))
+            assert len(index) == 340 - len(range(0, 300, 7))
+            answers.append([index.search(query, 10) for query in queries])
+            bank.close()
+    assert answers[0] == answers[1]
+
+
 def corrupt_index_bytes(index: VectorIndex) -> None:
     data = bytearray(index.index_path.read_bytes())
     data[len(data) // 2 : len(data) // 2 + 64] = b"\xff" * 64
@@ -136,6 +158,12 @@ def miscount_manifest(index: VectorIndex) -> None:
     index.manifest_path.write_text(json.dumps(manifest))
 
 
+def mislabel_largest_id(index: VectorIndex) -> None:
+    manifest = json.loads(index.manifest_path.read_text())
+    manifest["kinds"]["a"]["max_id"] += 1
+    index.manifest_path.write_text(json.dumps(manifest))
+
+
 def delete_index(index: VectorIndex) -> None:
     index.index_path.unlink()
 
@@ -150,7 +178,8 @@ def write_after_save(index: VectorIndex) -> None:
         (corrupt_index_bytes, "checksum"),
         (truncate_index, "checksum"),
         (garble_manifest, "unreadable"),
-        (miscount_manifest, "counts or largest ids differ"),
+        (miscount_manifest, "the index holds 300"),
+        (mislabel_largest_id, "largest ids differ"),
         (delete_index, "no saved vector index"),
         (write_after_save, "writes after the last save"),
     ],

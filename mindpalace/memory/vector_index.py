@@ -97,6 +97,8 @@ STORED = np.dtype("<f2")  # the table's vector format
 TRAIN_SAMPLE = 50_000  # vectors an IVF index is trained on, at most
 GROWTH = 4  # an IVF index trained at N is rebuilt outside [N / GROWTH, N * GROWTH]
 READ_CHUNK = 65_536  # rows read from the table at a time when building
+GRAPH_FROM_LISTS = 4096  # an IVF index with this many lists finds the nearest ones with an HNSW graph, not by scanning all
+GRAPH_SEARCH_BREADTH = 64  # the graph's efSearch, when adding and searching alike
 
 
 @dataclass
@@ -265,10 +267,17 @@ class VectorIndex:
             entry = _KindIndex(faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim)), 0)
         else:
             nlist = min(count, self.nlist or round(4 * math.sqrt(count)))
-            index = faiss.index_factory(self.dim, f"IVF{nlist},SQ8", faiss.METRIC_INNER_PRODUCT)
+            graph = nlist >= GRAPH_FROM_LISTS
+            index = faiss.index_factory(self.dim, f"IVF{nlist}{'_HNSW32' if graph else ''},SQ8", faiss.METRIC_INNER_PRODUCT)
             # faiss warns below 39 training vectors a list; recall was measured fine at 12 (50,000 for 4,000).
             index.cp.min_points_per_centroid = 1
+            exact = faiss.IndexFlatIP(self.dim)
+            if graph:
+                index.clustering_index = exact  # k-means assigns exactly; the graph is then built over its centroids
             index.train(self._training_sample(kind))
+            if graph:
+                index.clustering_index = None  # `exact` goes with this call
+                faiss.downcast_index(index.quantizer).hnsw.efSearch = GRAPH_SEARCH_BREADTH
             entry = _KindIndex(index, count)
         cursor = self._bank.reader().execute("SELECT id, vector FROM vectors WHERE kind = ? ORDER BY id", (kind,))
         while rows := cursor.fetchmany(READ_CHUNK):
@@ -413,7 +422,8 @@ class VectorIndex:
     def _describe(self, entry: _KindIndex) -> str:
         if entry.exact:
             return "Flat (exact)"
-        return f"IVF{entry.index.nlist},SQ8 nprobe {self._nprobe(entry)}"
+        graph = "_HNSW32" if isinstance(faiss.downcast_index(entry.index.quantizer), faiss.IndexHNSW) else ""
+        return f"IVF{entry.index.nlist}{graph},SQ8 nprobe {self._nprobe(entry)}"
 
     def __len__(self) -> int:
         with self._lock:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mindpalace.memory.bank import Bank
-from mindpalace.memory.vector_index import VectorIndex, benchmark_vector_index, clustered_unit_vectors
+from mindpalace.memory.vector_index import GRAPH_FROM_LISTS, VectorIndex, benchmark_vector_index, clustered_unit_vectors
 
 DIM = 32
 
@@ -114,6 +114,26 @@ def test_reopened_index_answers_the_same(bank_path, caplog):
         index = VectorIndex(bank, DIM, exact_below=100)
         assert "loaded the vector index (300 vectors)" in caplog.text and "rebuilding" not in caplog.text
         assert [index.search(query, 10) for query in queries] == before
+
+
+def test_many_lists_are_found_by_a_graph(bank_path):
+    """From GRAPH_FROM_LISTS lists on, the lists are found with an HNSW graph: it recalls, survives saving and loading,
+    and takes writes after loading."""
+    ids, data = np.arange(6000), clustered_unit_vectors(6000, DIM, clusters=60, seed=1)
+    queries = clustered_unit_vectors(6020, DIM, clusters=60, seed=1)[6000:]
+    with Bank(bank_path) as bank:
+        index = VectorIndex(bank, DIM, exact_below=100, nlist=GRAPH_FROM_LISTS)
+        index.add(ids, "a", data)
+        assert index.describe()["a"].startswith(f"IVF{GRAPH_FROM_LISTS}_HNSW32,SQ8")
+        recall = np.mean([len({i for i, _ in index.search(q, 10)} & set(true_top(ids, data, q))) / 10 for q in queries])
+        assert recall >= 0.9
+        before = [index.search(q, 10) for q in queries]
+        index.save()
+    with Bank(bank_path) as bank:
+        index = VectorIndex(bank, DIM, exact_below=100, nlist=GRAPH_FROM_LISTS)
+        assert [index.search(q, 10) for q in queries] == before
+        index.add([6000], "a", queries[:1])
+        assert index.search(queries[0], 1)[0][0] == 6000
 
 
 def test_a_loaded_index_takes_writes_like_the_index_it_was_saved_from(tmp_path):

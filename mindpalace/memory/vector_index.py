@@ -20,8 +20,8 @@ Loading maps the file and checks each kind's bytes against their CRC (one sequen
 reads each index in place (`ZeroCopyIOReader`): nothing is copied, and the lists stay in the OS page cache,
 not in this process's memory. faiss aborts the process on a write to lists read in place, so a kind is
 copied into memory of its own before its first `add` or `remove`. At 10^6 vectors (three kinds) on this
-shared machine: opening 1.3 s cold (380 MB read) and 0.7 s warm, where reading, checking and copying took
-~3 s; the first write of a kind then copies it in 0.6-0.9 s.
+shared machine: opening 1.1-1.3 s cold (380 MB read) and 0.7 s warm, where counting (1.5 s), reading (1.9 s),
+checking (0.6 s) and copying (2.3 s) took 6.3 s cold; the first write of a kind then copies it in 0.6-0.9 s.
 
 One index per kind. A filtered search then reads only the kinds it asks for: a rare kind is searched
 exactly and fully, where over-fetching from one shared index would return too few hits for it (and cost

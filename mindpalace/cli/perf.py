@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import multiprocessing
 import os
 import time
@@ -153,6 +154,8 @@ def run_memory(args: argparse.Namespace) -> int:
     def progress(message: str) -> None:
         print(f"[perf memory] {message}", file=sys.stderr, flush=True)
 
+    # The text index says when it has built a kind: at 10^7 items each takes a while.
+    logging.getLogger("mindpalace.memory.vector_index").setLevel(logging.INFO)
     sizes = [int(float(size)) for size in args.sizes.split(",") if size.strip()]
     if not sizes or min(sizes) < 100:
         raise ValueError("--sizes must list item counts of at least 100")

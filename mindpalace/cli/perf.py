@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import multiprocessing
 import os
 import time
@@ -33,9 +34,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     perception.add_argument("--rooms", type=integer(3, 8), default=5)
     perception.add_argument("--seed", type=integer(0), default=0)
     perception.set_defaults(run=run_perception)
-    memory = targets.add_parser("memory", help="memory query latency at 1e4..1e6 items, write throughput, a 24 h day")
+    memory = targets.add_parser(
+        "memory", help="memory query latency at 1e4..1e7 items, warm and after a cold start, write throughput, a 24 h day"
+    )
     memory.add_argument("--json", action="store_true", help="print one JSON object")
-    memory.add_argument("--sizes", type=_sizes, default="1e4,1e5,1e6", help="items per store, comma separated")
+    memory.add_argument("--sizes", type=_sizes, default="1e4,1e5,1e6,1e7", help="items per store, comma separated")
+    memory.add_argument(
+        "--bank-folder",
+        type=Path,
+        default=None,
+        help="keep the benchmark banks here and reuse them in later runs (keyed by size, seed and --queries); "
+        "by default they are built in a temporary folder and deleted",
+    )
     memory.add_argument("--queries", type=integer(1), default=200, help="timed queries per kind and size")
     memory.add_argument("--hours", type=non_negative_number, default=24.0, help="length of the simulated day (0 to skip)")
     memory.add_argument("--plot", type=Path, default=None, help="write the day's bank size and RSS as a PNG")
@@ -189,6 +199,8 @@ def run_memory(args: argparse.Namespace) -> int:
     def progress(message: str) -> None:
         print(f"[perf memory] {message}", file=sys.stderr, flush=True)
 
+    # The text index says when it has built a kind: at 10^7 items each takes a while.
+    logging.getLogger("mindpalace.memory.vector_index").setLevel(logging.INFO)
     sizes = args.sizes  # a string default goes through _sizes too
     results: dict[str, Any] = {"cpus": len(os.sched_getaffinity(0))}
     results.update({f"write_{k}": v for k, v in write_throughput().items()})
@@ -203,7 +215,7 @@ def run_memory(args: argparse.Namespace) -> int:
     results["query_embedding_ms_p95"] = round(float(np.percentile(samples, 95)), 2)
     for size in sizes:
         tag = f"1e{round(np.log10(size))}" if float(size) == 10 ** round(np.log10(size)) else str(size)
-        figures = measure_queries(size, args.queries, progress=progress)
+        figures = measure_queries(size, args.queries, progress=progress, bank_folder=args.bank_folder)
         results.update({f"{key}_{tag}": value for key, value in figures.items()})
     if args.hours > 0:
         # Each day runs in a fresh process, so its RSS is its own, not what the 10^6 runs above left behind.

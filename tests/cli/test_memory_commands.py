@@ -71,8 +71,10 @@ def test_bad_banks_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "not an SQLite file" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_perf_memory_prints_the_named_keys(tmp_path: Path) -> None:
-    """`perf memory --json` on small sizes and a short day: the latency keys per kind and size, and the day's figures."""
+    """`perf memory --json` on small sizes and a short day: the latency keys per kind and size, the cold start per
+    size, and the day's figures."""
     result = subprocess.run(
         [
             sys.executable,
@@ -98,6 +100,9 @@ def test_perf_memory_prints_the_named_keys(tmp_path: Path) -> None:
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     for kind in ("text", "object", "place", "time", "order", "fact"):
         assert figures[f"p95_ms_{kind}_1e4"] > 0 and figures[f"p50_ms_{kind}_1e3"] > 0
+        assert figures[f"cold_first_query_ms_{kind}_1e4"] > 0
+    for size in ("1e3", "1e4"):
+        assert figures[f"cold_open_s_{size}"] > 0 and figures[f"cold_first_query_ms_{size}"] > 0
     assert figures["write_single_events_per_s"] > 0 and figures["query_embedding_ms_p50"] > 0
     assert figures["day_bank_mb"] > 0 and figures["day_rss_mb_max"] > 0
     assert (tmp_path / "day.png").stat().st_size > 1000

@@ -105,6 +105,27 @@ def test_every_tool_has_a_description_and_a_json_schema() -> None:
         json.dumps(schema)
 
 
+def test_texts_written_but_not_embedded_before_a_crash_are_embedded_after_it(tmp_path: Path, embedder) -> None:
+    """A writer killed between writing items and embedding them: the next open queues exactly those texts again."""
+    path = tmp_path / "bank.db"
+    memory = MemorySystem.open(path, embedder=embedder, spatial=False)
+    _fill(memory)  # flushed
+    memory.remember_object(7, "umbrella", (2.0, 2.0, 0.3), 500.0, room="hallway", change="new")
+    memory.record_event(Event("robot", "pick", 510.0, 512.0, {"target": 7}, (7,), "hallway"))
+    memory.tell("the umbrella is Carol's", time_s=520.0)
+    memory.bank.close()  # as a kill would: nothing embedded, the index not saved
+    with MemorySystem.open(path, embedder=embedder, spatial=False) as again:
+        assert sorted((kind, item_id) for kind, item_id, _ in again._pending_vectors) == [
+            ("event", 5),
+            ("fact", 3),
+            ("object", 7),
+        ]
+        hits = again.retrieve([TextQuery("whose umbrella")], k=3)
+        assert "umbrella" in hits[0].text
+    with MemorySystem.open(path, embedder=embedder, spatial=False) as third:
+        assert third._pending_vectors == []
+
+
 def test_day_two_in_a_new_process_remembers_day_one(tmp_path: Path, embedder) -> None:
     """Close the bank, open it in another Python process: objects, events, facts and the text index are all back."""
     path = tmp_path / "home.db"

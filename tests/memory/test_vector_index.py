@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from mindpalace.memory.bank import Bank
-from mindpalace.memory.vector_index import VectorIndex, benchmark_vector_index, clustered_unit_vectors
+from mindpalace.memory.vector_index import GRAPH_FROM_LISTS, VectorIndex, benchmark_vector_index, clustered_unit_vectors
 
 DIM = 32
 
@@ -117,6 +117,48 @@ def test_reopened_index_answers_the_same(bank_path, caplog):
         assert [index.search(query, 10) for query in queries] == before
 
 
+def test_many_lists_are_found_by_a_graph(bank_path):
+    """From GRAPH_FROM_LISTS lists on, the lists are found with an HNSW graph: it recalls, survives saving and loading,
+    and takes writes after loading."""
+    ids, data = np.arange(6000), clustered_unit_vectors(6000, DIM, clusters=60, seed=1)
+    queries = clustered_unit_vectors(6020, DIM, clusters=60, seed=1)[6000:]
+    with Bank(bank_path) as bank:
+        index = VectorIndex(bank, DIM, exact_below=100, nlist=GRAPH_FROM_LISTS)
+        index.add(ids, "a", data)
+        assert index.describe()["a"].startswith(f"IVF{GRAPH_FROM_LISTS}_HNSW32,SQ8")
+        recall = np.mean([len({i for i, _ in index.search(q, 10)} & set(true_top(ids, data, q))) / 10 for q in queries])
+        assert recall >= 0.9
+        before = [index.search(q, 10) for q in queries]
+        index.save()
+    with Bank(bank_path) as bank:
+        index = VectorIndex(bank, DIM, exact_below=100, nlist=GRAPH_FROM_LISTS)
+        assert [index.search(q, 10) for q in queries] == before
+        index.add([6000], "a", queries[:1])
+        assert index.search(queries[0], 1)[0][0] == 6000
+
+
+def test_a_loaded_index_takes_writes_like_the_index_it_was_saved_from(tmp_path):
+    """A loaded index reads the saved file in place; adding to and removing from it (IVF and exact kinds) gives what the
+    same writes give the index it was saved from."""
+    queries = unit_vectors(5, seed=8)
+    answers = []
+    for reopen in (False, True):
+        with Bank(tmp_path / f"{reopen}.db") as bank:
+            index = VectorIndex(bank, DIM, exact_below=100)
+            index.add(np.arange(300), ["a"] * 200 + ["b"] * 100, unit_vectors(300))
+            if reopen:
+                index.save()
+                bank.close()
+                bank = Bank(tmp_path / f"{reopen}.db")
+                index = VectorIndex(bank, DIM, exact_below=100)
+            index.add(np.arange(300, 340), ["a"] * 20 + ["b"] * 20, unit_vectors(40, seed=9))
+            index.remove(np.arange(0, 300, 7))
+            assert len(index) == 340 - len(range(0, 300, 7))
+            answers.append([index.search(query, 10) for query in queries])
+            bank.close()
+    assert answers[0] == answers[1]
+
+
 def corrupt_index_bytes(index: VectorIndex) -> None:
     data = bytearray(index.index_path.read_bytes())
     data[len(data) // 2 : len(data) // 2 + 64] = b"\xff" * 64
@@ -137,6 +179,12 @@ def miscount_manifest(index: VectorIndex) -> None:
     index.manifest_path.write_text(json.dumps(manifest))
 
 
+def mislabel_largest_id(index: VectorIndex) -> None:
+    manifest = json.loads(index.manifest_path.read_text())
+    manifest["kinds"]["a"]["max_id"] += 1
+    index.manifest_path.write_text(json.dumps(manifest))
+
+
 def delete_index(index: VectorIndex) -> None:
     index.index_path.unlink()
 
@@ -151,7 +199,8 @@ def write_after_save(index: VectorIndex) -> None:
         (corrupt_index_bytes, "checksum"),
         (truncate_index, "checksum"),
         (garble_manifest, "unreadable"),
-        (miscount_manifest, "counts or largest ids differ"),
+        (miscount_manifest, "the index holds 300"),
+        (mislabel_largest_id, "largest ids differ"),
         (delete_index, "no saved vector index"),
         (write_after_save, "writes after the last save"),
     ],

@@ -1,0 +1,109 @@
+"""The memory benchmark's cold start: evicting a bank's files from the page cache, and opening it in a fresh process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mindpalace.benchmarks.memory_perf as memory_perf
+from mindpalace.benchmarks.memory_perf import QUERY_KINDS, bench_bank, cold_start, evict_from_page_cache
+from mindpalace.memory.bank import Bank
+from mindpalace.memory.vector_index import VectorIndex, clustered_unit_vector_chunks, clustered_unit_vectors
+
+
+@pytest.fixture
+def open_bank(tmp_path: Path) -> Iterator[Bank]:
+    """A bank with a saved vector index, left open (so its WAL and shared-memory files exist), and another bank beside it."""
+    Bank(tmp_path / "other.db").close()
+    bank = Bank(tmp_path / "home.db")
+    vectors = VectorIndex(bank, dim=8)
+    vectors.add(np.arange(1, 31), "event", clustered_unit_vectors(30, 8))
+    vectors.save()
+    yield bank
+    bank.close()
+
+
+def test_eviction_advises_every_file_of_the_bank_and_no_other(open_bank: Bank, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, int, int, int]] = []
+
+    def advise(descriptor: int, offset: int, length: int, advice: int) -> None:
+        calls.append((os.readlink(f"/proc/self/fd/{descriptor}"), offset, length, advice))
+
+    monkeypatch.setattr(os, "posix_fadvise", advise)
+    files = evict_from_page_cache(open_bank.path)
+    names = {"home.db", "home.db-wal", "home.db-shm", "home.db.faiss", "home.db.faiss.json"}
+    assert {file.name for file in files} == names
+    assert sorted(calls) == sorted((str(file), 0, 0, os.POSIX_FADV_DONTNEED) for file in files)
+
+
+def test_eviction_needs_posix_fadvise(open_bank: Bank, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the platform has no posix_fadvise, eviction says so and the cold start is skipped, not faked."""
+    monkeypatch.delattr(os, "posix_fadvise")
+    with pytest.raises(OSError, match="posix_fadvise is not available"):
+        evict_from_page_cache(open_bank.path)
+    messages: list[str] = []
+    assert cold_start(open_bank.path, 30, np.zeros((1, 8), np.float32), progress=messages.append) == {}
+    assert "cold start skipped" in messages[0]
+
+
+@pytest.mark.skipif(shutil.which("fincore") is None, reason="needs util-linux's fincore to read what is cached")
+def test_eviction_empties_the_page_cache(tmp_path: Path) -> None:
+    path = tmp_path / "big.db"
+    path.write_bytes(os.urandom(4 << 20))
+    path.read_bytes()  # now cached
+
+    def resident_bytes() -> int:
+        out = subprocess.run(["fincore", "--bytes", "--noheadings", "--raw", "--output", "RES", str(path)], capture_output=True)
+        return int(out.stdout.split()[0])
+
+    if resident_bytes() == 0:
+        pytest.skip("this file system does not keep the file in the page cache")
+    evict_from_page_cache(path)
+    assert resident_bytes() == 0
+
+
+def test_vector_chunks_are_the_vectors() -> None:
+    whole = clustered_unit_vectors(2500, 16, clusters=40, seed=4)
+    chunks = list(clustered_unit_vector_chunks(2500, 16, clusters=40, seed=4, chunk=1000))
+    assert [len(chunk) for chunk in chunks] == [1000, 1000, 500]
+    np.testing.assert_allclose(np.concatenate(chunks), whole, atol=1e-6)
+
+
+def test_a_kept_bank_is_reused_and_a_partial_one_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[int] = []
+    build = memory_perf.build_bank
+
+    def counting_build(path: Path, n: int, queries: int, seed: int = 0, progress=print) -> np.ndarray:
+        built.append(n)
+        return build(path, n, queries, seed, progress)
+
+    monkeypatch.setattr(memory_perf, "build_bank", counting_build)
+    with bench_bank(300, 5, 0, tmp_path, lambda message: None) as (path, probes):
+        assert probes.shape == (5, 384) and path.exists()
+    with bench_bank(300, 5, 0, tmp_path, lambda message: None) as (again, reused):
+        assert again == path and np.array_equal(reused, probes)
+    assert built == [300]
+    (tmp_path / "bench-300-seed0-q5.complete").unlink()  # as if the build had been interrupted
+    with bench_bank(300, 5, 0, tmp_path, lambda message: None):
+        assert built == [300, 300]
+    with bench_bank(200, 5, 0, None, lambda message: None) as (path, _):
+        temporary = path.parent
+    assert not temporary.exists()
+
+
+@pytest.mark.slow
+def test_cold_start_opens_in_fresh_processes(tmp_path: Path) -> None:
+    """The cold start's figures on a small bank: an open per kind, each in its own process, and a first query."""
+    with bench_bank(2000, 10, 0, tmp_path, lambda message: None) as (path, probes):
+        figures = cold_start(path, 2000, probes, progress=lambda message: None)
+    per_kind = {f"cold_first_query_{figure}_{kind}" for figure in ("ms", "read_kb") for kind in QUERY_KINDS}
+    assert set(figures) == {"cold_open_s", "cold_open_read_mb", "cold_first_query_ms"} | per_kind
+    assert 0 < figures["cold_open_s"] < 60 and figures["cold_first_query_ms"] == max(
+        figures[f"cold_first_query_ms_{kind}"] for kind in QUERY_KINDS
+    )

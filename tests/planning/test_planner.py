@@ -167,6 +167,41 @@ def test_the_prompt_has_examples_task_memory_history_and_critic(memory) -> None:
     assert candidates == [" " + c.render() for c in CANDIDATES]
 
 
+def test_the_prompt_puts_what_changes_least_first_and_says_the_same(memory) -> None:
+    backend = LLM_BACKENDS.make("scripted")
+    p = planner(memory, backend, max_tool_calls=0)
+    p.start("Bring me the mug")
+    p.decide(STATE, lambda texts: CANDIDATES)
+    p.note('navigate_to(target="mug #1") -> ok: at mug #1')
+    later = PlannerState("09:05", "bedroom", "mug #1", critic="the last step worked", guard="do not repeat")
+    p.decide(later, lambda texts: CANDIDATES)
+    (first, _), (second, _) = backend.score_calls
+    system, user = first[0]["content"], second[1]["content"]
+    # Every line of the prompt, and nothing else: the order changed, not what it says.
+    assert p._context
+    assert sorted(user.splitlines()) == sorted(
+        [
+            *EXAMPLES.splitlines(),
+            "",
+            "Now the real task.",
+            "Task: Bring me the mug",
+            "Memory:",
+            *p._context.splitlines(),
+            "Robot: 09:05, in the bedroom, holding mug #1.",
+            "Critic: the last step worked",
+            "Loop guard: do not repeat",
+        ]
+    )
+    # Unchanging first: examples, then the episode's memory and task, then the step's state and notes.
+    assert user.startswith(EXAMPLES)
+    order = [user.index(text, len(EXAMPLES)) for text in ("Memory:", "Task:", "Robot:", "Critic:", "Loop guard:")]
+    assert order == sorted(order)
+    # Two steps of one episode share everything up to the robot's state: what a prefix cache reuses.
+    shared = user[: user.index("Robot:")]
+    assert second[0]["content"] == system and first[1]["content"].startswith(shared)
+    assert first[1]["content"] != user and first[2]["content"] == "1." and second[2]["content"].startswith("1. navigate_to")
+
+
 def test_config_is_checked() -> None:
     with pytest.raises(ValueError):
         PlannerConfig(mode="beam")

@@ -6,6 +6,7 @@ Nothing here reaches the network: models load with `local_files_only=True`.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import logging
 import time
@@ -14,8 +15,10 @@ from typing import Any
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers.cache_utils import DynamicCache, DynamicLayer
 
 from mindpalace.planning.backends.base import CandidateScores, Completion, LLMBackend, LLMError, Message
+from mindpalace.planning.backends.prefix_cache import PrefixCache
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +98,40 @@ def template_messages(messages: list[Message]) -> list[dict[str, str]]:
     return rendered
 
 
+class CandidateTree:
+    """Candidates' tokens as a tree: candidates often start alike (` navigate_to(target="`), and each distinct
+    candidate prefix is one node that runs once, at its position in its candidates, seeing only its ancestors
+    (and the prompt), so that its logits are those of each candidate run alone. No padding, no copies of the
+    prompt's cache per candidate.
+    """
+
+    def __init__(self, candidates: list[list[int]]) -> None:
+        self.candidates = candidates
+        self.tokens: list[int] = []
+        self.depth: list[int] = []
+        self._node_of: dict[tuple[int, ...], int] = {}  # a candidate prefix -> the node of its last token
+        parents: list[int] = []
+        for ids in candidates:
+            # A candidate's last token predicts nothing that is scored, so it need not run.
+            for end in range(1, len(ids)):
+                prefix = tuple(ids[:end])
+                if prefix not in self._node_of:
+                    self._node_of[prefix] = len(self.tokens)
+                    parents.append(self._node_of.get(prefix[:-1], -1))
+                    self.tokens.append(ids[end - 1])
+                    self.depth.append(end - 1)
+        n = len(self.tokens)
+        self.sees = torch.zeros((n, n), dtype=torch.bool)  # sees[i, j]: node i attends to node j
+        for i, parent in enumerate(parents):  # a parent comes before its children
+            if parent >= 0:
+                self.sees[i] = self.sees[parent]
+            self.sees[i, i] = True
+
+    def path(self, ids: list[int]) -> list[tuple[int, int]]:
+        """(the node whose logits predict it, or -1 for the prompt's last token; the token) for each token of `ids`."""
+        return [(self._node_of[tuple(ids[:end])] if end else -1, ids[end]) for end in range(len(ids))]
+
+
 class LocalBackend(LLMBackend):
     """Greedy generation and candidate scoring with a causal LM in float32 on the CPU.
 
@@ -110,7 +147,10 @@ class LocalBackend(LLMBackend):
         gguf_file: str | None = None,
         threads: int | None = None,
         max_context: int = 2048,
+        prefix_cache: int = 4,
     ) -> None:
+        """`prefix_cache`: how many recent prompts' key/value states `score` keeps to reuse their common prefix
+        with the next prompt (0: none)."""
         if model is None:
             folder, default_gguf = smollm2_gguf()
             gguf_file = gguf_file or default_gguf
@@ -120,6 +160,9 @@ class LocalBackend(LLMBackend):
             torch.set_num_threads(threads)
         self.max_context = max_context
         self.tokenizer, self.model = _load(folder, gguf_file)
+        self.prefixes = PrefixCache(prefix_cache)
+        # transformers 5 renamed the forward argument `past_key_values` to `cache` (the old name warns).
+        self._cache_argument = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
 
     def __repr__(self) -> str:
         return f"LocalBackend(model={self.model.name_or_path!r}, max_context={self.max_context})"
@@ -146,8 +189,8 @@ class LocalBackend(LLMBackend):
     def score(self, messages: list[Message], candidates: list[str]) -> CandidateScores:
         """Sum of token log-probabilities of each candidate as the assistant's reply.
 
-        The shared prompt runs once; its key/value cache is then repeated for a single batched pass over all
-        candidates (right-padded, so the padding follows every real token and the causal mask hides it).
+        One pass of the model: the prompt's tokens past its longest common prefix with recent prompts (whose
+        key/value states the prefix cache holds), then all candidates as a token tree (`CandidateTree`).
         """
         started = time.perf_counter()
         prompt_text = self.prompt_text(messages)
@@ -156,31 +199,51 @@ class LocalBackend(LLMBackend):
         longest = max((len(ids) for ids in candidate_ids), default=0)
         prompt_ids = self._truncate(messages, full_prompt_ids, reserve=longest)
         logprobs = [0.0] * len(candidates)
-        scored = [i for i, ids in enumerate(candidate_ids) if ids]
-        if scored:
+        if any(candidate_ids):
             with torch.no_grad():
-                # Only the last position's logits are needed: skipping the others saves ~15% of the prompt pass.
-                prompt = self.model(input_ids=torch.tensor([prompt_ids]), use_cache=True, logits_to_keep=1)
-                # The prompt's last position predicts every candidate's first token.
-                first = prompt.logits[0, -1].float().log_softmax(-1)
-                cache = prompt.past_key_values
-                cache.batch_repeat_interleave(len(scored))
-                batch = torch.full((len(scored), longest), self._pad_id(), dtype=torch.long)
-                mask = torch.zeros((len(scored), len(prompt_ids) + longest), dtype=torch.long)
-                mask[:, : len(prompt_ids)] = 1
-                for row, i in enumerate(scored):
-                    batch[row, : len(candidate_ids[i])] = torch.tensor(candidate_ids[i])
-                    mask[row, len(prompt_ids) : len(prompt_ids) + len(candidate_ids[i])] = 1
-                following = self.model(input_ids=batch, attention_mask=mask, past_key_values=cache, use_cache=True)
-                token_logprobs = following.logits.float().log_softmax(-1)
-            for row, i in enumerate(scored):
-                ids = candidate_ids[i]
-                total = first[ids[0]].item()
-                # Position j-1 of the candidate predicts its token j.
-                total += sum(token_logprobs[row, j - 1, ids[j]].item() for j in range(1, len(ids)))
-                logprobs[i] = total
+                logprobs = self._score_after(prompt_ids, CandidateTree(candidate_ids))
         tokens = [len(ids) for ids in candidate_ids]
         return CandidateScores(logprobs, tokens, len(prompt_ids), time.perf_counter() - started)
+
+    def _score_after(self, prompt_ids: list[int], tree: CandidateTree) -> list[float]:
+        """The candidates' log-probabilities after the prompt, and the prompt's states into the prefix cache.
+
+        The prompt's last token always runs, as its logits score every candidate's first token. Its new tokens
+        attend causally, the tree's nodes to the whole prompt and to their ancestors.
+        """
+        reused, states = self.prefixes.lookup(prompt_ids[:-1])
+        cache = DynamicCache(config=self.model.config)
+        for layer, (keys, values) in enumerate(states):
+            cache.update(keys, values, layer)
+        fresh = prompt_ids[reused:]
+        prompt_length, new, nodes = len(prompt_ids), len(fresh), len(tree.tokens)
+        sees = torch.ones((new + nodes, new + nodes), dtype=torch.bool).tril()
+        sees[new:, new:] = tree.sees
+        dtype = self.model.dtype
+        mask = torch.zeros((1, 1, new + nodes, prompt_length + nodes), dtype=dtype)
+        mask[0, 0, :, reused:].masked_fill_(~sees, torch.finfo(dtype).min)
+        positions = torch.tensor([list(range(reused, prompt_length)) + [prompt_length + d for d in tree.depth]])
+        # Logits only where something is scored: after the prompt, and after each node.
+        keep = torch.arange(new - 1, new + nodes)
+        output = self._forward(
+            torch.tensor([fresh + tree.tokens]), cache, attention_mask=mask, position_ids=positions, logits_to_keep=keep
+        )
+        cache = getattr(output, self._cache_argument)
+        # A sliding-window layer drops old tokens, so its states are not a prefix's: such models reuse nothing.
+        if all(type(layer) is DynamicLayer for layer in cache.layers):
+            self.prefixes.store(
+                prompt_ids, [(layer.keys[:, :, :prompt_length], layer.values[:, :, :prompt_length]) for layer in cache.layers]
+            )
+        log.debug("prompt of %d tokens, %d of them from the prefix cache", prompt_length, reused)
+        logprobs = output.logits[0].float().log_softmax(-1)
+        # Row 0 follows the prompt; row 1 + i follows node i.
+        return [
+            sum(logprobs[1 + node if node >= 0 else 0, token].item() for node, token in tree.path(ids)) for ids in tree.candidates
+        ]
+
+    def _forward(self, input_ids: torch.Tensor, cache: Any, **options: Any) -> Any:
+        """One pass of the model on top of `cache`, through the cache argument this transformers version names."""
+        return self.model(input_ids=input_ids, use_cache=True, **{self._cache_argument: cache}, **options)
 
     def prompt_text(self, messages: list[Message]) -> str:
         """The conversation through the chat template, ending with the assistant's generation prompt.

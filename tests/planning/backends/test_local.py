@@ -9,6 +9,7 @@ import torch
 
 from mindpalace.planning.backends import LLMError, local
 from mindpalace.planning.backends.local import LocalBackend, template_messages
+from mindpalace.planning.backends.prefix_cache import PrefixCache, common_prefix
 
 SKY = [
     {"role": "system", "content": "You are a helpful assistant."},
@@ -48,19 +49,82 @@ def test_score_prefers_the_sensible_answer(backend):
     assert scores.prompt_tokens == backend.count_tokens(backend.prompt_text(SKY))
 
 
-def test_cached_batched_scores_match_an_uncached_forward(backend):
-    candidates = ["Blue", "It is blue, mostly.", "Refrigerator 7 9 ## "]
-    scores = backend.score(SKY, candidates)
-    prompt_text = backend.prompt_text(SKY)
+# Summed log-probabilities of a candidate from the prefix cache and the token tree against a plain forward of the
+# prompt and that candidate alone: float32 sums of different shapes differ by ~1e-5; a wrong mask or position
+# would differ by far more than 1e-3.
+TOLERANCE = 1e-3
+PLAN = [
+    {"role": "system", "content": "You are the planner of a home robot."},
+    {"role": "user", "content": "Robot: 09:00, in the kitchen.\nTask: Bring the mug to the table."},
+    {"role": "assistant", "content": "1."},
+]
+# Candidates that share their first tokens, as the planner's do (a tree with shared nodes).
+CALLS = [' navigate_to(target="mug #1")', ' navigate_to(target="mug #12")', ' navigate_to(target="kitchen")', " done()"]
+
+
+def reference_logprobs(backend, messages, candidates) -> list[float]:
+    """Each candidate after the prompt in its own forward pass, without any cache."""
+    prompt_text = backend.prompt_text(messages)
     prompt_ids = backend.tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
-    for candidate, logprob, tokens in zip(candidates, scores.logprobs, scores.tokens):
+    values = []
+    for candidate in candidates:
         ids = backend.tokenizer(prompt_text + candidate, add_special_tokens=False)["input_ids"]
         assert ids[: len(prompt_ids)] == prompt_ids
         with torch.no_grad():
             token_logprobs = backend.model(input_ids=torch.tensor([ids])).logits[0].log_softmax(-1)
-        reference = sum(token_logprobs[j - 1, ids[j]].item() for j in range(len(prompt_ids), len(ids)))
-        assert tokens == len(ids) - len(prompt_ids)
-        assert logprob == pytest.approx(reference, abs=1e-3)
+        values.append(sum(token_logprobs[j - 1, ids[j]].item() for j in range(len(prompt_ids), len(ids))))
+    return values
+
+
+def test_tree_scores_match_an_uncached_forward(backend):
+    candidates = ["Blue", "It is blue, mostly.", "It is blue.", "Refrigerator 7 9 ## "]
+    backend.prefixes = PrefixCache(entries=0)
+    scores = backend.score(SKY, candidates)
+    prompt_tokens = backend.count_tokens(backend.prompt_text(SKY))
+    assert scores.tokens == [backend.count_tokens(backend.prompt_text(SKY) + c) - prompt_tokens for c in candidates]
+    assert scores.logprobs == pytest.approx(reference_logprobs(backend, SKY, candidates), abs=TOLERANCE)
+
+
+def test_a_prefix_cache_hit_scores_as_an_uncached_forward(backend):
+    backend.prefixes = PrefixCache(entries=4)
+    cold = backend.score(PLAN, CALLS)
+    assert backend.prefixes.reused_tokens == 0 and len(backend.prefixes) == 1
+    # The next step: the same task, a longer plan. Everything up to the plan comes from the cache.
+    later = [*PLAN[:2], {"role": "assistant", "content": '1. navigate_to(target="mug #1") -> ok: at mug #1\n2.'}]
+    warm = backend.score(later, CALLS)
+    shared = common_prefix(backend._encode(backend.prompt_text(PLAN)), backend._encode(backend.prompt_text(later)))
+    assert backend.prefixes.reused_tokens == shared > 20
+    assert len(backend.prefixes) == 1  # the longer plan's entry replaced the one it extends
+    assert cold.logprobs == pytest.approx(reference_logprobs(backend, PLAN, CALLS), abs=TOLERANCE)
+    assert warm.logprobs == pytest.approx(reference_logprobs(backend, later, CALLS), abs=TOLERANCE)
+    # The very same prompt again: all but its last token from the cache, the same scores.
+    again = backend.score(later, CALLS)
+    assert backend.prefixes.reused_tokens == shared + warm.prompt_tokens - 1
+    assert again.logprobs == pytest.approx(warm.logprobs, abs=TOLERANCE)
+
+
+def test_a_changed_prefix_reuses_only_what_is_shared(backend):
+    backend.prefixes = PrefixCache(entries=4)
+    backend.score(PLAN, CALLS)
+    # The state line changes early in the prompt: only the system message and the start of the user's is reused.
+    moved = [PLAN[0], {"role": "user", "content": PLAN[1]["content"].replace("09:00", "09:05")}, PLAN[2]]
+    scores = backend.score(moved, CALLS)
+    shared = common_prefix(backend._encode(backend.prompt_text(PLAN)), backend._encode(backend.prompt_text(moved)))
+    assert 0 < backend.prefixes.reused_tokens == shared < scores.prompt_tokens - 10
+    assert scores.logprobs == pytest.approx(reference_logprobs(backend, moved, CALLS), abs=TOLERANCE)
+    # Another system message: nothing in common but the chat template's first tokens.
+    other = [{"role": "system", "content": "You are a chess engine."}, *moved[1:]]
+    before = backend.prefixes.reused_tokens
+    scores = backend.score(other, CALLS)
+    assert backend.prefixes.reused_tokens - before < 10
+    assert scores.logprobs == pytest.approx(reference_logprobs(backend, other, CALLS), abs=TOLERANCE)
+
+
+def test_the_prefix_cache_keeps_at_most_its_entries(backend):
+    backend.prefixes = PrefixCache(entries=2)
+    for task in ("Bring the mug.", "Open the drawer.", "Close the door."):
+        backend.score([PLAN[0], {"role": "user", "content": f"Task: {task}"}, PLAN[2]], [" done()"])
+    assert len(backend.prefixes) == 2
 
 
 def test_empty_candidate_scores_zero(backend):

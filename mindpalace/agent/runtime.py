@@ -214,23 +214,28 @@ class AgentRuntime:
     def _settle(self, object_id: int, receptacle: int | None, updates: list[ObjectUpdate]) -> None:
         """Where the robot put something is known from its own action: the object keeps its identity there.
 
-        If the camera saw it land (a "new" object of its label), that sighting becomes the object; else it is
-        moved to the receptacle's centre until it is seen.
+        If the camera saw it land (a "new" object of its label on the receptacle), that sighting becomes the object.
+        Else it lies somewhere on or in the receptacle, at a spot not seen yet: it is kept at the receptacle's centre
+        with the receptacle's size as its spread, so that its first sighting there is it, not a second record.
         """
         objects = self.spatial.objects
         obj = objects.objects.get(object_id)
         if obj is None:
             return
-        landed = [
-            u.object_id
-            for u in updates
-            if u.kind == "new" and u.object_id in objects.objects and objects.objects[u.object_id].label == obj.label
-        ]
+        holder = objects.objects.get(receptacle) if receptacle is not None else None
+        spread = float(np.linalg.norm(holder.aabb_max - holder.aabb_min)) / 2 if holder is not None else math.inf
+
+        def off(candidate: MapObject) -> float:  # how far a sighting is from the receptacle's centre, when memory knows it
+            return float(np.linalg.norm(candidate.center - holder.center)) if holder is not None else 0.0
+
+        new = [objects.objects[u.object_id] for u in updates if u.kind == "new" and u.object_id in objects.objects]
+        landed = [o for o in new if o.label == obj.label and off(o) <= spread]
         if landed:
-            update = objects.absorb(object_id, landed[0])
-            self.memory.objects.delete([landed[0]])  # the sighting lives on as the placed object
-        elif receptacle is not None and receptacle in objects.objects:
-            update = objects.move(object_id, objects.objects[receptacle].center, self.obs.time_s)
+            sighting = min(landed, key=off).id
+            update = objects.absorb(object_id, sighting)
+            self.memory.objects.delete([sighting])  # the sighting lives on as the placed object
+        elif holder is not None:
+            update = objects.move(object_id, holder.center, self.obs.time_s, spread=spread)
         else:
             return
         assert update.center is not None  # absorb and move say where the object is now

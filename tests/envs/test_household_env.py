@@ -404,6 +404,24 @@ def test_place_on_another_surface(fresh_env):
     assert object_xyz(fresh_env, obj.id) == pytest.approx(resting, abs=1e-4), "a placed object must stay put"
 
 
+def test_a_person_moves_an_object_while_the_robot_looks_away(fresh_env):
+    """person_moves (benchmark-only) puts a resting object on another surface at once; a held one stays put."""
+    obj, source = next(surface_objects_in_reach(fresh_env))
+    target = other_surface(fresh_env, source.id)
+    receptacle = next(r for r in target.type.receptacles if r.relation == "on" and r.part is None)
+    assert fresh_env.privileged.person_moves(obj.id, target.id, receptacle.name)
+    obs = step_ok(fresh_env, Wait(0.5))
+    assert fresh_env.privileged.object_location(obj.id) == (target.name, receptacle.name, "on")
+    local = to_furniture_frame(target, object_xyz(fresh_env, obj.id))
+    assert local[2] == pytest.approx(receptacle.z + obj.category.half_height, abs=0.01)
+    assert inside_box_2d(local[:2], receptacle.center, receptacle.half)
+    assert obs.last_outcome.success
+    held, _, _ = present_a_pickable_object(fresh_env)
+    step_ok(fresh_env, Pick(held.id))
+    assert not fresh_env.privileged.person_moves(held.id, target.id, receptacle.name)
+    assert fresh_env.privileged.held_object() == held.id
+
+
 # ================================================================== drawers
 def test_open_drawer_carries_its_contents_and_close_brings_them_back():
     """Opening a drawer slides it out by its travel, with its contents; closing brings both back."""

@@ -18,7 +18,7 @@ from mindpalace.core.geometry import make_pose
 from mindpalace.core.types import CameraInfo, Percept
 from mindpalace.memory.spatial.objects import MapObject
 
-LABELS = ("mug", "cup", "book", "bowl", "apple", "keys", "table", "dresser", "drawer", "cabinet", "box", "soap", "thing")
+LABELS = ("mug", "cup", "book", "bowl", "apple", "keys", "table", "dresser", "drawer", "door", "cabinet", "box", "soap", "thing")
 CAMERA = CameraInfo.from_horizontal_fov(160, 120, np.deg2rad(70.0))
 
 
@@ -81,6 +81,33 @@ def box_object(object_id: int, label: str, low, high, observations: int = 3, tim
     return MapObject(object_id, label, label_embedding(label), corners, observations, time_s, time_s + 1.0, 0.9)
 
 
+def render_boxes(boxes, pose, camera=CAMERA) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Ray-cast axis-aligned boxes [(low, high), ...] from a camera pose: (depth image, the points each box shows).
+
+    A miniature of what a depth camera and a perfect instance segmenter report, for tests of negative evidence:
+    each box's points are the surface it shows this camera, partial views and occlusions included.
+    """
+    v, u = np.mgrid[0 : camera.height, 0 : camera.width]
+    rays = np.stack([(u - camera.cx) / camera.fx, (v - camera.cy) / camera.fy, np.ones(u.shape)], axis=-1).reshape(-1, 3)
+    rays = rays @ pose[:3, :3].T  # unit optical depth along each ray: the hit parameter is the depth itself
+    origin = pose[:3, 3]
+    hits = []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for low, high in boxes:
+            t0, t1 = (np.asarray(low, float) - origin) / rays, (np.asarray(high, float) - origin) / rays
+            near = np.nanmax(np.minimum(t0, t1), axis=1)
+            far = np.nanmin(np.maximum(t0, t1), axis=1)
+            hits.append(np.where((near <= far) & (near > 0.05), near, np.inf))
+    hits = np.stack(hits)
+    nearest = hits.min(axis=0)
+    depth = np.where(np.isfinite(nearest), nearest, 0.0).reshape(camera.height, camera.width).astype(np.float32)
+    shown = [
+        origin + rays[(hits[i] == nearest) & np.isfinite(nearest)] * nearest[(hits[i] == nearest) & np.isfinite(nearest), None]
+        for i in range(len(boxes))
+    ]
+    return depth, shown
+
+
 def look_at(eye, target) -> np.ndarray:
     """Camera optical frame (z forward, x right, y down) -> world pose at `eye`, looking at `target`."""
     eye, target = np.asarray(eye, float), np.asarray(target, float)
@@ -99,6 +126,7 @@ def mem():
         percept=make_percept,
         box_object=box_object,
         look_at=look_at,
+        render=render_boxes,
         camera=CAMERA,
     )
 

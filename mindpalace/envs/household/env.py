@@ -360,11 +360,7 @@ class HouseholdEnv(gym.Env):
                 continue
             body = self.receptacle_body(piece, receptacle)
             frame = self._body_pose(body)
-            occupied = [
-                (p.local[0, 3], p.local[1, 3], OBJECTS[self._instances[oid].category].footprint_radius)
-                for oid, p in self._placements.items()
-                if p.furniture == piece.id and p.receptacle == receptacle.name
-            ]
+            occupied = self._occupied(piece, receptacle)
             for _ in range(8):
                 spot = free_spot(self.np_random, piece, receptacle, category, occupied, tries=10)
                 if spot is None:
@@ -389,6 +385,32 @@ class HouseholdEnv(gym.Env):
         self._set_object_pose(held, world)
         self._advance(PICK_PLACE_TIME)
         return ActionOutcome.ok(f"put {self._instances[held].label} {relation.value} {label}", receptacle=placement.receptacle)
+
+    def _occupied(self, piece: Furniture, receptacle: Receptacle) -> list[tuple[float, float, float]]:
+        """(local x, local y, footprint radius) of the objects resting on or in a receptacle."""
+        return [
+            (p.local[0, 3], p.local[1, 3], OBJECTS[self._instances[oid].category].footprint_radius)
+            for oid, p in self._placements.items()
+            if p.furniture == piece.id and p.receptacle == receptacle.name
+        ]
+
+    def _relocate(self, object_id: int, piece: Furniture, receptacle: Receptacle) -> bool:
+        """Put a resting object on a free spot of `receptacle` at once, as a person would (no robot action).
+
+        Reached only through `PrivilegedState.person_moves`: it is ground-truth manipulation for benchmarks.
+        """
+        if object_id not in self._placements:
+            return False
+        category = OBJECTS[self._instances[object_id].category]
+        spot = free_spot(self.np_random, piece, receptacle, category, self._occupied(piece, receptacle))
+        if spot is None:
+            return False
+        (lx, ly), yaw = spot
+        body = self.receptacle_body(piece, receptacle)
+        local = make_pose(rot_z(yaw), np.array([lx, ly, receptacle.z + category.half_height + 0.002]))
+        self._placements[object_id] = Placement(piece.id, receptacle.name, body, local)
+        self._set_object_pose(object_id, self._body_pose(body) @ local)
+        return True
 
     def _open_or_close(self, action: Open | Close) -> ActionOutcome:
         assert self.apartment is not None and self.model is not None and self.data is not None

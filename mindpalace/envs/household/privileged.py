@@ -18,7 +18,11 @@ if TYPE_CHECKING:
 
 
 class PrivilegedState:
-    """A live view of the simulator's true state (reads the env each call)."""
+    """A live view of the simulator's true state (reads the env each call), and a benchmark's interventions.
+
+    `person_moves` is the one method that changes the world: a benchmark uses it to stage what a person does
+    while the robot is elsewhere. Agent code never calls it.
+    """
 
     def __init__(self, env: HouseholdEnv) -> None:
         if env.apartment is None:
@@ -87,6 +91,16 @@ class PrivilegedState:
             for piece in self.apartment.furniture
             for pid in piece.part_ids.values()
         }
+
+    def person_moves(self, object_id: int, furniture_id: int, receptacle: str) -> bool:
+        """A person (not the robot) moves a resting object to a free spot on or in a receptacle, at once.
+
+        Ground-truth manipulation, for benchmarks and tests only: an object moved while the robot was away.
+        The object shows at its new place from the next observation on. False (nothing changes) when the
+        object is held or no free spot fits it there.
+        """
+        piece = self.apartment.furniture_by_id(furniture_id)
+        return self._env._relocate(object_id, piece, piece.receptacle(receptacle))
 
     def room_polygons(self) -> list[tuple[str, list[tuple[float, float]]]]:
         """The apartment's room names and polygons, as a simulator's region annotations give them."""

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mindpalace.core.types import FramePercepts
-from mindpalace.memory.spatial.objects import ObjectMap, ObjectMapConfig, ObjectUpdate
+from mindpalace.memory.spatial.objects import DepthView, ObjectMap, ObjectMapConfig, ObjectUpdate
 from mindpalace.memory.spatial.occupancy import OccupancyConfig, OccupancyMap
 from mindpalace.memory.spatial.rooms import RoomRegion, rooms_from_polygons, segment_free_space
 from mindpalace.memory.spatial.scene_graph import SceneGraph, SceneGraphConfig
@@ -52,12 +52,12 @@ class SpatialMemory:
         `self_radius`) are its own load, kept out of the map.
         """
         start = time.perf_counter()
-        percepts = frame.percepts
-        if gripper is not None:
-            radius = self.config.self_radius if hold_radius is None else hold_radius
-            percepts = [p for p in percepts if np.linalg.norm(p.centroid - gripper) > radius]
-        updates = self.objects.integrate(percepts, frame.time_s)
-        updates += self.objects.note_absences(percepts, frame.depth, frame.camera, frame.camera_pose)
+        radius = self.config.self_radius if hold_radius is None else hold_radius
+        held = [p for p in frame.percepts if gripper is not None and np.linalg.norm(p.centroid - gripper) <= radius]
+        percepts = [p for p in frame.percepts if not any(p is h for h in held)]
+        view = DepthView(frame.depth, frame.camera, frame.camera_pose)
+        updates = self.objects.integrate(percepts, frame.time_s, view, held)
+        updates += self.objects.note_absences(held, view, {u.object_id for u in updates})
         mark = time.perf_counter()
         self.occupancy.integrate(frame.depth_points, frame.origin)
         octree = time.perf_counter()

@@ -1,0 +1,118 @@
+"""Object identity scored against ground truth, on the benchmark side: which true instances each map record holds.
+
+Every percept the map files is traced to the true instance under most of its mask in the simulator's
+instance image, so the score holds for any segmenter (a class-agnostic one too). At the end of a day a
+live record holds the percepts filed under its own id and under every id folded into it (the map's
+aliases). Then:
+
+- a part merge is a true part too many in one record: a record holding percepts of k true drawers or doors
+  adds k - 1;
+- a part split is a record too many for one true part: k live records whose percepts are mostly one part
+  add k - 1;
+- a duplicate after the day is the same for a small object: k live records mostly of one object add k - 1;
+- an off-camera move (a person moved a known object while the robot was elsewhere) is detected when the
+  record that held the object before the move is reported missing after it and is, at the end, the record
+  at the object's true new place (within `match_distance`): same id, found again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mindpalace.core.types import Observation
+from mindpalace.memory.spatial.objects import ObjectMap, ObjectUpdate
+
+
+@dataclass(frozen=True)
+class OffCameraMove:
+    """A person moved `instance` at `time_s`; `record` is the map record that held it just before."""
+
+    instance: int
+    time_s: float
+    record: int
+
+
+@dataclass
+class IdentityLedger:
+    """What each map record was made of, percept by percept, in true instance ids (benchmark side only)."""
+
+    kinds: dict[int, str] = field(default_factory=dict)  # true instance id -> "object", "part", "furniture", ...
+    held: dict[int, Counter[int]] = field(default_factory=dict)  # record id as filed -> true instance -> percepts
+    missing: list[tuple[float, int]] = field(default_factory=list)  # (frame time, record id) of each "missing" update
+
+    def file(self, obs: Observation, updates: list[ObjectUpdate]) -> None:
+        """Trace one frame's updates to the true instances under their percepts' masks."""
+        if obs.segmentation is None:
+            raise ValueError("identity is scored against the simulator's instance image; this observation has none")
+        self.kinds.update({i: info.kind for i, info in obs.instances.items()})
+        for update in updates:
+            if update.kind == "missing":
+                self.missing.append((obs.time_s, update.object_id))
+            if update.percept is None:
+                continue
+            instance = _majority(obs.segmentation[update.percept.mask])
+            if instance:
+                self.held.setdefault(update.object_id, Counter())[instance] += 1
+
+    def records(self, objects: ObjectMap) -> dict[int, Counter[int]]:
+        """Live record id -> the true instances of every percept it took (its own and those of records folded in)."""
+        merged: dict[int, Counter[int]] = {}
+        for record, instances in self.held.items():
+            live = objects.resolve(record)
+            if live in objects.objects:
+                merged.setdefault(live, Counter()).update(instances)
+        return merged
+
+    def record_of(self, objects: ObjectMap, instance: int) -> int | None:
+        """The live record that holds the most percepts of a true instance, or None if none holds any."""
+        counts = {record: instances[instance] for record, instances in self.records(objects).items() if instances[instance]}
+        return max(counts, key=lambda r: counts[r]) if counts else None
+
+    def score(
+        self,
+        objects: ObjectMap,
+        moves: list[OffCameraMove],
+        positions: dict[int, NDArray[np.float64]],
+        match_distance: float,
+    ) -> dict[str, float | int | None]:
+        """Merges, splits and duplicates per kind at the end of the day, and the off-camera moves found again.
+
+        `positions` are the true final positions of the moved instances.
+        """
+        records = self.records(objects)
+        merges: Counter[str] = Counter()
+        majority: Counter[int] = Counter()
+        for instances in records.values():
+            for kind in ("part", "object", "furniture"):
+                merges[kind] += max(0, sum(1 for i in instances if self.kinds.get(i) == kind) - 1)
+            majority[instances.most_common(1)[0][0]] += 1
+        splits: Counter[str] = Counter()
+        for instance, count in majority.items():
+            splits[self.kinds.get(instance, "")] += count - 1
+        detected = [move for move in moves if self._found_again(objects, move, positions[move.instance], match_distance)]
+        return {
+            "part_merges": merges["part"],
+            "part_splits": splits["part"],
+            "duplicates_after_day": splits["object"],
+            "object_merges": merges["object"],
+            "furniture_merges": merges["furniture"],
+            "furniture_splits": splits["furniture"],
+            "offcamera_moves": len(moves),
+            "offcamera_moves_detected_rate": round(len(detected) / len(moves), 4) if moves else None,
+        }
+
+    def _found_again(self, objects: ObjectMap, move: OffCameraMove, position: NDArray[np.float64], match_distance: float) -> bool:
+        record = objects.resolve(move.record)
+        reported = any(time_s > move.time_s and objects.resolve(rid) == record for time_s, rid in self.missing)
+        obj = objects.objects.get(record)
+        return reported and obj is not None and float(np.linalg.norm(obj.center - position)) <= match_distance
+
+
+def _majority(ids: NDArray[np.int32]) -> int:
+    """The most frequent non-zero id, 0 if there is none."""
+    counts = np.bincount(ids[ids > 0]) if ids.size else np.zeros(1, np.int64)
+    return int(np.argmax(counts)) if counts.size and counts.max() > 0 else 0

@@ -1,0 +1,114 @@
+"""The identity ledger: map records traced to true instances, and merges, splits, duplicates and off-camera moves counted."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mindpalace.benchmarks.identity import IdentityLedger, OffCameraMove
+from mindpalace.core.types import CameraInfo, InstanceInfo, Observation, Percept
+from mindpalace.memory.spatial.objects import MapObject, ObjectMap, ObjectUpdate
+
+# A 10x10 instance image: two drawers (parts) in the top rows, two mugs (objects) below.
+DRAWER_A, DRAWER_B, MUG_1, MUG_2 = 5, 6, 7, 8
+SEGMENTATION = np.zeros((10, 10), np.int32)
+SEGMENTATION[0:3] = DRAWER_A
+SEGMENTATION[3:6] = DRAWER_B
+SEGMENTATION[6:, :5] = MUG_1
+SEGMENTATION[6:, 5:] = MUG_2
+INSTANCES = {
+    DRAWER_A: InstanceInfo(DRAWER_A, "dresser_1/drawer_1", "drawer", "part", parent=4),
+    DRAWER_B: InstanceInfo(DRAWER_B, "dresser_1/drawer_2", "drawer", "part", parent=4),
+    MUG_1: InstanceInfo(MUG_1, "mug_1", "mug", "object"),
+    MUG_2: InstanceInfo(MUG_2, "mug_2", "mug", "object"),
+}
+
+
+def _frame(time_s: float) -> Observation:
+    return Observation(
+        rgb=np.zeros((10, 10, 3), np.uint8),
+        depth=np.ones((10, 10), np.float32),
+        camera=CameraInfo(10, 10, 10.0, 10.0, 4.5, 4.5),
+        camera_pose=np.eye(4),
+        base_pose=np.eye(4),
+        time_s=time_s,
+        segmentation=SEGMENTATION,
+        instances=INSTANCES,
+    )
+
+
+def _update(object_id: int, instance: int, kind: str = "seen", spill: int = 0) -> ObjectUpdate:
+    """An update whose percept's mask covers `instance` (and `spill` pixels of the row below, a ragged segment)."""
+    mask = SEGMENTATION == instance
+    rows = np.nonzero(mask.any(axis=1))[0]
+    if spill and rows[-1] + 1 < 10:
+        mask[rows[-1] + 1, :spill] = True
+    points = np.zeros((1, 3))
+    percept = Percept(
+        "thing",
+        mask,
+        points,
+        points[0],
+        points[0],
+        points[0],
+        points[0],
+        np.eye(3),
+        np.zeros(3),
+        np.ones(1, np.float32),
+        1.0,
+        0.0,
+    )
+    return ObjectUpdate(object_id, kind, "thing", 0.0, percept=percept)
+
+
+def _record(object_id: int, label: str, center) -> MapObject:
+    return MapObject(object_id, label, np.ones(1, np.float32), np.array([center], float), 1, 0.0, 0.0, 1.0)
+
+
+def test_merges_splits_and_duplicates_are_counted_against_the_true_instances() -> None:
+    objects = ObjectMap()
+    for object_id, label, center in ((1, "drawer", 0), (2, "drawer", 1), (3, "mug", 2), (4, "mug", 3), (5, "mug", 4)):
+        objects.objects[object_id] = _record(object_id, label, (center, 0.0, 0.0))
+    ledger = IdentityLedger()
+    ledger.file(
+        _frame(1.0),
+        [
+            _update(1, DRAWER_A, "new", spill=3),  # mostly drawer A: traced to A
+            _update(3, MUG_1, "new"),
+            _update(4, MUG_1, "new"),
+        ],
+    )
+    ledger.file(_frame(2.0), [_update(1, DRAWER_B), _update(2, DRAWER_A, "new"), _update(1, DRAWER_A), _update(5, MUG_2, "new")])
+    # Record 5 was folded into record 3 since: 3 now holds both mugs.
+    objects.objects.pop(5)
+    objects.aliases[5] = 3
+    scores = ledger.score(objects, [], {}, 0.15)
+    assert ledger.records(objects) == {1: {DRAWER_A: 2, DRAWER_B: 1}, 2: {DRAWER_A: 1}, 3: {MUG_1: 1, MUG_2: 1}, 4: {MUG_1: 1}}
+    assert scores["part_merges"] == 1  # record 1 holds both drawers
+    assert scores["part_splits"] == 1  # drawer A is most of records 1 and 2
+    assert scores["object_merges"] == 1  # record 3 holds both mugs
+    assert scores["duplicates_after_day"] == 1  # mug 1 is most of records 3 (a tie, first seen) and 4
+    assert scores["furniture_merges"] == scores["furniture_splits"] == 0
+    assert scores["offcamera_moves"] == 0 and scores["offcamera_moves_detected_rate"] is None
+
+
+def test_an_offcamera_move_counts_when_its_record_went_missing_and_is_at_the_new_place() -> None:
+    objects = ObjectMap()
+    objects.objects[3] = _record(3, "mug", (2.0, 0.0, 0.8))
+    objects.objects[4] = _record(4, "mug", (5.0, 0.0, 0.8))
+    objects.objects[6] = _record(6, "mug", (7.0, 1.0, 0.8))
+    objects.aliases[9] = 3  # the sighting at the new place, folded into the record that went missing
+    ledger = IdentityLedger()
+    ledger.file(_frame(1.0), [_update(3, MUG_1, "new"), _update(4, MUG_2, "new")])
+    ledger.file(_frame(5.0), [ObjectUpdate(9, "missing", "mug", 1.0)])  # missing after the move (reported as its alias)
+    ledger.file(_frame(6.0), [ObjectUpdate(4, "missing", "mug", 1.0)])
+    moves = [
+        OffCameraMove(MUG_1, 3.0, 3),  # missing after the move, found at its new place: detected
+        OffCameraMove(MUG_2, 3.0, 4),  # missing, but its record is not where the mug is now: not detected
+    ]
+    truth = {MUG_1: np.array([2.05, 0.0, 0.8]), MUG_2: np.array([7.0, 1.0, 0.8])}
+    scores = ledger.score(objects, moves, truth, 0.15)
+    assert scores["offcamera_moves"] == 2 and scores["offcamera_moves_detected_rate"] == 0.5
+    early = [OffCameraMove(MUG_1, 5.5, 3)]  # the only missing report came before this move: not detected
+    assert ledger.score(objects, early, truth, 0.15)["offcamera_moves_detected_rate"] == 0.0
+    assert ledger.record_of(objects, MUG_1) == 3 and ledger.record_of(objects, MUG_2) == 4
+    assert ledger.record_of(objects, DRAWER_A) is None

@@ -42,9 +42,19 @@ class Visit:
     furniture_id: int
 
 
+@dataclass(frozen=True)
+class GoTo:
+    """Drive to a pose (x, y, yaw) and, if given, look at a world point (x, y, z) from there."""
+
+    x: float
+    y: float
+    yaw: float
+    look_at: tuple[float, float, float] | None = None
+
+
 @dataclass
 class JobResult:
-    job: Job | Visit
+    job: Job | Visit | GoTo
     success: bool
     reason: str
     steps: int
@@ -88,7 +98,7 @@ def random_jobs(env: HouseholdEnv, rng: np.random.Generator, count: int) -> list
 class OracleAgent:
     """Feeds actions for a list of jobs; call `act(obs)` each step until it returns None."""
 
-    def __init__(self, env: HouseholdEnv, jobs: list[Job | Visit], config: OracleConfig | None = None) -> None:
+    def __init__(self, env: HouseholdEnv, jobs: list[Job | Visit | GoTo], config: OracleConfig | None = None) -> None:
         self.env = env
         self.jobs = list(jobs)
         self.config = config or OracleConfig()
@@ -118,7 +128,12 @@ class OracleAgent:
     def _run(self) -> Generator[Action, Observation, None]:
         for job in self.jobs:
             steps_before = self._steps
-            ok, reason = yield from (self._visit(job) if isinstance(job, Visit) else self._do_job(job))
+            if isinstance(job, Visit):
+                ok, reason = yield from self._visit(job)
+            elif isinstance(job, GoTo):
+                ok, reason = yield from self._go(job)
+            else:
+                ok, reason = yield from self._do_job(job)
             self.results.append(JobResult(job, ok, reason, self._steps - steps_before))
             log.info("job %s: %s %s", job, "done" if ok else "failed", reason)
 
@@ -165,6 +180,13 @@ class OracleAgent:
         for point in points:
             yield from self._look_at(point)
         return True, f"looked at {piece.name}"
+
+    def _go(self, goal: GoTo) -> Generator[Action, Observation, tuple[bool, str]]:
+        if not (yield from self._navigate((goal.x, goal.y, goal.yaw))):
+            return False, f"could not reach ({goal.x:.2f}, {goal.y:.2f})"
+        if goal.look_at is not None:
+            yield from self._look_at(np.asarray(goal.look_at, dtype=np.float64))
+        return True, f"at ({goal.x:.2f}, {goal.y:.2f})"
 
     def _reach(self, piece: Furniture, gate: int | None, point: np.ndarray) -> Generator[Action, Observation, str | None]:
         """Drive to `piece` and open `gate` if it is closed; None on success, else why not.

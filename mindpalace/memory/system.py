@@ -25,6 +25,7 @@ import numpy as np
 from mindpalace.core.embedder import EMBEDDERS, Embedder
 from mindpalace.core.types import Event, Observation
 from mindpalace.memory.bank import Bank
+from mindpalace.memory.clock import ClockStore
 from mindpalace.memory.episodic import EpisodicStore, SnapshotSelector
 from mindpalace.memory.objects_store import ObjectStore
 from mindpalace.memory.presets import MemoryConfig, preset
@@ -80,6 +81,7 @@ class MemorySystem:
         self.bank = bank
         self.config = config
         self.events = EpisodicStore(bank)
+        self.clock = ClockStore(bank)
         self.snapshots = SnapshotSelector(self.events) if config.snapshots else None
         self.objects = ObjectStore(bank)
         self.facts = SemanticStore(bank)
@@ -160,7 +162,9 @@ class MemorySystem:
 
     # ------------------------------------------------------------------ writing
     def observe(self, obs: Observation, frame: Any, gripper: np.ndarray | None = None) -> list[Any]:
-        """File one perceived frame: the spatial map, object records (new, moved, missing), snapshots, working memory."""
+        """File one perceived frame: the clock, the spatial map, object records (new, moved, missing), snapshots, working memory."""
+        if obs.time_of_day_s is not None:
+            self.clock.observe(obs.time_s, obs.time_of_day_s, obs.day)
         if self.spatial is None:
             return []
         updates = self.spatial.update(frame, gripper=gripper)

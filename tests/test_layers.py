@@ -61,7 +61,8 @@ def test_planning_reaches_memory_only_through_the_read_only_interface() -> None:
         f"{path.relative_to(PACKAGE)} imports {name}"
         for path in modules("planning")
         for name in imports_of(path)
-        if name.startswith("mindpalace.memory") and not name.startswith(("mindpalace.memory.reader", "mindpalace.memory.retrieval"))
+        if name.startswith("mindpalace.memory")
+        and not name.startswith(("mindpalace.memory.reader", "mindpalace.memory.retrieval"))
     ]
     assert not wrong, "\n".join(wrong)
 
@@ -74,6 +75,38 @@ def test_agent_code_outside_the_oracle_never_imports_household_modules() -> None
         for name in imports_of(path)
         if name.startswith("mindpalace.envs.household")
     ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_agent_code_never_imports_the_benchmarks() -> None:
+    """Ground truth (ledgers, scoring) lives in the benchmarks: the agent, planner, memory and perception never reach it."""
+    wrong = [
+        f"{path.relative_to(PACKAGE)} imports {name}"
+        for package in ("agent", "planning", "memory", "perception")
+        for path in modules(package)
+        for name in imports_of(path)
+        if name.startswith("mindpalace.benchmarks")
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+# FindingDory: what an agent may use (the recording it replays, the clock on its frames, the interface it implements)
+# and the benchmark's ground truth (the ledger and everything built on it), which the agent side never imports.
+FINDINGDORY_AGENT_SIDE = ("clock", "recording", "replay", "agents")
+FINDINGDORY_TRUTH = ("day", "ledger", "geometry", "world", "resolvers", "templates", "scoring", "baselines", "jobs")
+
+
+def test_the_findingdory_agent_side_never_imports_the_ground_truth() -> None:
+    folder = PACKAGE / "benchmarks" / "findingdory"
+    truth = tuple(f"mindpalace.benchmarks.findingdory.{name}" for name in FINDINGDORY_TRUTH)
+    wrong = [
+        f"{name}.py imports {imported}"
+        for name in FINDINGDORY_AGENT_SIDE
+        if (folder / f"{name}.py").exists()
+        for imported in imports_of(folder / f"{name}.py")
+        if imported.startswith(truth)
+    ]
+    assert (folder / "ledger.py").exists() and (folder / "replay.py").exists()
     assert not wrong, "\n".join(wrong)
 
 

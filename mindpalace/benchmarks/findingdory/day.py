@@ -27,7 +27,7 @@ import numpy as np
 
 from mindpalace.agent.oracle import GoTo, Job, OracleAgent, OracleConfig, Visit
 from mindpalace.benchmarks.findingdory.clock import DayClock
-from mindpalace.benchmarks.findingdory.geometry import Navigable
+from mindpalace.benchmarks.findingdory.geometry import Navigable, distances_from_start
 from mindpalace.benchmarks.findingdory.ledger import DayRejected, Ledger, LedgerBuilder
 from mindpalace.benchmarks.findingdory.recording import RecordingWriter
 from mindpalace.core.actions import Look, Relation
@@ -189,6 +189,7 @@ def record_day(spec: DaySpec, folder: Path) -> Ledger:
                 continue
             clock = DayClock(duration_s=ledger.duration_s)
             ledger.clock = clock.to_dict()
+            ledger.distances = distances_from_start(navigable(env), ledger)
             meta = writer.close(clock)
             paths = DayPaths(partial)
             ledger.save(paths.ledger)

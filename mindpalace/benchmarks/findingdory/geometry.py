@@ -16,9 +16,11 @@ from scipy.ndimage import label
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from mindpalace.benchmarks.findingdory.ledger import Ledger, Target
 from mindpalace.core.grid import GridMap
 
 ROOM_SLACK = 0.06  # m: a room's rectangle runs along the wall centre lines; its free cells start just inside
+FURNITURE_NEAR = 1.0  # m: the base this close to a piece's footprint, in its room, is at one of its access viewpoints
 
 
 @dataclass
@@ -97,6 +99,41 @@ class Navigable:
         wy = self.grid.origin[1] + rows * self.grid.resolution
         keep = (wx >= x0 + margin) & (wx <= x1 - margin) & (wy >= y0 + margin) & (wy <= y1 - margin)
         return list(zip(rows[keep].tolist(), cols[keep].tolist()))
+
+
+def target_cells(nav: Navigable, ledger: Ledger, target: Target) -> list[tuple[int, int]]:
+    """The free cells that stand for a target: an object's snapped cell, a piece of furniture's access viewpoints
+    (within `FURNITURE_NEAR` of its footprint, in its room), a room's free cells."""
+    if target.kind == "room":
+        return nav.free_cells_in(ledger.room(str(target.ref)).rect, ROOM_SLACK)
+    if target.kind == "furniture":
+        piece = ledger.piece(int(target.ref))
+        x0, y0, x1, y1 = piece.footprint
+        cells = []
+        for row, col in nav.free_cells_in(ledger.room(piece.room).rect, ROOM_SLACK):
+            x, y = nav.grid.to_world(row, col)
+            if math.hypot(x - min(max(x, x0), x1), y - min(max(y, y0), y1)) <= FURNITURE_NEAR:
+                cells.append((row, col))
+        return cells
+    obj = ledger.object(int(target.ref))
+    x, y, _ = obj.final_position
+    room = ledger.room(obj.final_room).rect if obj.final_room else None
+    cell = nav.cell(x, y, within=room)
+    return [cell] if cell is not None else []
+
+
+def distances_from_start(nav: Navigable, ledger: Ledger) -> dict[str, float]:
+    """Path distance from the test start to every object, piece of furniture and room (the nearest of its cells)."""
+    x, y, _ = ledger.test_start
+    start = nav.cell(x, y)
+    field = nav.distances_from([start] if start is not None else [])
+    targets = [Target("object", o.id) for o in ledger.objects] + [Target("furniture", f.id) for f in ledger.furniture]
+    targets += [Target("room", r.name) for r in ledger.rooms]
+    distances = {}
+    for target in targets:
+        cells = target_cells(nav, ledger, target)
+        distances[target.key] = float(min((field[c] for c in cells), default=math.inf))
+    return distances
 
 
 def _nearest(mask: NDArray[np.bool_], cell: tuple[int, int]) -> tuple[int, int]:

@@ -104,6 +104,28 @@ class Interaction:
         return self.end_s - self.start_s
 
 
+@dataclass(frozen=True)
+class Target:
+    """What a task sends the robot to: an object or a piece of furniture by id, or a room by name."""
+
+    kind: str  # "object", "furniture" or "room"
+    ref: int | str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.ref}"
+
+    @staticmethod
+    def from_key(key: str) -> Target:
+        kind, _, ref = key.partition(":")
+        if kind not in TARGET_KINDS:
+            raise ValueError(f"a target is one of {TARGET_KINDS}, got {key!r}")
+        return Target(kind, ref if kind == "room" else int(ref))
+
+
+TARGET_KINDS = ("object", "furniture", "room")
+
+
 @dataclass
 class Ledger:
     apartment_seed: int
@@ -112,14 +134,27 @@ class Ledger:
     furniture: list[FurnitureInfo]
     objects: list[ObjectInfo]
     interactions: list[Interaction]
-    rooms_visited: list[str]  # in the order first entered
-    time_in_room: dict[str, float]  # simulated seconds spent in each room
+    room_visits: list[tuple[str, float, float]]  # (room, entered, left), simulated seconds, in order
     start_room: str
     end_room: str
     seen: list[int]  # instance ids (objects, furniture, parts) that covered >= 0.1% of some frame
     test_start: tuple[float, float, float]  # x, y, yaw where the tasks begin (the end of the day)
     duration_s: float
     clock: dict[str, Any] = field(default_factory=dict)
+    distances: dict[str, float] = field(default_factory=dict)  # target key -> path distance (m) from the test start
+
+    @property
+    def rooms_visited(self) -> list[str]:
+        """Rooms in the order they were first entered."""
+        return list(dict.fromkeys(room for room, _, _ in self.room_visits))
+
+    @property
+    def time_in_room(self) -> dict[str, float]:
+        """Simulated seconds spent in each visited room."""
+        totals: dict[str, float] = {}
+        for room, entered, left in self.room_visits:
+            totals[room] = totals.get(room, 0.0) + (left - entered)
+        return totals
 
     # ------------------------------------------------------------------ look-ups
     def object(self, object_id: int) -> ObjectInfo:
@@ -201,14 +236,14 @@ class Ledger:
                 )
                 for i in data["interactions"]
             ],
-            rooms_visited=list(data["rooms_visited"]),
-            time_in_room={str(k): float(v) for k, v in data["time_in_room"].items()},
+            room_visits=[(str(room), float(a), float(b)) for room, a, b in data["room_visits"]],
             start_room=data["start_room"],
             end_room=data["end_room"],
             seen=[int(i) for i in data["seen"]],
             test_start=tuple(data["test_start"]),
             duration_s=float(data["duration_s"]),
             clock=dict(data.get("clock", {})),
+            distances={str(k): float(v) for k, v in data.get("distances", {}).items()},
         )
 
     def save(self, path: Path) -> None:
@@ -248,10 +283,10 @@ class LedgerBuilder:
         self._places: dict[int, tuple[int, Spot]] = {}
         self._held: int | None = None
         self._source: Spot | None = None
-        self.rooms_visited: list[str] = []
-        self.time_in_room: dict[str, float] = {}
+        self.room_visits: list[tuple[str, float, float]] = []
         self.seen: set[int] = set()
         self._room: str | None = None
+        self._entered = 0.0
         self._start_room: str | None = None
 
     def _spot(self, object_id: int) -> Spot:
@@ -266,8 +301,7 @@ class LedgerBuilder:
     def start(self, obs: Observation) -> None:
         self._room = self.privileged.robot_room()
         self._start_room = self._room
-        if self._room:
-            self.rooms_visited.append(self._room)
+        self._entered = obs.time_s
         self._see(obs)
 
     def before(self, action: Action) -> None:
@@ -277,11 +311,10 @@ class LedgerBuilder:
     def after(self, action: Action, start_s: float, obs: Observation) -> None:
         outcome = obs.last_outcome
         success = bool(outcome is not None and outcome.success)
-        if self._room is not None:
-            self.time_in_room[self._room] = self.time_in_room.get(self._room, 0.0) + (obs.time_s - start_s)
-        self._room = self.privileged.robot_room()
-        if self._room and self._room not in self.rooms_visited:
-            self.rooms_visited.append(self._room)
+        room = self.privileged.robot_room()
+        if room != self._room:
+            self._leave(obs.time_s)
+            self._room, self._entered = room, obs.time_s
         self._see(obs)
         driving = isinstance(action, BaseVelocity) or action == self.driving_look
         self._steps.append(_Step(action, start_s, obs.time_s, success, driving))
@@ -291,6 +324,10 @@ class LedgerBuilder:
         elif isinstance(action, Place) and success and self._held is not None:
             self._places[self._held] = (len(self._steps) - 1, self._spot(self._held))
             self._held = None
+
+    def _leave(self, time_s: float) -> None:
+        if self._room is not None and time_s > self._entered:
+            self.room_visits.append((self._room, self._entered, time_s))
 
     def _see(self, obs: Observation) -> None:
         if obs.segmentation is None:
@@ -314,6 +351,8 @@ class LedgerBuilder:
         apartment = privileged.apartment
         if privileged.held_object() is not None or self._held is not None:
             raise DayRejected("the day ended with an object in the hand")
+        self._leave(duration_s)
+        self._room, self._entered = None, duration_s
         interactions = []
         for order, (object_id, (pick_index, source)) in enumerate(sorted(self._picks.items(), key=lambda kv: kv[1][0])):
             place_index, goal = self._places[object_id]
@@ -357,8 +396,7 @@ class LedgerBuilder:
             furniture=furniture,
             objects=objects,
             interactions=interactions,
-            rooms_visited=list(self.rooms_visited),
-            time_in_room=dict(self.time_in_room),
+            room_visits=list(self.room_visits),
             start_room=self._start_room or "",
             end_room=privileged.robot_room() or "",
             seen=sorted(self.seen),

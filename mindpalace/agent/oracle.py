@@ -44,12 +44,13 @@ class Visit:
 
 @dataclass(frozen=True)
 class GoTo:
-    """Drive to a pose (x, y, yaw) and, if given, look at a world point (x, y, z) from there."""
+    """Drive to a pose (x, y, yaw), to within `tolerance` m, and, if given, look at a world point (x, y, z) from there."""
 
     x: float
     y: float
     yaw: float
     look_at: tuple[float, float, float] | None = None
+    tolerance: float = 0.3
 
 
 @dataclass
@@ -182,7 +183,7 @@ class OracleAgent:
         return True, f"looked at {piece.name}"
 
     def _go(self, goal: GoTo) -> Generator[Action, Observation, tuple[bool, str]]:
-        if not (yield from self._navigate((goal.x, goal.y, goal.yaw))):
+        if not (yield from self._navigate((goal.x, goal.y, goal.yaw), goal.tolerance)):
             return False, f"could not reach ({goal.x:.2f}, {goal.y:.2f})"
         if goal.look_at is not None:
             yield from self._look_at(np.asarray(goal.look_at, dtype=np.float64))
@@ -256,14 +257,14 @@ class OracleAgent:
         row, col = self._grid.to_cell(x, y)
         return self._grid.in_bounds(row, col) and not self._grid.blocked[row, col]
 
-    def _navigate(self, goal: tuple[float, float, float]) -> Generator[Action, Observation, bool]:
+    def _navigate(self, goal: tuple[float, float, float], tolerance: float = 0.3) -> Generator[Action, Observation, bool]:
         privileged = self.env.privileged
         gx, gy, gyaw = goal
         # Look where it drives, slightly down: the frames of a day then show the rooms it passes through.
         yield from self._send(Look(0.0, self.config.driving_tilt))
         for _attempt in range(3):
             x, y, _ = privileged.robot_pose()
-            path = plan_path(self._grid, (x, y), (gx, gy), robot_radius=0.0, goal_tolerance=0.3)
+            path = plan_path(self._grid, (x, y), (gx, gy), robot_radius=0.0, goal_tolerance=tolerance)
             if path is None:
                 return False
             self.path = path

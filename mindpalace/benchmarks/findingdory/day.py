@@ -91,6 +91,10 @@ class DayPaths:
     def info(self) -> Path:
         return self.folder / "truth" / "day.json"
 
+    @property
+    def viewpoints(self) -> Path:
+        return self.folder / "truth" / "viewpoints.json"
+
     def complete(self) -> bool:
         return all(p.is_file() for p in (self.recording / "meta.json", self.ledger, self.end_state, self.info))
 

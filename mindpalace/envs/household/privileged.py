@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mindpalace.core.geometry import make_pose
+from mindpalace.core.types import Observation
 from mindpalace.envs.household.layout import Apartment, occupancy_grid
 from mindpalace.envs.household.renderer import mujoco
 
@@ -58,6 +59,12 @@ class PrivilegedState:
         x, y, _ = self._env._object_position(object_id)
         room = self.apartment.room_at(float(x), float(y))
         return room.name if room else None
+
+    def head_angles(self) -> tuple[float, float]:
+        """The head's (pan, tilt) in radians."""
+        assert self._env.data is not None
+        qpos = self._env.data.qpos
+        return float(qpos[self._env._qadr["head_pan"]]), float(qpos[self._env._qadr["head_tilt"]])
 
     def robot_room(self) -> str | None:
         x, y, _ = self.robot_pose()
@@ -123,8 +130,8 @@ class PrivilegedState:
             "rng": env.np_random.bit_generator.state,
         }
 
-    def restore_state(self, state: dict[str, Any]) -> None:
-        """Put the simulator back in a saved state; the env must be reset to the apartment the state was saved in."""
+    def restore_state(self, state: dict[str, Any]) -> Observation:
+        """Put the simulator back in a saved state (the env reset to the apartment it was saved in); returns the view."""
         from mindpalace.envs.household.env import Placement
 
         env = self._env
@@ -147,7 +154,7 @@ class PrivilegedState:
         env._steps = int(state["steps"])
         env.np_random.bit_generator.state = state["rng"]
         mujoco.mj_forward(env.model, env.data)
-        env._observe(None)  # what is in view now (actions check it), as after any step
+        return env._observe(None)  # also what is in view now (actions check it), as after any step
 
     def render_from(
         self, x: float, y: float, yaw: float, pan: float = 0.0, tilt: float = 0.0

@@ -13,6 +13,7 @@ from mindpalace.benchmarks.findingdory.day import DayPaths, record_day
 from mindpalace.benchmarks.findingdory.ledger import Ledger
 from mindpalace.benchmarks.findingdory.recording import Recording
 from mindpalace.benchmarks.findingdory.replay import ReplayEnv, replay
+from mindpalace.benchmarks.findingdory.templates import instantiate, load_templates
 from mindpalace.core.config import Component
 from mindpalace.memory.system import MemorySystem
 from mindpalace.perception.pipeline import PerceptionConfig, PerceptionPipeline
@@ -43,10 +44,12 @@ def test_a_day_keeps_its_recording_ledger_and_end_state(tiny_day: DayPaths) -> N
     assert info["frames"] == len(recording) and info["recording_bytes"] > 0
 
 
-def test_the_same_seeds_give_the_same_day(tiny_day: DayPaths, tmp_path: Path) -> None:
+def test_the_same_seeds_give_the_same_day_ledger_and_tasks(tiny_day: DayPaths, tmp_path: Path) -> None:
     again = DayPaths(tmp_path / "again")
     record_day(TINY, again.folder)
     assert json.loads(again.ledger.read_text()) == json.loads(tiny_day.ledger.read_text())
+    first, second = (instantiate(load_templates(), Ledger.load(p.ledger), seed=5) for p in (tiny_day, again))
+    assert [t.to_dict() for t in first] == [t.to_dict() for t in second] and first
     assert (again.recording / "steps.jsonl").read_text() == (tiny_day.recording / "steps.jsonl").read_text()
     for chunk in sorted(tiny_day.recording.glob("chunk_*.npz")):
         assert (again.recording / chunk.name).read_bytes() == chunk.read_bytes()

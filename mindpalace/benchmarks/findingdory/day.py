@@ -129,15 +129,16 @@ def plan_day(env: HouseholdEnv, rng: np.random.Generator, spec: DaySpec) -> DayP
             legs.append(Visit(pieces[int(index)].id))
     count = int(rng.integers(spec.interactions[0], spec.interactions[1] + 1))
     gated = int(rng.integers(count))  # the job that goes into a drawer or behind a door
-    movable = [o for o in apartment.objects if privileged.object_location(o.id) is not None]
+    resting = {o.id: privileged.object_location(o.id) for o in apartment.objects}
+    movable = [o for o in apartment.objects if resting[o.id] is not None]
     jobs: list[Job] = []
-    source_rooms: set[int] = set()
     for obj in rng.permutation(len(movable)):
         if len(jobs) == count:
             break
         item = movable[int(obj)]
-        name, _, _ = privileged.object_location(item.id)
-        source = next(p for p in apartment.furniture if p.name == name)
+        location = resting[item.id]
+        assert location is not None
+        source = next(p for p in apartment.furniture if p.name == location[0])
         # Into a drawer or behind a door for the gated job; on an open surface for the others, in another room
         # than the object's own most of the time (the day crosses rooms).
         want_gate = len(jobs) == gated
@@ -156,7 +157,6 @@ def plan_day(env: HouseholdEnv, rng: np.random.Generator, spec: DaySpec) -> DayP
         piece, receptacle = options[int(rng.integers(len(options)))]
         target = piece.part_ids[receptacle.part] if receptacle.part and receptacle.part.startswith("drawer") else piece.id
         jobs.append(Job(int(item.id), target, Relation(receptacle.relation)))
-        source_rooms |= {source.room, piece.room}
     legs += jobs
     grid = navigable(env)
     room = apartment.rooms[int(rng.integers(len(apartment.rooms)))]

@@ -383,7 +383,7 @@ class LedgerBuilder:
                 p.name,
                 p.type.name,
                 apartment.rooms[p.room].name,
-                tuple(float(v) for v in p.footprint()),
+                _box(p.footprint()),
                 (p.x, p.y, p.type.height),
                 dict(p.part_ids),
             )
@@ -392,7 +392,7 @@ class LedgerBuilder:
         return Ledger(
             apartment_seed=apartment_seed,
             day_seed=day_seed,
-            rooms=[RoomInfo(r.name, r.type, tuple(float(v) for v in r.rect)) for r in apartment.rooms],
+            rooms=[RoomInfo(r.name, r.type, _box(r.rect)) for r in apartment.rooms],
             furniture=furniture,
             objects=objects,
             interactions=interactions,
@@ -403,3 +403,8 @@ class LedgerBuilder:
             test_start=test_start,
             duration_s=duration_s,
         )
+
+
+def _box(values: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = values
+    return float(x0), float(y0), float(x1), float(y1)

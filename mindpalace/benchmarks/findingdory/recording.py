@@ -180,7 +180,7 @@ class RecordingWriter:
         if not self._buffer:
             return
         rgb, depth, seg, camera_poses, base_poses, times = zip(*self._buffer)
-        arrays = {}
+        arrays: dict[str, NDArray[Any]] = {}
         for name, blobs in (("rgb", rgb), ("depth", depth), ("seg", seg)):
             arrays[name], arrays[f"{name}_offsets"] = _pack(list(blobs))
         path = self.folder / f"chunk_{self._chunk:05d}.npz"

@@ -234,7 +234,9 @@ class TruthWorld:
 
     def approach(self, target: Target) -> Pose:
         """A pose facing the target from the free cell of its region nearest the test start (it may fail the check)."""
-        cells = target_cells(self.nav, self.ledger, target) or [self.nav.cell(self.start.x, self.start.y)]
+        cells = target_cells(self.nav, self.ledger, target)
+        if not cells:
+            return self.start
         x, y = self.nav.grid.to_world(*min(cells, key=lambda c: self.start_field[c]))
         point = self.look_point(target)
         if point is None:

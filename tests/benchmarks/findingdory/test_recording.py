@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mindpalace.benchmarks.findingdory.agents import Pose
 from mindpalace.benchmarks.findingdory.clock import DayClock
 from mindpalace.benchmarks.findingdory.recording import Recording, RecordingError, RecordingWriter
 from mindpalace.benchmarks.findingdory.replay import ReplayEnv
@@ -72,3 +73,16 @@ def test_an_unfinished_recording_is_refused(tmp_path: Path) -> None:
         Recording(tmp_path)
     with pytest.raises(ValueError, match="not a finished recording"):
         ReplayEnv.check_arguments(recording=str(tmp_path))
+
+
+def test_a_pose_is_read_back_from_an_observation() -> None:
+    env = make("mindpalace/Household-v0", width=96, height=72, n_rooms=3)
+    env.reset(seed=1)
+    obs, _, _, _, _ = env.step(Look(0.4, 0.3))
+    pose = Pose.of(obs)
+    x, y, yaw = env.privileged.robot_pose()
+    assert (pose.x, pose.y, pose.yaw) == pytest.approx((x, y, yaw)) and (pose.pan, pose.tilt) == pytest.approx(
+        (0.4, 0.3), abs=1e-6
+    )
+    assert (pose.pan, pose.tilt) == pytest.approx(env.privileged.head_angles(), abs=1e-6)
+    env.close()

@@ -46,7 +46,7 @@ VISIBLE_FRACTION = 0.001  # share of the rendered pixels the target must cover
 VIEWPOINT_TRIES = 16  # candidate poses tried per target when looking for one that satisfies the check
 CLEAR_VIEW = 3.0  # a viewpoint showing the target this many times the threshold is taken at once; else the clearest
 DEEP_ROOM_M = 0.6  # viewpoints chosen this far inside a room's walls ...
-DEEP_OBJECT_M = 1.5  # ... this close by path to an object ...
+DEEP_OBJECT_M = 1.8  # ... this close by path to an object ...
 DEEP_FURNITURE_M = (0.4, 0.75)  # ... and this far from a piece's footprint, well inside the regions the check accepts
 
 
@@ -249,7 +249,8 @@ class TruthWorld:
         """A pose that satisfies the check for `target`, the nearest to the test start of those tried; None if none does.
 
         The oracle answer drives there, and chance's picks are judged from there. Poses well inside the target's
-        region come first (a robot that stops a little short of one still satisfies the check).
+        region come first (a robot that stops a little short of one still satisfies the check); a small object that
+        none of those shows well is then tried from the closest poses.
         """
         start_field = self.start_field
         if target.kind == "room":
@@ -262,11 +263,12 @@ class TruthWorld:
             point = np.array(obj.final_position)
             room = self.ledger.room(obj.final_room).rect if obj.final_room else None
             to_target = self.field(target)
-            cells = [
-                c
+            near = {
+                c: math.hypot(*np.subtract(self.nav.grid.to_world(*c), point[:2]))
                 for c in (self.nav.free_cells_in(room) if room else [])
-                if 0.5 <= math.hypot(*np.subtract(self.nav.grid.to_world(*c), point[:2])) <= 1.2 and to_target[c] <= DEEP_OBJECT_M
-            ]
+                if to_target[c] <= DEEP_OBJECT_M
+            }
+            cells = [c for c, d in near.items() if d >= 0.5]
         else:
             piece = self.ledger.piece(int(target.ref))
             point = np.array(piece.center)
@@ -276,10 +278,12 @@ class TruthWorld:
                 for row, col in target_cells(self.nav, self.ledger, target)
                 if DEEP_FURNITURE_M[0] <= _to_box(self.nav.grid.to_world(row, col), (x0, y0, x1, y1)) <= DEEP_FURNITURE_M[1]
             ] or target_cells(self.nav, self.ledger, target)
-        cells = sorted(cells, key=lambda c: start_field[c])
-        step = max(1, len(cells) // VIEWPOINT_TRIES)
+        ranked = sorted(cells, key=lambda c: start_field[c])
+        tries = ranked[:: max(1, len(ranked) // VIEWPOINT_TRIES)][:VIEWPOINT_TRIES]
+        if target.kind == "object":
+            tries += sorted(near, key=near.__getitem__)[:VIEWPOINT_TRIES]
         best: tuple[float, Pose] | None = None
-        for row, col in cells[::step][:VIEWPOINT_TRIES]:
+        for row, col in tries:
             x, y = self.nav.grid.to_world(row, col)
             yaw = math.atan2(point[1] - y, point[0] - x)
             pan, tilt = self.env.robot.look_angles((x, y, yaw), point)

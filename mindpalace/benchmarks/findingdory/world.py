@@ -44,6 +44,7 @@ FURNITURE_TOLERANCE_M = 0.1  # FindingDory's robot_at_receptacle: distance to th
 FURNITURE_ANGLE = math.pi / 2
 VISIBLE_FRACTION = 0.001  # share of the rendered pixels the target must cover
 VIEWPOINT_TRIES = 16  # candidate poses tried per target when looking for one that satisfies the check
+VIEWS_KEPT = 32  # rendered views kept (the stops of one answer are checked against every target)
 CLEAR_VIEW = 3.0  # a viewpoint showing the target this many times the threshold is taken at once; else the clearest
 DEEP_ROOM_M = 0.6  # viewpoints chosen this far inside a room's walls ...
 DEEP_OBJECT_M = 1.8  # ... this close by path to an object ...
@@ -174,6 +175,8 @@ class TruthWorld:
     def view(self, pose: Pose) -> NDArray[np.int32]:
         key = tuple(round(v, 4) for v in (pose.x, pose.y, pose.yaw, pose.pan, pose.tilt))
         if key not in self._views:
+            if len(self._views) >= VIEWS_KEPT:
+                del self._views[next(iter(self._views))]
             self._views[key] = self.env.privileged.render_from(pose.x, pose.y, pose.yaw, pose.pan, pose.tilt)[2]
         return self._views[key]
 

@@ -31,6 +31,7 @@ from mindpalace.benchmarks.findingdory.geometry import Navigable, distances_from
 from mindpalace.benchmarks.findingdory.ledger import DayRejected, Ledger, LedgerBuilder
 from mindpalace.benchmarks.findingdory.recording import RecordingWriter
 from mindpalace.core.actions import Look, Relation
+from mindpalace.core.types import Observation
 from mindpalace.envs.household.env import HouseholdEnv
 from mindpalace.envs.household.layout import fits
 from mindpalace.envs.household.robot import ROBOT_RADIUS
@@ -99,10 +100,7 @@ class DayPaths:
         return all(p.is_file() for p in (self.recording / "meta.json", self.ledger, self.end_state, self.info))
 
 
-@dataclass(frozen=True)
-class DayPlan:
-    legs: list[Job | Visit | GoTo]
-    test_start: tuple[float, float, float]
+Leg = Job | Visit | GoTo
 
 
 def make_env(spec: DaySpec) -> HouseholdEnv:
@@ -117,11 +115,11 @@ def navigable(env: HouseholdEnv) -> Navigable:
     return Navigable.build(blocked, origin, 0.05, ROBOT_RADIUS + CLEARANCE, (x, y))
 
 
-def plan_day(env: HouseholdEnv, rng: np.random.Generator, spec: DaySpec) -> DayPlan:
+def plan_day(env: HouseholdEnv, rng: np.random.Generator, spec: DaySpec) -> list[Leg]:
     """The oracle's legs: an optional partial tour, K pick-and-place jobs, and the leg to the test start."""
     privileged = env.privileged
     apartment = privileged.apartment
-    legs: list[Job | Visit | GoTo] = []
+    legs: list[Leg] = []
     if rng.random() < spec.tour_probability:
         rooms = rng.permutation(len(apartment.rooms))[: max(1, len(apartment.rooms) // 2)]
         pieces = [p for p in apartment.furniture if p.room in set(rooms.tolist())]
@@ -165,9 +163,8 @@ def plan_day(env: HouseholdEnv, rng: np.random.Generator, spec: DaySpec) -> DayP
         raise DayRejected(f"no free space in the {room.name} to start the tests from")
     row, col = cells[int(rng.integers(len(cells)))]
     x, y = grid.grid.to_world(row, col)
-    start = (float(x), float(y), float(rng.uniform(-math.pi, math.pi)))
-    legs.append(GoTo(*start))
-    return DayPlan(legs, start)
+    legs.append(GoTo(float(x), float(y), float(rng.uniform(-math.pi, math.pi))))
+    return legs
 
 
 def record_day(spec: DaySpec, folder: Path) -> Ledger:
@@ -186,8 +183,8 @@ def record_day(spec: DaySpec, folder: Path) -> Ledger:
             started = time.perf_counter()
             obs, _ = env.reset(seed=spec.apartment_seed)
             try:
-                plan = plan_day(env, rng, spec)
-                ledger, writer, steps = _live(env, obs, plan, spec, oracle_config, DayPaths(partial))
+                legs = plan_day(env, rng, spec)
+                ledger, writer, steps = _live(env, obs, legs, spec, oracle_config, DayPaths(partial))
             except DayRejected as reason:
                 log.info("day %s, attempt %d rejected: %s", spec.key, attempt, reason)
                 continue
@@ -220,15 +217,16 @@ def record_day(spec: DaySpec, folder: Path) -> Ledger:
 
 
 def _live(
-    env: HouseholdEnv, obs, plan: DayPlan, spec: DaySpec, oracle_config: OracleConfig, paths: DayPaths
+    env: HouseholdEnv, obs: Observation, legs: list[Leg], spec: DaySpec, oracle_config: OracleConfig, paths: DayPaths
 ) -> tuple[Ledger, RecordingWriter, int]:
+    """Run the oracle's legs, recording every frame and watching the ledger; `DayRejected` if the day is unusable."""
     paths.ledger.parent.mkdir(parents=True, exist_ok=True)
     writer = RecordingWriter(paths.recording, env.camera, env.robot, env.floor_plan())
     try:
         builder = LedgerBuilder(env, Look(0.0, oracle_config.driving_tilt))
         writer.add(obs, None)
         builder.start(obs)
-        oracle = OracleAgent(env, plan.legs, oracle_config)
+        oracle = OracleAgent(env, legs, oracle_config)
         steps = 0
         while (action := oracle.act(obs)) is not None:
             start_s = obs.time_s

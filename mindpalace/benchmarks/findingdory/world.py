@@ -45,8 +45,9 @@ FURNITURE_ANGLE = math.pi / 2
 VISIBLE_FRACTION = 0.001  # share of the rendered pixels the target must cover
 VIEWPOINT_TRIES = 16  # candidate poses tried per target when looking for one that satisfies the check
 VIEWS_KEPT = 32  # rendered views kept (the stops of one answer are checked against every target)
-CLEAR_VIEW = 3.0  # a viewpoint showing the target this many times the threshold is taken at once; else the clearest
-DEEP_ROOM_M = 0.6  # viewpoints chosen this far inside a room's walls ...
+CLEAR_VIEW = 3.0  # a viewpoint showing the target this many times the threshold is taken at once; else the clearest,
+SURE_VIEW = 1.5  # if it shows it at least this many times (a target barely in view from anywhere is not asked about)
+DEEP_ROOM_M = 0.6  # viewpoints chosen this far inside a room's walls (furniture's too) ...
 DEEP_OBJECT_M = 1.8  # ... this close by path to an object ...
 DEEP_FURNITURE_M = (0.4, 0.75)  # ... and this far from a piece's footprint, well inside the regions the check accepts
 
@@ -276,10 +277,12 @@ class TruthWorld:
             piece = self.ledger.piece(int(target.ref))
             point = np.array(piece.center)
             x0, y0, x1, y1 = piece.footprint
+            inside = set(self.nav.free_cells_in(self.ledger.room(piece.room).rect, DEEP_ROOM_M))
             cells = [
                 (row, col)
                 for row, col in target_cells(self.nav, self.ledger, target)
-                if DEEP_FURNITURE_M[0] <= _to_box(self.nav.grid.to_world(row, col), (x0, y0, x1, y1)) <= DEEP_FURNITURE_M[1]
+                if (row, col) in inside
+                and DEEP_FURNITURE_M[0] <= _to_box(self.nav.grid.to_world(row, col), (x0, y0, x1, y1)) <= DEEP_FURNITURE_M[1]
             ] or target_cells(self.nav, self.ledger, target)
         ranked = sorted(cells, key=lambda c: start_field[c])
         tries = ranked[:: max(1, len(ranked) // VIEWPOINT_TRIES)][:VIEWPOINT_TRIES]
@@ -294,7 +297,7 @@ class TruthWorld:
             check = self.check(target, pose)
             if check.ok and check.visible >= CLEAR_VIEW * VISIBLE_FRACTION:
                 return pose
-            if check.ok and (best is None or check.visible > best[0]):
+            if check.ok and check.visible >= SURE_VIEW * VISIBLE_FRACTION and (best is None or check.visible > best[0]):
                 best = (check.visible, pose)
         return best[1] if best else None
 

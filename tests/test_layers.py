@@ -78,6 +78,38 @@ def test_agent_code_outside_the_oracles_never_imports_a_particular_env() -> None
     assert not wrong, "\n".join(wrong)
 
 
+def test_agent_code_never_imports_the_benchmarks() -> None:
+    """Ground truth (ledgers, scoring) lives in the benchmarks: the agent, planner, memory and perception never reach it."""
+    wrong = [
+        f"{path.relative_to(PACKAGE)} imports {name}"
+        for package in ("agent", "planning", "memory", "perception")
+        for path in modules(package)
+        for name in imports_of(path)
+        if name.startswith("mindpalace.benchmarks")
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+# FindingDory: what an agent may use (the recording it replays, the clock on its frames, the interface it implements)
+# and the benchmark's ground truth (the ledger and everything built on it), which the agent side never imports.
+FINDINGDORY_AGENT_SIDE = ("clock", "recording", "replay", "agents")
+FINDINGDORY_TRUTH = ("day", "ledger", "geometry", "world", "resolvers", "templates", "scoring", "baselines", "jobs")
+
+
+def test_the_findingdory_agent_side_never_imports_the_ground_truth() -> None:
+    folder = PACKAGE / "benchmarks" / "findingdory"
+    truth = tuple(f"mindpalace.benchmarks.findingdory.{name}" for name in FINDINGDORY_TRUTH)
+    wrong = [
+        f"{name}.py imports {imported}"
+        for name in FINDINGDORY_AGENT_SIDE
+        if (folder / f"{name}.py").exists()
+        for imported in imports_of(folder / f"{name}.py")
+        if imported.startswith(truth)
+    ]
+    assert (folder / "ledger.py").exists() and (folder / "replay.py").exists()
+    assert not wrong, "\n".join(wrong)
+
+
 def test_the_checker_sees_imports_inside_functions(tmp_path: Path) -> None:
     source = tmp_path / "m.py"
     source.write_text(

@@ -78,7 +78,7 @@ def propose(
     last: Call | None = None,
     skill_config: SkillConfig | None = None,
 ) -> list[Call]:
-    """Valid skill calls in the current state, likeliest first; `done` only when the caller allows it.
+    """Valid skill calls in the current state, likeliest first; `checkpoint` and `done` only when the caller allows it.
 
     Only skills the robot has are offered, and "within reach" is the robot's reach less the skills' margin.
     The call that would undo `last` (the previous successful skill: closing the drawer just opened) is left
@@ -126,7 +126,8 @@ def propose(
     calls += [Call("navigate_to", {"target": room.name}) for room in runtime.spatial.rooms if room.name != here]
     calls += [Call("look_around", {}), Call("explore", {})]
     if can_finish:
-        calls.append(Call("done", {}))
+        # A stop the task asks for: done ends the task at the last one, a checkpoint marks one of several.
+        calls += [Call("done", {}), Call("checkpoint", {})]
     if last is not None and last.name in _INVERSE:
         undo = Call(_INVERSE[last.name], dict(last.arguments)).key()
         calls = [c for c in calls if c.key() != undo]

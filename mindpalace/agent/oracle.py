@@ -42,9 +42,20 @@ class Visit:
     furniture_id: int
 
 
+@dataclass(frozen=True)
+class GoTo:
+    """Drive to a pose (x, y, yaw), to within `tolerance` m, and, if given, look at a world point (x, y, z) from there."""
+
+    x: float
+    y: float
+    yaw: float
+    look_at: tuple[float, float, float] | None = None
+    tolerance: float = 0.3
+
+
 @dataclass
 class JobResult:
-    job: Job | Visit
+    job: Job | Visit | GoTo
     success: bool
     reason: str
     steps: int
@@ -88,7 +99,7 @@ def random_jobs(env: HouseholdEnv, rng: np.random.Generator, count: int) -> list
 class OracleAgent:
     """Feeds actions for a list of jobs; call `act(obs)` each step until it returns None."""
 
-    def __init__(self, env: HouseholdEnv, jobs: Sequence[Job | Visit], config: OracleConfig | None = None) -> None:
+    def __init__(self, env: HouseholdEnv, jobs: Sequence[Job | Visit | GoTo], config: OracleConfig | None = None) -> None:
         self.env = env
         self.jobs = list(jobs)
         self.config = config or OracleConfig()
@@ -118,7 +129,12 @@ class OracleAgent:
     def _run(self) -> Generator[Action, Observation, None]:
         for job in self.jobs:
             steps_before = self._steps
-            ok, reason = yield from (self._visit(job) if isinstance(job, Visit) else self._do_job(job))
+            if isinstance(job, Visit):
+                ok, reason = yield from self._visit(job)
+            elif isinstance(job, GoTo):
+                ok, reason = yield from self._go(job)
+            else:
+                ok, reason = yield from self._do_job(job)
             self.results.append(JobResult(job, ok, reason, self._steps - steps_before))
             log.info("job %s: %s %s", job, "done" if ok else "failed", reason)
 
@@ -165,6 +181,13 @@ class OracleAgent:
         for point in points:
             yield from self._look_at(point)
         return True, f"looked at {piece.name}"
+
+    def _go(self, goal: GoTo) -> Generator[Action, Observation, tuple[bool, str]]:
+        if not (yield from self._navigate((goal.x, goal.y, goal.yaw), goal.tolerance)):
+            return False, f"could not reach ({goal.x:.2f}, {goal.y:.2f})"
+        if goal.look_at is not None:
+            yield from self._look_at(np.asarray(goal.look_at, dtype=np.float64))
+        return True, f"at ({goal.x:.2f}, {goal.y:.2f})"
 
     def _reach(self, piece: Furniture, gate: int | None, point: np.ndarray) -> Generator[Action, Observation, str | None]:
         """Drive to `piece` and open `gate` if it is closed; None on success, else why not.
@@ -234,14 +257,14 @@ class OracleAgent:
         row, col = self._grid.to_cell(x, y)
         return self._grid.in_bounds(row, col) and not self._grid.blocked[row, col]
 
-    def _navigate(self, goal: tuple[float, float, float]) -> Generator[Action, Observation, bool]:
+    def _navigate(self, goal: tuple[float, float, float], tolerance: float = 0.3) -> Generator[Action, Observation, bool]:
         privileged = self.env.privileged
         gx, gy, gyaw = goal
         # Look where it drives, slightly down: the frames of a day then show the rooms it passes through.
         yield from self._send(Look(0.0, self.config.driving_tilt))
         for _attempt in range(3):
             x, y, _ = privileged.robot_pose()
-            path = plan_path(self._grid, (x, y), (gx, gy), robot_radius=0.0, goal_tolerance=0.3)
+            path = plan_path(self._grid, (x, y), (gx, gy), robot_radius=0.0, goal_tolerance=tolerance)
             if path is None:
                 return False
             self.path = path

@@ -362,6 +362,16 @@ def done(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> Sk
     return ok("the planner declared the task done", final=True)
 
 
+def checkpoint(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> SkillOutcome:
+    """One of several stops a task asks for (FindingDory's intermediate stop): the robot stays, the task goes on.
+
+    The stop is where the robot stands and looks now; the agent loop writes it to the timeline as an event.
+    """
+    x, y, yaw = runtime.pose
+    where = f" in the {runtime.room}" if runtime.room else ""
+    return ok(f"stopped at ({x:.1f}, {y:.1f}){where}", stop={"x": x, "y": y, "yaw": yaw})
+
+
 @dataclass(frozen=True)
 class Skill:
     name: str
@@ -410,6 +420,12 @@ SKILLS: dict[str, Skill] = {
             "Answer the user's question in one sentence; ends the task.",
             _args(("text",), text={"type": "string", "minLength": 1, "maxLength": 300}),
             answer,
+        ),
+        Skill(
+            "checkpoint",
+            "Stop here as one of several places the task asks to visit; the task goes on.",
+            _args(),
+            checkpoint,
         ),
         Skill("done", "Say the task is complete; ends the task.", _args(), done),
     )

@@ -74,7 +74,8 @@ class Observation:
     rgb: (H, W, 3) uint8. depth: (H, W) float32 metres along the optical axis, 0 = no reading.
     segmentation: (H, W) int32 instance ids, 0 = none; `instances` maps id -> InstanceInfo.
     camera_pose: camera optical frame -> world, 4x4 float64. base_pose: base frame -> world, 4x4.
-    time_s: seconds since reset. time_of_day_s: seconds since midnight, or None.
+    time_s: seconds since reset. time_of_day_s: seconds since midnight, or None. day: which day of a
+    multi-day run the clock is in (0 = the first).
     hand_pose: the hand (tool centre point) -> world, 4x4, where the robot knows it from its own joints; None
     where it is only known as a fixed offset from the base (`RobotDescription.hand_in_world`).
     extras: anything else an env reports (the tabletop: the other cameras' views, the gripper's opening).
@@ -92,6 +93,7 @@ class Observation:
     last_outcome: ActionOutcome | None = None
     hand_pose: NDArray[np.float64] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    day: int = 0
 
     def clock(self) -> str:
         """The time of day as HH:MM:SS, or "" when the env has none."""

@@ -34,6 +34,7 @@ from mindpalace.core.frame_checks import (
 )
 from mindpalace.core.types import Event, Observation
 from mindpalace.memory.bank import Bank, BankError, repair_advice
+from mindpalace.memory.clock import ClockStore
 from mindpalace.memory.episodic import EpisodicStore, SnapshotSelector
 from mindpalace.memory.objects_store import ObjectStore
 from mindpalace.memory.presets import MemoryConfig, preset
@@ -99,6 +100,7 @@ class MemorySystem:
         self.bank = bank
         self.config = config
         self.events = EpisodicStore(bank)
+        self.clock = ClockStore(bank)
         self.snapshots = SnapshotSelector(self.events) if config.snapshots else None
         self.objects = ObjectStore(bank)
         self.facts = SemanticStore(bank)
@@ -273,13 +275,15 @@ class MemorySystem:
     def observe(
         self, obs: Observation, frame: Any, gripper: np.ndarray | None = None, hold_radius: float | None = None
     ) -> list[Any]:
-        """File one perceived frame: the spatial map, object records (new, moved, missing), snapshots, working memory.
+        """File one perceived frame: the clock, the spatial map, object records (new, moved, missing), snapshots, working memory.
 
         What lies within `hold_radius` of the `gripper` (world xyz) is what the robot holds (default: the spatial config's).
         A bad frame (a non-finite time, a pose that is not rigid, an rgb image that is not (H, W, 3) uint8, ...)
         raises `FrameError` naming the field before any store is touched.
         """
         check_frame_input(obs, frame, gripper)
+        if obs.time_of_day_s is not None:
+            self.clock.observe(obs.time_s, obs.time_of_day_s, obs.day)
         if self.spatial is None:
             return []
         updates = self.spatial.update(frame, gripper=gripper, hold_radius=hold_radius)

@@ -139,3 +139,11 @@ def test_answer_and_done_end_the_task(world) -> None:
     assert answered.success and answered.data == {"answer": "It is on the bed.", "final": True}
     assert run_skill(world.runtime, "done", {}).data["final"]
     assert np.isfinite(world.runtime.xy).all()
+
+
+def test_a_checkpoint_marks_a_stop_and_the_task_goes_on(world) -> None:
+    steps = world.runtime.stats.env_steps
+    outcome = run_skill(world.runtime, "checkpoint", {})
+    x, y, yaw = world.runtime.pose
+    assert outcome.success and "final" not in outcome.data
+    assert outcome.data["stop"] == {"x": x, "y": y, "yaw": yaw} and world.runtime.stats.env_steps == steps

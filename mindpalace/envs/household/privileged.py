@@ -1,17 +1,20 @@
 """Privileged ground truth of a household episode: for oracles, metrics and tests only.
 
-Perception and memory never import this module; what they know they perceived or were told.
+Perception and memory never import this module; what they know they perceived or were told. Besides reading
+the true state, benchmarks use it to save and restore the whole simulator and to render from any pose.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from mindpalace.core.geometry import make_pose
+from mindpalace.core.types import Observation
 from mindpalace.envs.household.layout import Apartment, occupancy_grid
+from mindpalace.envs.household.renderer import mujoco
 
 if TYPE_CHECKING:
     from mindpalace.envs.household.env import HouseholdEnv
@@ -61,6 +64,12 @@ class PrivilegedState:
         room = self.apartment.room_at(float(x), float(y))
         return room.name if room else None
 
+    def head_angles(self) -> tuple[float, float]:
+        """The head's (pan, tilt) in radians."""
+        assert self._env.data is not None
+        qpos = self._env.data.qpos
+        return float(qpos[self._env._qadr["head_pan"]]), float(qpos[self._env._qadr["head_tilt"]])
+
     def robot_room(self) -> str | None:
         x, y, _ = self.robot_pose()
         room = self.apartment.room_at(x, y)
@@ -109,3 +118,75 @@ class PrivilegedState:
     def occupancy(self, resolution: float = 0.05) -> tuple[NDArray[np.bool_], tuple[float, float]]:
         """Blocked cells of walls and furniture footprints, and the world (x, y) of cell (0, 0)."""
         return occupancy_grid(self.apartment, resolution)
+
+    # ------------------------------------------------------------------ benchmark-side control of the simulator
+    def save_state(self) -> dict[str, Any]:
+        """The whole simulator state as JSON-ready data: physics, where every object rests, what is held, the RNG.
+
+        `restore_state` on an env reset to the same apartment brings it back exactly (the same steps then give
+        the same observations).
+        """
+        env = self._env
+        assert env.model is not None and env.data is not None
+        spec = mujoco.mjtState.mjSTATE_INTEGRATION
+        physics = np.empty(mujoco.mj_stateSize(env.model, spec))
+        mujoco.mj_getState(env.model, env.data, physics, spec)
+        return {
+            "apartment_seed": self.apartment.seed,
+            "rooms": len(self.apartment.rooms),
+            "physics": physics.tolist(),
+            "placements": {
+                str(oid): {"furniture": p.furniture, "receptacle": p.receptacle, "body": p.body, "local": p.local.tolist()}
+                for oid, p in env._placements.items()
+            },
+            "held": env._held,
+            "steps": env._steps,
+            "rng": env.np_random.bit_generator.state,
+        }
+
+    def restore_state(self, state: dict[str, Any]) -> Observation:
+        """Put the simulator back in a saved state (the env reset to the apartment it was saved in); returns the view."""
+        from mindpalace.envs.household.env import Placement
+
+        env = self._env
+        assert env.model is not None and env.data is not None
+        if state["apartment_seed"] != self.apartment.seed or state["rooms"] != len(self.apartment.rooms):
+            raise ValueError(
+                f"the state was saved in apartment {state['apartment_seed']} ({state['rooms']} rooms), "
+                f"not this one ({self.apartment.seed}, {len(self.apartment.rooms)} rooms)"
+            )
+        spec = mujoco.mjtState.mjSTATE_INTEGRATION
+        physics = np.asarray(state["physics"], dtype=np.float64)
+        if physics.size != mujoco.mj_stateSize(env.model, spec):
+            raise ValueError("the saved physics state does not fit this model")
+        mujoco.mj_setState(env.model, env.data, physics, spec)
+        env._placements = {
+            int(oid): Placement(p["furniture"], p["receptacle"], p["body"], np.asarray(p["local"], dtype=np.float64))
+            for oid, p in state["placements"].items()
+        }
+        env._held = state["held"]
+        env._steps = int(state["steps"])
+        env.np_random.bit_generator.state = state["rng"]
+        mujoco.mj_forward(env.model, env.data)
+        return env._observe(None)  # also what is in view now (actions check it), as after any step
+
+    def render_from(
+        self, x: float, y: float, yaw: float, pan: float = 0.0, tilt: float = 0.0
+    ) -> tuple[NDArray[np.uint8], NDArray[np.float32], NDArray[np.int32]]:
+        """(rgb, depth, segmentation) the head camera would see with the base at (x, y, yaw) and the head at (pan, tilt).
+
+        The simulator is left exactly as it was: nothing moves, and what the robot has in view is unchanged.
+        """
+        env = self._env
+        assert env.model is not None and env.data is not None and env._renderer is not None
+        spec = mujoco.mjtState.mjSTATE_INTEGRATION
+        saved = np.empty(mujoco.mj_stateSize(env.model, spec))
+        mujoco.mj_getState(env.model, env.data, saved, spec)
+        try:
+            for joint, value in zip(("base_x", "base_y", "base_yaw", "head_pan", "head_tilt"), (x, y, yaw, pan, tilt)):
+                env.data.qpos[env._qadr[joint]] = value
+            mujoco.mj_forward(env.model, env.data)
+            return env._renderer.render(env.data)
+        finally:
+            mujoco.mj_setState(env.model, env.data, saved, spec)
+            mujoco.mj_forward(env.model, env.data)

@@ -97,6 +97,7 @@ def wire_type(msg_type: type[IdlStruct]) -> type[IdlStruct]:
     with _domains_lock:
         wire = _wire_types.get(msg_type)
         if wire is None:
+            assert dataclasses.is_dataclass(msg_type), f"{msg_type.__name__}: message structs are dataclasses"
             hints = typing.get_type_hints(msg_type, include_extras=True)
             fields = [f.name for f in dataclasses.fields(msg_type)]
 

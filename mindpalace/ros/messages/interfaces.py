@@ -7,6 +7,7 @@ generated here with ROS 2's names (`pkg::action::dds_::Name_SendGoal_Request_`, 
 """
 
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,13 @@ def _struct(package: str, name: str, fields: dict[str, tuple[Any, Any]]) -> type
 
     cls = types.new_class(name, (IdlStruct,), {"typename": f"{package}::action::dds_::{name}_"}, body)
     return dataclass(cls)
+
+
+def build(cls: type[IdlStruct], *values: Any) -> IdlStruct:
+    """An instance of `cls` from its fields in order. For the wrappers made at run time (`_struct`), whose fields the
+    type checker cannot see: their constructor, as a callable of any arguments."""
+    constructor: Callable[..., IdlStruct] = cls
+    return constructor(*values)
 
 
 def action_type(goal: type[IdlStruct], result: type[IdlStruct], feedback: type[IdlStruct]) -> ActionType:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import mujoco
 import numpy as np
 from numpy.typing import NDArray
 
 from mindpalace.core.geometry import make_pose
 from mindpalace.core.types import Observation
 from mindpalace.envs.household.layout import Apartment, occupancy_grid
-from mindpalace.envs.household.renderer import mujoco
 
 if TYPE_CHECKING:
     from mindpalace.envs.household.env import HouseholdEnv

@@ -197,7 +197,7 @@ def approaches(
     or, when that stand-off is blocked on the map (a wall, a merged part), gets near it. An object is reached when
     the arm can, a room when the base is inside it, a point within 0.3 m.
     """
-    if target.kind == "object" and runtime.spatial.scene.kind_of(target.obj) == "part":
+    if target.kind == "object" and target.obj is not None and runtime.spatial.scene.kind_of(target.obj) == "part":
         return [
             (_standoff(runtime, target.obj, config), 0.35, target.xy),
             (target.xy, config.stop_distance(runtime.robot), target.xy),
@@ -347,7 +347,7 @@ def press(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig) -> S
     if isinstance(target, SkillOutcome):
         return target
     _look_at(runtime, target.obj.center)
-    outcome = runtime.step(Press(target.obj.source_id), about=target.obj.id).last_outcome
+    outcome = runtime.act(Press(target.obj.source_id), about=target.obj.id)
     if outcome.success:
         return ok(f"pressed {target.name}")
     return fail(outcome.reason, outcome.message)

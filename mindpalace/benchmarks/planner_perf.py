@@ -73,6 +73,8 @@ def _time_local_model(
     Every decision has its own time of day, so that no prompt repeats whole: what the prefix cache gives
     is what decisions share (the examples; within an episode the task, memory context and plan so far).
     """
+    from mindpalace.planning.backends.local import LocalBackend  # torch: imported when the local model is timed
+
     planner = build_planner(config, reader, world.env.robot)
     first, following, overheads, cpu = [], [], [], []
     propose = partial(_propose, world.runtime)
@@ -88,7 +90,9 @@ def _time_local_model(
         planner.note(step)
         then = replace(now, time_of_day=_minutes_later(now.time_of_day, 1), last_outcome=step)
         following.append(planner.decide(then, partial(propose, planner.task)).inference_s)
-    prefixes = planner.backend.prefixes
+    backend = planner.backend
+    assert isinstance(backend, LocalBackend), "timed with the local model"
+    prefixes = backend.prefixes
     return {
         **_stats(first, "local_inference_ms"),
         **_stats(cpu, "local_decision_cpu_ms"),

@@ -122,8 +122,8 @@ def run_ingest(args: argparse.Namespace) -> int:
         if args.out is not None:
             args.out.mkdir(parents=True, exist_ok=True)
             with node.lock:
-                node.memory.spatial.scene_graph()
-                node.memory.spatial.scene.save_json(args.out / "scene_graph.json")
+                node.spatial.scene_graph()
+                node.spatial.scene.save_json(args.out / "scene_graph.json")
             (args.out / "report.json").write_text(json.dumps(asdict(report), indent=2))
     finally:
         node.close()

@@ -246,9 +246,10 @@ class VectorIndex:
         for kind, entry in manifest["kinds"].items():
             view = data[entry["offset"] : entry["offset"] + entry["size"]]
             # Checked before faiss reads them: faiss trusts the sizes written in its own format.
-            if len(view) != entry["size"] or zlib.crc32(view) != entry["crc32"]:
+            if len(view) != entry["size"] or zlib.crc32(view.data) != entry["crc32"]:
                 raise _Unusable(f"kind {kind!r}: its bytes do not match their checksum (a corrupt file)")
-            index = faiss.read_index(faiss.ZeroCopyIOReader(faiss.swig_ptr(view), len(view)))
+            # ZeroCopyIOReader is in faiss (>= 1.8) but not in its stub.
+            index = faiss.read_index(faiss.ZeroCopyIOReader(faiss.swig_ptr(view), len(view)))  # type: ignore[attr-defined]
             if index.ntotal != entry["count"] or index.d != self.dim:
                 raise _Unusable(f"kind {kind!r}: the index holds {index.ntotal} {index.d}-d vectors")
             indexes[kind] = _KindIndex(index, entry["trained_at"], view)
@@ -316,8 +317,11 @@ class VectorIndex:
                 ivf.clustering_index = exact  # k-means assigns exactly; the graph is then built over its centroids
             index.train(self._training_sample(kind))
             if graph:
-                ivf.clustering_index = None  # `exact` goes with this call
-                faiss.downcast_index(ivf.quantizer).hnsw.efSearch = GRAPH_SEARCH_BREADTH
+                # `exact` goes with this call; faiss' stub types the (nullable) pointer as never None.
+                ivf.clustering_index = None  # type: ignore[assignment]
+                quantizer = faiss.downcast_index(ivf.quantizer)
+                assert isinstance(quantizer, faiss.IndexHNSW), "IVF..._HNSW32 quantizes with a graph"
+                quantizer.hnsw.efSearch = GRAPH_SEARCH_BREADTH
             entry = _KindIndex(index, count)
         cursor = self._bank.reader().execute("SELECT id, vector FROM vectors WHERE kind = ? ORDER BY id", (kind,))
         while rows := cursor.fetchmany(READ_CHUNK):

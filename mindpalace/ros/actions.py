@@ -24,7 +24,7 @@ from mindpalace.ros.messages.common import (
     GoalStatusArray,
     Time,
 )
-from mindpalace.ros.messages.interfaces import CANCEL_GOAL, ActionType
+from mindpalace.ros.messages.interfaces import CANCEL_GOAL, ActionType, build
 from mindpalace.ros.qos import ACTION_STATUS, DEFAULT
 from mindpalace.ros.transport import Transport, TransportError
 
@@ -71,14 +71,16 @@ class ActionServer:
     def _send_goal(self, request: Any) -> Any:
         goal_id = bytes(request.goal_id.uuid)
         handle = GoalHandle(goal_id, request.goal, Time.from_seconds(time.time()))
-        handle.publish_feedback = lambda feedback: self._feedback.publish(self.action.feedback_message(UUID(goal_id), feedback))
+        handle.publish_feedback = lambda feedback: self._feedback.publish(
+            build(self.action.feedback_message, UUID(goal_id), feedback)
+        )
         with self._lock:
             if goal_id in self._goals:
-                return self.action.send_goal.response(False, handle.stamp)
+                return build(self.action.send_goal.response, False, handle.stamp)
             self._goals[goal_id] = handle
         self._publish_status()
         threading.Thread(target=self._run, args=(handle,), name=f"goal-{goal_id.hex()[:8]}", daemon=True).start()
-        return self.action.send_goal.response(True, handle.stamp)
+        return build(self.action.send_goal.response, True, handle.stamp)
 
     def _run(self, handle: GoalHandle) -> None:
         handle.status = GoalStatus.STATUS_EXECUTING
@@ -98,9 +100,9 @@ class ActionServer:
         with self._lock:
             handle = self._goals.get(bytes(request.goal_id.uuid))
         if handle is None:
-            return self.action.get_result.response(GoalStatus.STATUS_UNKNOWN, self.action.result())
+            return build(self.action.get_result.response, GoalStatus.STATUS_UNKNOWN, self.action.result())
         handle.done.wait()
-        return self.action.get_result.response(handle.status, handle.result)
+        return build(self.action.get_result.response, handle.status, handle.result)
 
     def _cancel_goal(self, request: CancelGoalRequest) -> CancelGoalResponse:
         with self._lock:
@@ -157,12 +159,12 @@ class ActionClient:
         if feedback is not None:
             self._listeners[goal_id] = feedback
         try:
-            accepted = self._send_goal.call(self.action.send_goal.request(UUID(goal_id), goal), timeout_s=10.0)
+            accepted = self._send_goal.call(build(self.action.send_goal.request, UUID(goal_id), goal), timeout_s=10.0)
             if not accepted.accepted:
                 return GoalStatus.STATUS_UNKNOWN, None
             if cancel is not None:
                 threading.Thread(target=self._cancel_when, args=(cancel, finished, goal_id), daemon=True).start()
-            response = self._get_result.call(self.action.get_result.request(UUID(goal_id)), timeout_s=timeout_s)
+            response = self._get_result.call(build(self.action.get_result.request, UUID(goal_id)), timeout_s=timeout_s)
             return int(response.status), response.result
         finally:
             finished.set()

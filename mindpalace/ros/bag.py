@@ -9,10 +9,10 @@ late (or that was cut after them) still gives every frame its pose.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
@@ -23,7 +23,7 @@ from mindpalace.perception.depth_render import map_agreement
 from mindpalace.ros.convert import MessageError
 from mindpalace.ros.memory_node import Frame, MemoryNode
 from mindpalace.ros.messages.common import Clock, String
-from mindpalace.ros.messages.idl import ros_type_name
+from mindpalace.ros.messages.idl import IdlStruct, ros_type_name
 from mindpalace.ros.messages.sensor import CameraInfo, Image, TFMessage
 from mindpalace.ros.qos import SENSOR_DATA, TF, TRANSIENT_LOCAL, QosProfile
 from mindpalace.ros.tf import TfError
@@ -31,7 +31,7 @@ from mindpalace.ros.tf import TfError
 log = logging.getLogger(__name__)
 
 STORAGES = {"sqlite3": StoragePlugin.SQLITE3, "mcap": StoragePlugin.MCAP}
-BAG_VERSION = 9  # rosbag2's metadata format (Jazzy writes 9); rosbags needs it said
+BAG_VERSION: Final = 9  # rosbag2's metadata format (Jazzy writes 9); rosbags needs it said
 _INFINITE = QosTime(2147483647, 4294967295)  # rosbag2's "unspecified" duration
 
 
@@ -123,7 +123,7 @@ def ingest(path: Path, node: MemoryNode, agreement_frames: int = 30) -> IngestRe
     """
     config = node.config
     topics = config.topics
-    handlers = {
+    handlers: dict[str, tuple[type[IdlStruct], Callable[[Any], Frame | None]]] = {
         topics.color: (Image, lambda m: node.on_color(m)),
         topics.depth: (Image, lambda m: node.on_depth(m)),
         topics.camera_info: (CameraInfo, node.on_camera_info),
@@ -171,8 +171,8 @@ def ingest(path: Path, node: MemoryNode, agreement_frames: int = 30) -> IngestRe
         reader.close()
     with node.lock:
         node.memory.flush()
-        objects = len(node.memory.spatial.objects.objects)
-        cloud = node.memory.spatial.surface.points()
+        objects = len(node.spatial.objects.objects)
+        cloud = node.spatial.surface.points()
     agreements = [a for a in map_agreement(cloud, kept) if a == a] if len(cloud) and kept else []
     counters = node.counters
     return IngestReport(
@@ -190,7 +190,7 @@ def ingest(path: Path, node: MemoryNode, agreement_frames: int = 30) -> IngestRe
     )
 
 
-def _decode(node: MemoryNode, topic: str, msg_type: type, raw: bytes | memoryview) -> Any:
+def _decode(node: MemoryNode, topic: str, msg_type: type[IdlStruct], raw: bytes | memoryview) -> Any:
     try:
         return msg_type.deserialize(bytes(raw))
     except Exception as error:  # not CDR of this type: counted, never fatal

@@ -157,6 +157,7 @@ def pose_msg(pose: NDArray[np.float64]) -> Pose:
 
 def pose_from_msg(msg: Pose | Transform) -> NDArray[np.float64]:
     """4x4 from a Pose or a Transform; a zero quaternion is rejected."""
+    t: Vector3 | Point
     if isinstance(msg, Transform):
         t, q = msg.translation, msg.rotation
     else:

@@ -85,10 +85,10 @@ def dds_qos(profile: QosProfile, user_data: bytes | None = None) -> Qos:
     return Qos(*policies)
 
 
-_wire_types: dict[type, type] = {}
+_wire_types: dict[type[IdlStruct], type[IdlStruct]] = {}
 
 
-def wire_type(msg_type: type) -> type:
+def wire_type(msg_type: type[IdlStruct]) -> type[IdlStruct]:
     """The struct a request or reply is on the wire: rmw_cyclonedds' header, then the message's fields.
 
     cyclonedds checks written samples against the topic's type, so the topic is made with this struct; it keeps
@@ -97,6 +97,7 @@ def wire_type(msg_type: type) -> type:
     with _domains_lock:
         wire = _wire_types.get(msg_type)
         if wire is None:
+            assert dataclasses.is_dataclass(msg_type), f"{msg_type.__name__}: message structs are dataclasses"
             hints = typing.get_type_hints(msg_type, include_extras=True)
             fields = [f.name for f in dataclasses.fields(msg_type)]
 
@@ -105,7 +106,7 @@ def wire_type(msg_type: type) -> type:
                 namespace["__annotations__"] = {"client_id_": t.uint64, "sequence_": t.int64, **{f: hints[f] for f in fields}}
                 namespace.update(dict.fromkeys(namespace["__annotations__"]))
 
-            typename = msg_type.__idl_typename__  # type: ignore[attr-defined]
+            typename = msg_type.__idl_typename__
             wire = _wire_types[msg_type] = dataclasses.dataclass(
                 types.new_class(f"{msg_type.__name__}Wire", (IdlStruct,), {"typename": typename}, body)
             )
@@ -117,7 +118,7 @@ def _padded(data: bytes) -> bytes:
 
 
 class DdsPublisher:
-    def __init__(self, writer: DataWriter, msg_type: type) -> None:
+    def __init__(self, writer: DataWriter, msg_type: type[IdlStruct]) -> None:
         self._writer = writer
         self._type = msg_type
 
@@ -198,7 +199,7 @@ class DdsTransport:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._closing = threading.Event()
-        self._subscriptions: list[tuple[str, DataReader, type, Callable[[Any], None]]] = []
+        self._subscriptions: list[tuple[str, DataReader, type[IdlStruct], Callable[[Any], None]]] = []
         self._waitset = WaitSet(self.participant)
         self._wake = GuardCondition(self.participant)
         self._waitset.attach(self._wake)
@@ -211,7 +212,7 @@ class DdsTransport:
         """A unique id for a client or service in this process: the participant's GUID and a counter."""
         return f"{self.participant.guid.hex}.{next(self._ids)}"
 
-    def topic(self, dds_name: str, msg_type: type) -> Topic:
+    def topic(self, dds_name: str, msg_type: type[IdlStruct]) -> Topic:
         with self._lock:
             topic = self._topics.get(dds_name)
             if topic is None:
@@ -220,7 +221,7 @@ class DdsTransport:
                 raise TransportError(f"{dds_name} is already used with type {topic.data_type.__name__}")
             return topic
 
-    def publisher(self, topic: str, msg_type: type, qos: QosProfile) -> DdsPublisher:
+    def publisher(self, topic: str, msg_type: type[IdlStruct], qos: QosProfile) -> DdsPublisher:
         """A writer that lives as long as the transport (a transient local sample stays offered after a one-off publish)."""
         name = resolve(topic, self.namespace)
         writer = DataWriter(self.participant, self.topic(f"rt{name}", msg_type), dds_qos(qos))
@@ -228,7 +229,7 @@ class DdsTransport:
             self._keep.append(writer)
         return DdsPublisher(writer, msg_type)
 
-    def subscribe(self, topic: str, msg_type: type, qos: QosProfile, callback: Callable[[Any], None]) -> None:
+    def subscribe(self, topic: str, msg_type: type[IdlStruct], qos: QosProfile, callback: Callable[[Any], None]) -> None:
         name = resolve(topic, self.namespace)
         reader = DataReader(self.participant, self.topic(f"rt{name}", msg_type), dds_qos(qos))
         condition = ReadCondition(reader, _ANY)

@@ -205,7 +205,7 @@ def run_e2e(
             say(f"  -> {'success' if succeeded else 'failure'}: {detail}")
         summary = {
             "instructions": len(results),
-            "succeeded": sum(r["success"] for r in results),
+            "succeeded": sum(1 for r in results if r["success"]),
             "results": results,
             "day_env_steps": day.env_steps,
             "objects_moved": len(day.moves),

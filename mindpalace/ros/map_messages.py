@@ -118,10 +118,12 @@ def markers_msg(graph: nx.DiGraph, stamp_s: float, frame: str) -> MarkerArray:
         markers.append(
             Marker(head, "labels", number, Marker.TEXT_VIEW_FACING, Marker.ADD, label, Vector3(0.0, 0.0, 0.12), _WHITE, text=text)
         )
+    relation_points: list[Point] = []
     for holder, held, data in graph.edges(data=True):
         if data.get("relation") in ("on", "in") and "center" in graph.nodes[holder] and "center" in graph.nodes[held]:
-            relations.points += [_point(graph.nodes[holder]["center"]), _point(graph.nodes[held]["center"])]
-    if relations.points:
+            relation_points += [_point(graph.nodes[holder]["center"]), _point(graph.nodes[held]["center"])]
+    if relation_points:
+        relations.points = relation_points
         markers.append(relations)
     return MarkerArray(markers)
 

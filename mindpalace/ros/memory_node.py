@@ -27,6 +27,7 @@ from mindpalace.agent.runtime import display_name
 from mindpalace.core.config import Component
 from mindpalace.core.types import Event, InstanceInfo, Observation
 from mindpalace.memory.local_reader import LocalReader
+from mindpalace.memory.spatial.memory import SpatialMemory
 from mindpalace.memory.spatial.objects import ObjectUpdate
 from mindpalace.memory.system import MemorySystem
 from mindpalace.perception.pipeline import PerceptionConfig, PerceptionPipeline
@@ -195,6 +196,7 @@ class MemoryNode:
             raise ValueError(f"the memory node needs a preset with spatial memory, not {memory.config.preset!r}")
         self.config = config
         self.memory = memory
+        self.spatial: SpatialMemory = memory.spatial  # the memory's map, set once when the memory is built
         self.pipeline = pipeline
         self.reader = LocalReader(memory)
         self.tf = TfBuffer()
@@ -380,7 +382,7 @@ class MemoryNode:
             self.counters.bad("floor_plan", MessageError("json", str(error)))
             return
         with self.lock:
-            self.memory.spatial.set_rooms(rooms, privileged=False)
+            self.spatial.set_rooms(rooms, privileged=False)
 
     # ------------------------------------------------------------------ services
     def query(self, request: QueryRequest) -> QueryResponse:
@@ -420,7 +422,7 @@ class MemoryNode:
             if not result.ok:
                 return WhereIsResponse(False, result.error, [])
             objects = []
-            kinds = {o.id: self.memory.spatial.scene.kind_of(o) for o in self.memory.spatial.objects.objects.values()}
+            kinds = {o.id: self.spatial.scene.kind_of(o) for o in self.spatial.objects.objects.values()}
             for item in result.items:
                 data = item.data
                 if item.kind != "object" or data.get("position") is None:
@@ -477,17 +479,17 @@ class MemoryNode:
     def _from_sources(self, action: str, source_ids: list[int], relation: str) -> tuple[list[int], dict[str, str]]:
         """Memory ids and names for what the robot acted on, known by the segmenter's ids (as the agent runtime does):
         the target first (for a place, the object held), then the receptacle."""
-        objects = self.memory.spatial.objects.objects
+        objects = self.spatial.objects.objects
 
         def memory_id(source_id: int) -> int | None:
             matches = [o for o in objects.values() if o.source_id == source_id]
             return max(matches, key=lambda o: o.last_seen).id if matches else None
 
         def name(object_id: int | None) -> str:
-            return display_name(objects[object_id]) if object_id in objects else "something"
+            return display_name(objects[object_id]) if object_id is not None and object_id in objects else "something"
 
         if action == "place":
-            held = next((i for i, state in self.memory.spatial.scene.states.items() if state == "held"), None)
+            held = next((i for i, state in self.spatial.scene.states.items() if state == "held"), None)
             receptacle = memory_id(source_ids[0])
             ids = [i for i in (held, receptacle) if i is not None]
             return ids, {"object": name(held), "receptacle": name(receptacle), "relation": relation}
@@ -496,7 +498,7 @@ class MemoryNode:
 
     def _apply_manipulation(self, action: str, object_ids: list[int], time_s: float) -> None:
         """What a successful pick, place, open or close tells memory about the things it names."""
-        spatial = self.memory.spatial
+        spatial = self.spatial
         target = spatial.objects.resolve(object_ids[0])
         if action == "pick":
             self.memory.set_state(target, "held", time_s)
@@ -506,15 +508,15 @@ class MemoryNode:
             self.memory.set_state(target, "", time_s)
             receptacle = spatial.objects.resolve(object_ids[1]) if len(object_ids) > 1 else None
             objects = spatial.objects.objects
-            if target in objects and receptacle in objects:
+            if receptacle is not None and target in objects and receptacle in objects:
                 # Until the camera sees it, it is where it was put: on or in the receptacle.
-                update = spatial.objects.move(target, objects[receptacle].center, time_s)
+                spatial.objects.move(target, objects[receptacle].center, time_s)
                 obj = objects[target]
-                room = self._room_at(float(update.center[0]), float(update.center[1]))
-                self.memory.remember_object(target, obj.label, tuple(update.center), time_s, room=room, change="moved")
+                room = self._room_at(float(obj.center[0]), float(obj.center[1]))
+                self.memory.remember_object(target, obj.label, tuple(obj.center), time_s, room=room, change="moved")
 
     def _room_at(self, x: float, y: float) -> str | None:
-        return next((room.name for room in self.memory.spatial.rooms if room.contains(x, y)), None)
+        return next((room.name for room in self.spatial.rooms if room.contains(x, y)), None)
 
     def tell(self, request: TellRequest) -> TellResponse:
         try:
@@ -545,5 +547,5 @@ class MemoryNode:
     def status(self) -> dict[str, Any]:
         with self.lock:
             stats = self.memory.stats()
-            mapped = len(self.memory.spatial.objects.objects)
+            mapped = len(self.spatial.objects.objects)
         return {**self.counters.to_dict(), "mapped": mapped, "memory": stats, "time_s": round(self.now(), 3)}

@@ -155,7 +155,7 @@ class MemoryNodeRos:
         node, frame = self.node, self.node.config.frames.map
         with node.lock:
             stamp = node.now()
-            spatial = node.memory.spatial
+            spatial = node.spatial
             grid, known = spatial.occupancy.costmap(inflate=False)
             graph = spatial.scene_graph()
             self._map.publish(occupancy_grid_msg(known, grid.origin, grid.resolution, stamp, frame))

@@ -36,14 +36,14 @@ STAMP = struct.Struct("<iI")  # builtin_interfaces/Time
 def run_camera(domain_id: int, folder: Path, seconds: float, hz: float, queries: int, settle_s: float = 5.0) -> dict[str, Any]:
     """The camera side (a child process): publish for `seconds` at `hz`, then time `queries` memory queries."""
     from mindpalace.perception.alignment import aligned_sequence
+    from mindpalace.ros.dds import DdsTransport
     from mindpalace.ros.messages.mindpalace_msgs import QUERY, QueryRequest
     from mindpalace.ros.qos import SENSOR_DATA, TF, TRANSIENT_LOCAL
     from mindpalace.ros.sensor_messages import CameraTopics, RobotFrames, camera_messages, handheld_static_tf, handheld_tf
-    from mindpalace.ros.transport import make_transport
 
     frames = list(aligned_sequence(folder))
     topics, names = CameraTopics(), RobotFrames()
-    transport = make_transport("dds", "camera", domain_id=domain_id)
+    transport = DdsTransport("camera", domain_id=domain_id)  # DDS itself: the camera writes serialized CDR
     static = transport.publisher("/tf_static", type(handheld_static_tf(names)), TRANSIENT_LOCAL)
     tf = transport.publisher("/tf", type(handheld_static_tf(names)), TF)
     # Each frame's messages serialized once; publishing only writes the stamp into them, as a driver's copy would.

@@ -162,11 +162,11 @@ class RclpyTransport:
         self._thread = threading.Thread(target=self._executor.spin, name=f"{node_name}-rclpy", daemon=True)
         self._thread.start()
 
-    def publisher(self, topic: str, msg_type: type, qos: QosProfile) -> RclpyPublisher:
+    def publisher(self, topic: str, msg_type: type[IdlStruct], qos: QosProfile) -> RclpyPublisher:
         cls = ros_class(ros_type_name(msg_type))
         return RclpyPublisher(self.node.create_publisher(cls, resolve(topic), _qos(qos)), cls)
 
-    def subscribe(self, topic: str, msg_type: type, qos: QosProfile, callback: Callable[[Any], None]) -> None:
+    def subscribe(self, topic: str, msg_type: type[IdlStruct], qos: QosProfile, callback: Callable[[Any], None]) -> None:
         name = resolve(topic)
 
         def receive(ros_msg: Any) -> None:

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 from mindpalace.agent.path_following import PathFollower
 from mindpalace.agent.path_planning import plan_path
 from mindpalace.agent.skills import SkillConfig
@@ -231,7 +233,9 @@ class SimBridge:
             return NavigateToPoseResult(9002, f"goals are taken in the {self.frames.map} frame, not {goal.header.frame_id!r}")
         target = (float(goal.pose.position.x), float(goal.pose.position.y))
         q = goal.pose.orientation
-        rotation = quat_to_matrix([q.x, q.y, q.z, q.w]) if (q.x, q.y, q.z, q.w) != (0, 0, 0, 0) else None
+        rotation = (
+            quat_to_matrix(np.array([q.x, q.y, q.z, q.w], dtype=np.float64)) if (q.x, q.y, q.z, q.w) != (0, 0, 0, 0) else None
+        )
         final_yaw = math.atan2(rotation[1, 0], rotation[0, 0]) if rotation is not None else None
         config, started = self.config.navigation, time.monotonic()
         self.busy.set()

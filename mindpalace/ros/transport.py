@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from mindpalace.ros.messages.idl import IdlStruct
 from mindpalace.ros.messages.interfaces import ServiceType
 from mindpalace.ros.qos import QosProfile
 
@@ -56,9 +57,9 @@ class Transport(Protocol):
     name: str
     stats: TransportStats
 
-    def publisher(self, topic: str, msg_type: type, qos: QosProfile) -> Publisher: ...
+    def publisher(self, topic: str, msg_type: type[IdlStruct], qos: QosProfile) -> Publisher: ...
 
-    def subscribe(self, topic: str, msg_type: type, qos: QosProfile, callback: Callable[[Any], None]) -> None: ...
+    def subscribe(self, topic: str, msg_type: type[IdlStruct], qos: QosProfile, callback: Callable[[Any], None]) -> None: ...
 
     def serve(self, service: str, srv: ServiceType, handler: Callable[[Any], Any]) -> None: ...
 

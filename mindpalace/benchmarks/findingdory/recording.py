@@ -186,6 +186,7 @@ class RecordingWriter:
         path = self.folder / f"chunk_{self._chunk:05d}.npz"
         np.savez(
             path,
+            allow_pickle=False,  # numbers only
             **arrays,
             camera_pose=np.stack(camera_poses),
             base_pose=np.stack(base_poses),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
@@ -112,7 +112,8 @@ class _World:
 class TabletopEnv(gym.Env):
     """Gymnasium-style env; observations are `mindpalace.core.Observation` (see `GymnasiumView` for dicts)."""
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 4}
+    # Gymnasium declares `metadata` an instance attribute, so it cannot be a ClassVar here.
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 4}  # noqa: RUF012
 
     def __init__(self, config: TabletopConfig | None = None, render_mode: str | None = None, **overrides: Any) -> None:
         base = asdict(config) if config is not None else {}

@@ -90,11 +90,7 @@ def _geom(parent: ET.Element, name: str, group: int | None, rgb: tuple[float, fl
     ET.SubElement(
         parent,
         "geom",
-        name=name,
-        rgba=_fmt((*rgb, 1.0)),
-        contype=str(contype),
-        conaffinity=str(conaffinity),
-        **attributes,
+        {"name": name, "rgba": _fmt((*rgb, 1.0)), "contype": str(contype), "conaffinity": str(conaffinity), **attributes},
     )
 
 

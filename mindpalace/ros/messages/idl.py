@@ -10,7 +10,6 @@ Modules that define IDL structs must not use `from __future__ import annotations
 annotations as types.
 """
 
-from collections.abc import Sequence
 from typing import Annotated, Any
 
 from cyclonedds.idl import IdlStruct
@@ -34,8 +33,9 @@ _INT8 = _OctetSequence(t.int8)
 Builder.easy_types[_UINT8] = BytesMachine
 Builder.easy_types[_INT8] = BytesMachine
 
-Octets = Annotated[Sequence[t.uint8], _UINT8]  # ROS uint8[] as bytes
-SignedOctets = Annotated[Sequence[t.int8], _INT8]  # ROS int8[] as bytes (two's complement)
+# cyclonedds reads only the metadata (the second argument); the first is the Python type the field holds.
+Octets = Annotated[bytes, _UINT8]  # ROS uint8[] as bytes
+SignedOctets = Annotated[bytes, _INT8]  # ROS int8[] as bytes (two's complement)
 
 
 def ros_type_name(cls: Any) -> str:

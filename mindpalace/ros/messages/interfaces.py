@@ -7,6 +7,7 @@ generated here with ROS 2's names (`pkg::action::dds_::Name_SendGoal_Request_`, 
 """
 
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +20,8 @@ class ServiceType:
     """`pkg/srv/Name`: its request and response types."""
 
     name: str
-    request: type
-    response: type
+    request: type[IdlStruct]
+    response: type[IdlStruct]
 
 
 @dataclass(frozen=True)
@@ -28,15 +29,15 @@ class ActionType:
     """`pkg/action/Name`: its goal, result and feedback, and the wrappers that carry them."""
 
     name: str
-    goal: type
-    result: type
-    feedback: type
+    goal: type[IdlStruct]
+    result: type[IdlStruct]
+    feedback: type[IdlStruct]
     send_goal: ServiceType
     get_result: ServiceType
-    feedback_message: type
+    feedback_message: type[IdlStruct]
 
 
-def service_type(request: type, response: type) -> ServiceType:
+def service_type(request: type[IdlStruct], response: type[IdlStruct]) -> ServiceType:
     name = ros_type_name(request).removesuffix("_Request")
     if ros_type_name(response) != f"{name}_Response":
         raise ValueError(f"{ros_type_name(response)} is not the response of {name}")
@@ -46,7 +47,7 @@ def service_type(request: type, response: type) -> ServiceType:
 CANCEL_GOAL = service_type(CancelGoalRequest, CancelGoalResponse)
 
 
-def _struct(package: str, name: str, fields: dict[str, tuple[Any, Any]]) -> type:
+def _struct(package: str, name: str, fields: dict[str, tuple[Any, Any]]) -> type[IdlStruct]:
     """A dataclass IDL struct `package::action::dds_::name_` with (annotation, default factory) fields."""
 
     def body(namespace: dict[str, Any]) -> None:
@@ -58,7 +59,14 @@ def _struct(package: str, name: str, fields: dict[str, tuple[Any, Any]]) -> type
     return dataclass(cls)
 
 
-def action_type(goal: type, result: type, feedback: type) -> ActionType:
+def build(cls: type[IdlStruct], *values: Any) -> IdlStruct:
+    """An instance of `cls` from its fields in order. For the wrappers made at run time (`_struct`), whose fields the
+    type checker cannot see: their constructor, as a callable of any arguments."""
+    constructor: Callable[..., IdlStruct] = cls
+    return constructor(*values)
+
+
+def action_type(goal: type[IdlStruct], result: type[IdlStruct], feedback: type[IdlStruct]) -> ActionType:
     """The action whose `Name_Goal`, `Name_Result` and `Name_Feedback` structs are given."""
     package, _, goal_name = ros_type_name(goal).split("/")
     name = goal_name.removesuffix("_Goal")

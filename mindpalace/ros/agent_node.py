@@ -204,11 +204,16 @@ class RosRuntime:
     def room(self) -> str | None:
         return self.room_at(*self.xy)
 
+    @property
+    def spatial(self) -> SpatialMemory:
+        """The memory node's map as last mirrored."""
+        return self.memory.spatial
+
     def room_at(self, x: float, y: float) -> str | None:
-        return next((r.name for r in self.memory.spatial.rooms if r.contains(x, y)), None)
+        return next((r.name for r in self.spatial.rooms if r.contains(x, y)), None)
 
     def objects(self) -> dict[int, MapObject]:
-        return self.memory.spatial.objects.objects
+        return self.spatial.objects.objects
 
     # ------------------------------------------------------------------ acting
     def record(

@@ -44,6 +44,7 @@ def test_the_mirror_holds_memory_s_map(ingested) -> None:
 
     class View:  # what resolve_target reads of a runtime
         memory = mirror
+        spatial = copy
 
         def objects(self):
             return copy.objects.objects
@@ -51,9 +52,8 @@ def test_the_mirror_holds_memory_s_map(ingested) -> None:
     some = next(iter(spatial.objects.objects.values()))
     target = resolve_target(View(), f"{some.label} #{some.id}")  # type: ignore[arg-type]
     assert target.obj is not None and target.obj.id == some.id
-    # (A room named "office 1" reads as object #1 in resolve_target: the agent's grounding, reported upstream.)
-    rooms = [r.name for r in spatial.rooms if not r.name[-1].isdigit()]
-    assert rooms and resolve_target(View(), rooms[0]).kind == "room"  # type: ignore[arg-type]
+    rooms = [r.name for r in spatial.rooms]
+    assert rooms and all(resolve_target(View(), name).kind == "room" for name in rooms)  # type: ignore[arg-type]
 
 
 def test_the_remote_reader_answers_as_the_local_one(ingested, domain_id: int) -> None:

@@ -62,7 +62,7 @@ class Recorder:
 
 def test_the_rover_is_an_env_and_offers_only_what_its_body_can_do() -> None:
     assert isinstance(MinimalEnv(), Env)
-    assert set(skills_for(ROVER)) == set(SKILLS) - {"open", "close"}
+    assert set(skills_for(ROVER)) == set(SKILLS) - {"open", "close", "press"}
 
 
 def test_an_agent_for_the_rover_puts_the_mug_on_the_desk(tmp_path: Path) -> None:

@@ -143,11 +143,11 @@ def test_an_unstorable_model_answer_is_refused_and_the_episode_goes_on(world, tm
     assert "It is in the drawer." in paths["md"].read_text(encoding="utf-8")
 
 
-def test_an_unexpected_error_ends_the_episode_with_its_report(world, tmp_path, monkeypatch) -> None:
+def test_an_unexpected_error_ends_the_episode_with_its_report(world, tmp_path) -> None:
     """A skill that raises (here memory's disk failing mid-episode) ends the episode; its record and report remain."""
     import sqlite3
 
-    from mindpalace.agent import loop
+    from mindpalace.agent.skills import run_skill
 
     calls = []
 
@@ -155,12 +155,12 @@ def test_an_unexpected_error_ends_the_episode_with_its_report(world, tmp_path, m
         calls.append(name)
         if len(calls) == 2:
             raise sqlite3.OperationalError("disk I/O error \ud800")
-        return real_skill(runtime, name, arguments, config)
+        return run_skill(runtime, name, arguments, config)
 
-    real_skill = loop.run_skill
-    monkeypatch.setattr(loop, "run_skill", failing_skill)
     planner, _ = scripted_planner(world, ["look_around()"], max_tool_calls=0)
-    record = run_episode(world.runtime, planner, "Look around twice.", budget=EpisodeBudget(max_steps=4))
+    record = run_episode(
+        world.runtime, planner, "Look around twice.", budget=EpisodeBudget(max_steps=4), skill_runner=failing_skill
+    )
     assert calls == ["look_around", "look_around"] and len(record.steps) == 1
     assert record.reason == "error: OperationalError: disk I/O error \\ud800" and not record.success
     assert record.notes[0] == f"step 2: {record.reason}"

@@ -20,6 +20,7 @@ def metrics() -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # a simulated day: several minutes on a loaded two-core machine
 def test_a_short_day_is_perceived_well_and_identity_holds(metrics: dict) -> None:
     """Objects seen well are found, placed within a few centimetres, not duplicated, and moves are detected; no
     drawer or door is merged or split, and what a person moved while the robot was away is found again."""

@@ -17,6 +17,7 @@ import numpy as np
 from mindpalace.agent.runtime import AgentRuntime, display_name
 from mindpalace.agent.skills import SkillConfig, skills_for
 from mindpalace.memory.spatial.objects import MapObject
+from mindpalace.planning.critic import Critic
 from mindpalace.planning.parsing import Call
 
 _MENTION = re.compile(r"#(\d+)")
@@ -31,8 +32,21 @@ def is_question(task: str) -> bool:
     return bool(_QUESTION.search(task))
 
 
+def asks_for_a_room(runtime: AgentRuntime, task: str) -> bool:
+    """Whether the task speaks of a room it does not name ("the room where you ..."): "room" as a word of its own,
+    not inside a room's name ("living room")."""
+    text = " ".join(task.lower().replace("_", " ").split())
+    for room in runtime.spatial.rooms:
+        text = text.replace(room.name.lower().replace("_", " "), " ")
+    return bool(re.search(r"\brooms?\b", text))
+
+
 def mentioned_objects(runtime: AgentRuntime, texts: list[str], task: str) -> list[MapObject]:
-    """Objects named by id in memory results (merged ids resolved), then furniture the task names by label."""
+    """Objects named by id in memory results (merged ids resolved), then those the task names by label.
+
+    A label memory's results already named by id ("the drawer you opened" -> drawer #13) adds no other thing of that
+    label: memory has said which one the task means, and its neighbours would only be distractors.
+    """
     objects = runtime.objects()
     found: dict[int, MapObject] = {}
     for text in texts:
@@ -40,11 +54,17 @@ def mentioned_objects(runtime: AgentRuntime, texts: list[str], task: str) -> lis
             resolved = runtime.spatial.objects.resolve(int(raw))
             if resolved in objects:
                 found.setdefault(resolved, objects[resolved])
-    words = f" {' '.join(task.lower().replace('_', ' ').replace('?', ' ').replace('.', ' ').split())} "
-    for obj in objects.values():
-        if f" {obj.label.replace('_', ' ')} " in words:
+    recalled = {obj.label for obj in found.values()}
+    for obj in task_named(runtime, task):
+        if obj.label not in recalled:
             found.setdefault(obj.id, obj)
     return list(found.values())
+
+
+def task_named(runtime: AgentRuntime, task: str) -> list[MapObject]:
+    """Everything memory knows of a label the task's words name ("the coffee table" -> every coffee table)."""
+    words = f" {' '.join(task.lower().replace('_', ' ').replace('?', ' ').replace('.', ' ').split())} "
+    return [obj for obj in runtime.objects().values() if f" {obj.label.replace('_', ' ')} " in words]
 
 
 def part_state(runtime: AgentRuntime, obj: MapObject) -> str:
@@ -90,6 +110,8 @@ def propose(
     states = runtime.spatial.scene.states
     mentioned = mentioned_objects(runtime, texts, task)
     nearby = [o for o in runtime.objects().values() if distance_to(runtime, o) <= reach]
+    # Where the task says to put things ("to the coffee table"), nothing else is a place to put them down.
+    destinations = {o.id for o in task_named(runtime, task) if kind_of(o) != "object"}
     if is_question(task):
         # A question is answered from memory, not acted on: the answers memory supports, or look for more.
         offered = [
@@ -99,9 +121,15 @@ def propose(
         ]
         return [c for c in offered if c.name in available]
     calls: list[Call] = []
-    # What the task or memory names comes first; furniture and parts within reach are offered too,
-    # as places to put things down and drawers to open.
-    for obj in mentioned + [o for o in nearby if o not in mentioned and kind_of(o) != "object"]:
+    # A task that only asks to go to a room memory must find ("the room where you ...") is done by going to a room:
+    # the things memory names there are its clues, not its destination.
+    to_a_room = not Critic.required_skills(task) and asks_for_a_room(runtime, task)
+    # What the task or memory names comes first; furniture and parts within reach are offered too, as places to put
+    # things down and drawers to open, unless of a label named already (which one is meant is known; its neighbours
+    # would be distractors).
+    named_labels = {o.label for o in mentioned}
+    things = mentioned + [o for o in nearby if o not in mentioned and kind_of(o) != "object" and o.label not in named_labels]
+    for obj in [] if to_a_room else things:
         kind, name = kind_of(obj), display_name(obj)
         if obj in nearby:
             enclosure = runtime.enclosed.get(obj.id)
@@ -112,9 +140,10 @@ def propose(
                 calls.append(Call(verb, {"target": display_name(part)}))
             elif kind == "object" and runtime.held is None and states.get(obj.id) != "held":
                 calls.append(Call("pick", {"object": name}))
-            if kind == "furniture" and runtime.held is not None:
+            may_place = runtime.held is not None and (not destinations or obj.id in destinations)
+            if kind == "furniture" and may_place:
                 calls.append(Call("place", {"receptacle": name, "relation": "on"}))
-            if kind == "part" and runtime.held is not None and part_state(runtime, obj) == "open":
+            if kind == "part" and may_place and part_state(runtime, obj) == "open":
                 calls.append(Call("place", {"receptacle": name, "relation": "in"}))
             if kind == "part":
                 calls.append(Call("close" if part_state(runtime, obj) == "open" else "open", {"target": name}))
@@ -122,7 +151,7 @@ def propose(
                 calls.append(Call("press", {"target": name}))
         elif obj.id != runtime.held:
             calls.append(Call("navigate_to", {"target": name}))
-    here = runtime.room
+    here = None if to_a_room else runtime.room  # going to the room it is in already can be what the task asks
     calls += [Call("navigate_to", {"target": room.name}) for room in runtime.spatial.rooms if room.name != here]
     calls += [Call("look_around", {}), Call("explore", {})]
     if can_finish:

@@ -172,6 +172,7 @@ def build_tasks(env: HouseholdEnv, day: DayLog, rng: np.random.Generator) -> lis
                         {first.object_id, first.receptacle_id, holder.id, goal.id},
                         {here or "", room},
                         "place",
+                        goal={goal.id},
                     ),
                 )
             )
@@ -182,7 +183,7 @@ def build_tasks(env: HouseholdEnv, day: DayLog, rng: np.random.Generator) -> lis
             DemoTask(
                 "Open the drawer you opened first today.",
                 _is_open(env, drawer),
-                _truth(env, drawer, {drawer, dresser.id}, {apartment.rooms[dresser.room].name}, "open"),
+                _truth(env, drawer, {drawer, dresser.id}, {apartment.rooms[dresser.room].name}, "open", goal={drawer}),
             )
         )
     if len(day.moves) > 1:
@@ -192,7 +193,15 @@ def build_tasks(env: HouseholdEnv, day: DayLog, rng: np.random.Generator) -> lis
             DemoTask(
                 f"Where did you put the {category[second.object_id]}?",
                 _answer_names(piece.type.name.replace("_", " ")),
-                _truth(env, second.object_id, {second.object_id, second.receptacle_id, piece.id}, set(), "answer", question=True),
+                _truth(
+                    env,
+                    second.object_id,
+                    {second.object_id, second.receptacle_id, piece.id},
+                    set(),
+                    "answer",
+                    set(),
+                    question=True,
+                ),
             )
         )
     if len(day.moves) > 2:
@@ -202,7 +211,7 @@ def build_tasks(env: HouseholdEnv, day: DayLog, rng: np.random.Generator) -> lis
             DemoTask(
                 f"Go to the room where you picked up the {category[third.object_id]}.",
                 _in_room(env, room),
-                _truth(env, third.object_id, set(), {room}, "navigate_to", in_room=room),
+                _truth(env, third.object_id, set(), {room}, "navigate_to", goal=set(), in_room=room),
             )
         )
     moved = {j.object_id for j in day.moves}
@@ -223,7 +232,9 @@ def build_tasks(env: HouseholdEnv, day: DayLog, rng: np.random.Generator) -> lis
             DemoTask(
                 f"Go to the {category[target.id]} you saw on the {piece.type.name.replace('_', ' ')}.",
                 _near(env, target.id),
-                _truth(env, target.id, {target.id}, {apartment.rooms[piece.room].name}, "navigate_to"),
+                _truth(
+                    env, target.id, {target.id, piece.id}, {apartment.rooms[piece.room].name}, "navigate_to", goal={target.id}
+                ),
             )
         )
     return tasks
@@ -236,20 +247,26 @@ def _truth(
     right: set[int],
     rooms: set[str],
     final_skill: str,
+    goal: set[int],
     question: bool = False,
     in_room: str | None = None,
 ) -> Callable[[IdentityLedger, ObjectMap], EpisodeTruth]:
-    """The task's target and right targets (true instance ids; with `in_room`, also everything in that room) as memory's
-    records when the episode starts, from the identity ledger."""
+    """The task's target, right targets and goal (true instance ids; with `in_room`, everything in that room is right
+    and a goal) as memory's records when the episode starts, from the identity ledger."""
 
     def truth(ledger: IdentityLedger, objects: ObjectMap) -> EpisodeTruth:
         records = ledger.records(objects)
         majority = {record: held.most_common(1)[0][0] for record, held in records.items()}
-        instances = set(right)
-        if in_room is not None:
-            instances |= {i for i in ledger.kinds if _instance_room(env, i) == in_room}
-        right_records = {record for record, instance in majority.items() if instance in instances}
-        return EpisodeTruth([_target_records(env, ledger, objects, target)], right_records, rooms, final_skill, question=question)
+        inside = {i for i in ledger.kinds if _instance_room(env, i) == in_room} if in_room is not None else set()
+        return EpisodeTruth(
+            [_target_records(env, ledger, objects, target)],
+            {record for record, instance in majority.items() if instance in right | inside},
+            rooms,
+            final_skill,
+            question=question,
+            goal_records={record for record, instance in majority.items() if instance in goal | inside},
+            goal_rooms=rooms if in_room is not None else set(),
+        )
 
     return truth
 

@@ -14,8 +14,9 @@ The causes, checked in this order (the first that holds is the cause):
   task early, while memory held the right answer.
 - `budget`: every call was on track, and the episode ran out of steps, tokens or time.
 
-"On track" is judged against the task's right targets (`EpisodeTruth`), which the benchmark fills from its
-ground truth and its identity ledger; the agent never sees any of it.
+"On track" is judged against the task's right targets (`EpisodeTruth`), and the final skill against the task's
+goal (the furniture to put the thing on, the drawer to open, the object to go to), which the benchmark fills from
+its ground truth and its identity ledger; the agent never sees any of it.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ class EpisodeTruth:
     right_rooms: set[str] = field(default_factory=set)  # rooms a right navigate_to may name
     final_skill: str = ""  # the skill that completes the task: "place", "open", "navigate_to" or "answer"
     question: bool = False
+    # What the final skill must name (the furniture to put the thing on, the drawer to open); None: any right target.
+    goal_records: set[int] | None = None
+    goal_rooms: set[str] = field(default_factory=set)
 
 
 def diagnose(record: EpisodeRecord, truth: EpisodeTruth, resolve: Callable[[int], int] = lambda i: i) -> tuple[str | None, str]:
@@ -88,7 +92,10 @@ def diagnose(record: EpisodeRecord, truth: EpisodeTruth, resolve: Callable[[int]
         rooms = [str(v) for v in step.arguments.values() if not _ID.search(str(v))] if step.skill == "navigate_to" else []
         if step.skill == "answer" or not (ids or rooms):
             return None
-        return all(i in truth.right_records for i in ids) and all(r in truth.right_rooms for r in rooms)
+        records, room_names = truth.right_records, truth.right_rooms
+        if step.skill == truth.final_skill and truth.goal_records is not None:
+            records, room_names = truth.goal_records, truth.goal_rooms  # placing on the wrong furniture is not on track
+        return all(i in records for i in ids) and all(r in room_names for r in rooms)
 
     finished = [s for s in record.steps if s.skill == truth.final_skill and s.success and on_track(s)]
     if finished and not any(on_track(s) is False for s in record.steps[record.steps.index(finished[-1]) :]):

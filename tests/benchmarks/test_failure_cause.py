@@ -19,11 +19,11 @@ def episode(*steps: StepRecord, reason: str = "done", answer: str | None = None,
 
 
 # Open drawer #13 (true part 40) of dresser #12 in the bedroom; #14 is the drawer below it.
-OPEN = EpisodeTruth([TargetRecords(40, (13,))], {12, 13}, {"bedroom"}, "open")
+OPEN = EpisodeTruth([TargetRecords(40, (13,))], {12, 13}, {"bedroom"}, "open", goal_records={13})
 # Bring mug #7 (true object 5, in drawer #13) to table #3 in the kitchen.
-BRING = EpisodeTruth([TargetRecords(5, (7,))], {3, 7, 12, 13}, {"bedroom", "kitchen"}, "place")
+BRING = EpisodeTruth([TargetRecords(5, (7,))], {3, 7, 12, 13}, {"bedroom", "kitchen"}, "place", goal_records={3})
 WHERE = EpisodeTruth([TargetRecords(5, (7,))], {3, 7}, set(), "answer", question=True)
-ROOM = EpisodeTruth([TargetRecords(5, (7,))], {20, 21}, {"kitchen"}, "navigate_to")
+ROOM = EpisodeTruth([TargetRecords(5, (7,))], {20, 21}, {"kitchen"}, "navigate_to", goal_records={20, 21}, goal_rooms={"kitchen"})
 
 
 def test_a_success_has_no_cause() -> None:
@@ -69,6 +69,13 @@ def test_a_wrong_room_is_the_planner_and_ending_early_too() -> None:
     assert diagnose(episode(step(1, "navigate_to", target="bathroom"), step(2, "done")), ROOM)[0] == "planner"
     # Every call on track, but `done` before the drawer was opened: the model ended the task early.
     assert diagnose(episode(step(1, "navigate_to", target="drawer #13"), step(2, "done")), OPEN)[0] == "planner"
+
+
+def test_finishing_on_a_right_target_that_is_not_the_goal_is_the_planner() -> None:
+    # The drawer's desk #12 is a right place to go to, not the furniture the task says to put the mug on.
+    record = episode(step(1, "pick", object="mug #7"), step(2, "place", receptacle="desk #12", relation="on"), step(3, "done"))
+    cause, why = diagnose(record, BRING)
+    assert cause == "planner" and "desk #12" in why
 
 
 def test_merged_ids_are_resolved_before_judging() -> None:

@@ -151,8 +151,14 @@ def propose(
                 calls.append(Call("press", {"target": name}))
         elif obj.id != runtime.held:
             calls.append(Call("navigate_to", {"target": name}))
-    here = None if to_a_room else runtime.room  # going to the room it is in already can be what the task asks
-    calls += [Call("navigate_to", {"target": room.name}) for room in runtime.spatial.rooms if room.name != here]
+    rooms = [room.name for room in runtime.spatial.rooms]
+    if to_a_room:
+        # Where memory's results say it happened ("... in the bedroom at 95s"), if they say; the room it is in may be it.
+        recalled = [r for r in rooms if any(re.search(rf"\b{re.escape(r)}\b", text, re.IGNORECASE) for text in texts)]
+        rooms = recalled or rooms
+    else:
+        rooms = [r for r in rooms if r != runtime.room]
+    calls += [Call("navigate_to", {"target": room}) for room in rooms]
     calls += [Call("look_around", {}), Call("explore", {})]
     if can_finish:
         # A stop the task asks for: done ends the task at the last one, a checkpoint marks one of several.

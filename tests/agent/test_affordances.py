@@ -112,7 +112,10 @@ def test_going_to_a_room_memory_must_find_offers_rooms_only(world) -> None:
     recalled = f"robot pick(object={label} #{thing.id}) in the {runtime.spatial.rooms[0].name} at 50s"
     calls = propose(runtime, [recalled], f"Go to the room where you picked up the {label}.")
     assert {c.name for c in calls} <= {"navigate_to", "look_around", "explore", "done", "checkpoint"}
-    assert {c.arguments["target"] for c in calls if c.name == "navigate_to"} == {r.name for r in runtime.spatial.rooms}
+    # The room memory's result names, and no other; without a result naming one, every room.
+    assert {c.arguments["target"] for c in calls if c.name == "navigate_to"} == {runtime.spatial.rooms[0].name}
+    unsaid = propose(runtime, [], f"Go to the room where you picked up the {label}.")
+    assert {c.arguments["target"] for c in unsaid if c.name == "navigate_to"} == {r.name for r in runtime.spatial.rooms}
     # A room the task names is no such room ("living room"); going to the thing is still offered then.
     named = propose(runtime, [recalled], f"Go to the {label} in the {runtime.spatial.rooms[0].name}.")
     assert f'navigate_to(target="{label} #{thing.id}")' in {c.render() for c in named}

@@ -110,7 +110,8 @@ def propose(
     states = runtime.spatial.scene.states
     mentioned = mentioned_objects(runtime, texts, task)
     nearby = [o for o in runtime.objects().values() if distance_to(runtime, o) <= reach]
-    # Where the task says to put things ("to the coffee table"), nothing else is a place to put them down.
+    # Where the task says to put things ("to the coffee table"), nothing else is a place to put them down, nor a
+    # place to go to with them in hand.
     destinations = {o.id for o in task_named(runtime, task) if kind_of(o) != "object"}
     if is_question(task):
         # A question is answered from memory, not acted on: the answers memory supports, or look for more.
@@ -130,6 +131,8 @@ def propose(
     named_labels = {o.label for o in mentioned}
     things = mentioned + [o for o in nearby if o not in mentioned and kind_of(o) != "object" and o.label not in named_labels]
     for obj in [] if to_a_room else things:
+        if runtime.held is not None and destinations and obj.id not in destinations:
+            continue  # with the thing in hand, the way on is to where the task says it goes (or a room on the way)
         kind, name = kind_of(obj), display_name(obj)
         if obj in nearby:
             enclosure = runtime.enclosed.get(obj.id)
@@ -140,10 +143,9 @@ def propose(
                 calls.append(Call(verb, {"target": display_name(part)}))
             elif kind == "object" and runtime.held is None and states.get(obj.id) != "held":
                 calls.append(Call("pick", {"object": name}))
-            may_place = runtime.held is not None and (not destinations or obj.id in destinations)
-            if kind == "furniture" and may_place:
+            if kind == "furniture" and runtime.held is not None:
                 calls.append(Call("place", {"receptacle": name, "relation": "on"}))
-            if kind == "part" and may_place and part_state(runtime, obj) == "open":
+            if kind == "part" and runtime.held is not None and part_state(runtime, obj) == "open":
                 calls.append(Call("place", {"receptacle": name, "relation": "in"}))
             if kind == "part":
                 calls.append(Call("close" if part_state(runtime, obj) == "open" else "open", {"target": name}))

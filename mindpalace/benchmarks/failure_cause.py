@@ -86,16 +86,34 @@ def diagnose(record: EpisodeRecord, truth: EpisodeTruth, resolve: Callable[[int]
     if truth.question and record.answer is not None:
         return "answer", f"the answer {record.answer!r} names the wrong thing"
 
+    def ids(step: StepRecord) -> list[int]:
+        return [resolve(int(i)) for value in step.arguments.values() for i in _ID.findall(str(value))]
+
+    # The steps taken with the task's object in hand (from its pick to a place): then only the goal is on track
+    # (going back to the drawer it came from, or closing it, is not the way to where it goes).
+    in_hand: set[int] = set()
+    target_records = {r for t in truth.targets for r in t.records}
+    held = False
+    for step in record.steps:
+        if held:
+            in_hand.add(step.index)
+        if step.success and step.skill == "pick" and target_records & set(ids(step)):
+            held = True
+        elif step.success and step.skill == "place":
+            held = False
+
     def on_track(step: StepRecord) -> bool | None:
         """Whether a step named only right targets; None for a step that names none (explore, look_around, done)."""
-        ids = [resolve(int(i)) for value in step.arguments.values() for i in _ID.findall(str(value))]
+        named = ids(step)
         rooms = [str(v) for v in step.arguments.values() if not _ID.search(str(v))] if step.skill == "navigate_to" else []
-        if step.skill == "answer" or not (ids or rooms):
+        if step.skill == "answer" or not (named or rooms):
             return None
         records, room_names = truth.right_records, truth.right_rooms
-        if step.skill == truth.final_skill and truth.goal_records is not None:
-            records, room_names = truth.goal_records, truth.goal_rooms  # placing on the wrong furniture is not on track
-        return all(i in records for i in ids) and all(r in room_names for r in rooms)
+        if truth.goal_records is not None and (step.skill == truth.final_skill or step.index in in_hand):
+            # Placing on the wrong furniture is not on track, nor carrying the object anywhere but to its goal.
+            records = truth.goal_records
+            room_names = truth.goal_rooms if step.skill == truth.final_skill else truth.right_rooms
+        return all(i in records for i in named) and all(r in room_names for r in rooms)
 
     finished = [s for s in record.steps if s.skill == truth.final_skill and s.success and on_track(s)]
     if finished and not any(on_track(s) is False for s in record.steps[record.steps.index(finished[-1]) :]):

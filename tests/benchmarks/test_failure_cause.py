@@ -78,6 +78,22 @@ def test_finishing_on_a_right_target_that_is_not_the_goal_is_the_planner() -> No
     assert cause == "planner" and "desk #12" in why
 
 
+def test_carrying_the_object_anywhere_but_its_goal_is_the_planner() -> None:
+    # The drawer is on track before the pick; with the mug in hand, going back to it is not.
+    record = episode(
+        step(1, "navigate_to", target="drawer #13"),
+        step(2, "open", target="drawer #13"),
+        step(3, "pick", object="mug #7"),
+        step(4, "navigate_to", target="table #3"),
+        step(5, "navigate_to", target="drawer #13"),
+        reason="step budget",
+    )
+    cause, why = diagnose(record, BRING)
+    assert cause == "planner" and "step 5" in why
+    on_track = episode(*record.steps[:4], step(5, "navigate_to", target="kitchen"), reason="step budget")
+    assert diagnose(on_track, BRING)[0] == "budget"
+
+
 def test_merged_ids_are_resolved_before_judging() -> None:
     record = episode(step(1, "open", target="drawer #99"), reason="step budget")
     assert diagnose(record, OPEN, resolve=lambda i: 13 if i == 99 else i)[0] == "manipulation"

@@ -17,6 +17,7 @@ import numpy as np
 from mindpalace.agent.runtime import AgentRuntime, display_name
 from mindpalace.agent.skills import SkillConfig, skills_for
 from mindpalace.memory.spatial.objects import MapObject
+from mindpalace.planning.critic import Critic
 from mindpalace.planning.parsing import Call
 
 _MENTION = re.compile(r"#(\d+)")
@@ -31,8 +32,21 @@ def is_question(task: str) -> bool:
     return bool(_QUESTION.search(task))
 
 
+def asks_for_a_room(runtime: AgentRuntime, task: str) -> bool:
+    """Whether the task speaks of a room it does not name ("the room where you ..."): "room" as a word of its own,
+    not inside a room's name ("living room")."""
+    text = " ".join(task.lower().replace("_", " ").split())
+    for room in runtime.spatial.rooms:
+        text = text.replace(room.name.lower().replace("_", " "), " ")
+    return bool(re.search(r"\brooms?\b", text))
+
+
 def mentioned_objects(runtime: AgentRuntime, texts: list[str], task: str) -> list[MapObject]:
-    """Objects named by id in memory results (merged ids resolved), then furniture the task names by label."""
+    """Objects named by id in memory results (merged ids resolved), then those the task names by label.
+
+    A label memory's results already named by id ("the drawer you opened" -> drawer #13) adds no other thing of that
+    label: memory has said which one the task means, and its neighbours would only be distractors.
+    """
     objects = runtime.objects()
     found: dict[int, MapObject] = {}
     for text in texts:
@@ -40,11 +54,17 @@ def mentioned_objects(runtime: AgentRuntime, texts: list[str], task: str) -> lis
             resolved = runtime.spatial.objects.resolve(int(raw))
             if resolved in objects:
                 found.setdefault(resolved, objects[resolved])
-    words = f" {' '.join(task.lower().replace('_', ' ').replace('?', ' ').replace('.', ' ').split())} "
-    for obj in objects.values():
-        if f" {obj.label.replace('_', ' ')} " in words:
+    recalled = {obj.label for obj in found.values()}
+    for obj in task_named(runtime, task):
+        if obj.label not in recalled:
             found.setdefault(obj.id, obj)
     return list(found.values())
+
+
+def task_named(runtime: AgentRuntime, task: str) -> list[MapObject]:
+    """Everything memory knows of a label the task's words name ("the coffee table" -> every coffee table)."""
+    words = f" {' '.join(task.lower().replace('_', ' ').replace('?', ' ').replace('.', ' ').split())} "
+    return [obj for obj in runtime.objects().values() if f" {obj.label.replace('_', ' ')} " in words]
 
 
 def part_state(runtime: AgentRuntime, obj: MapObject) -> str:
@@ -90,6 +110,9 @@ def propose(
     states = runtime.spatial.scene.states
     mentioned = mentioned_objects(runtime, texts, task)
     nearby = [o for o in runtime.objects().values() if distance_to(runtime, o) <= reach]
+    # Where the task says to put things ("to the coffee table"), nothing else is a place to put them down, nor a
+    # place to go to with them in hand.
+    destinations = {o.id for o in task_named(runtime, task) if kind_of(o) != "object"}
     if is_question(task):
         # A question is answered from memory, not acted on: the answers memory supports, or look for more.
         offered = [
@@ -99,9 +122,17 @@ def propose(
         ]
         return [c for c in offered if c.name in available]
     calls: list[Call] = []
-    # What the task or memory names comes first; furniture and parts within reach are offered too,
-    # as places to put things down and drawers to open.
-    for obj in mentioned + [o for o in nearby if o not in mentioned and kind_of(o) != "object"]:
+    # A task that only asks to go to a room memory must find ("the room where you ...") is done by going to a room:
+    # the things memory names there are its clues, not its destination.
+    to_a_room = not Critic.required_skills(task) and asks_for_a_room(runtime, task)
+    # What the task or memory names comes first; furniture and parts within reach are offered too, as places to put
+    # things down and drawers to open, unless of a label named already (which one is meant is known; its neighbours
+    # would be distractors).
+    named_labels = {o.label for o in mentioned}
+    things = mentioned + [o for o in nearby if o not in mentioned and kind_of(o) != "object" and o.label not in named_labels]
+    for obj in [] if to_a_room else things:
+        if runtime.held is not None and destinations and obj.id not in destinations:
+            continue  # with the thing in hand, the way on is to where the task says it goes (or a room on the way)
         kind, name = kind_of(obj), display_name(obj)
         if obj in nearby:
             enclosure = runtime.enclosed.get(obj.id)
@@ -122,8 +153,14 @@ def propose(
                 calls.append(Call("press", {"target": name}))
         elif obj.id != runtime.held:
             calls.append(Call("navigate_to", {"target": name}))
-    here = runtime.room
-    calls += [Call("navigate_to", {"target": room.name}) for room in runtime.spatial.rooms if room.name != here]
+    rooms = [room.name for room in runtime.spatial.rooms]
+    if to_a_room:
+        # Where memory's results say it happened ("... in the bedroom at 95s"), if they say; the room it is in may be it.
+        recalled = [r for r in rooms if any(re.search(rf"\b{re.escape(r)}\b", text, re.IGNORECASE) for text in texts)]
+        rooms = recalled or rooms
+    else:
+        rooms = [r for r in rooms if r != runtime.room]
+    calls += [Call("navigate_to", {"target": room}) for room in rooms]
     calls += [Call("look_around", {}), Call("explore", {})]
     if can_finish:
         # A stop the task asks for: done ends the task at the last one, a checkpoint marks one of several.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -61,6 +62,8 @@ class AgentRuntime:
         self.trail: list[tuple[float, float]] = [self.xy]
         self.stats = StepStats()
         self.truncated = False
+        # Told what each frame did to the map: a benchmark's identity ledger listens here (the agent never reads it).
+        self.listeners: list[Callable[[Observation, list[ObjectUpdate]], None]] = []
         self._room: str | None = None
         self._perceive(obs)
 
@@ -259,7 +262,10 @@ class AgentRuntime:
         for view in (obs, *obs.extras.get("views", {}).values()):
             try:
                 frame = self.pipeline.process(view)
-                updates += self.memory.observe(view, frame, gripper=hand, hold_radius=self.robot.hold_radius)
+                filed = self.memory.observe(view, frame, gripper=hand, hold_radius=self.robot.hold_radius)
+                updates += filed
+                for listener in self.listeners:
+                    listener(view, filed)
             except FrameError as error:
                 # A bad frame is dropped, not filed (perception and memory both refuse it before writing): the loop goes on.
                 self.stats.frames_dropped += 1

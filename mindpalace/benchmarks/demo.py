@@ -24,11 +24,14 @@ from mindpalace.agent.config import AgentConfig
 from mindpalace.agent.episode import EpisodeRecord
 from mindpalace.agent.oracle import Job, OracleAgent, tour
 from mindpalace.agent.runtime import AgentRuntime
+from mindpalace.benchmarks.failure_cause import EpisodeTruth, TargetRecords, diagnose
+from mindpalace.benchmarks.identity import IdentityLedger
 from mindpalace.core.actions import Open, Relation
 from mindpalace.envs.household.catalog import FURNITURE
 from mindpalace.envs.household.env import HouseholdEnv
 from mindpalace.envs.household.layout import fits
 from mindpalace.envs.household.topdown import save_topdown
+from mindpalace.memory.spatial.objects import ObjectMap
 from mindpalace.memory.system import MemorySystem
 from mindpalace.planning.backends import LLMBackend
 
@@ -45,6 +48,8 @@ class DemoConfig:
 class DemoTask:
     instruction: str
     check: Callable[[EpisodeRecord], tuple[bool, str]]
+    # The task's right targets as memory holds them when its episode starts, for the diagnosis of a failure.
+    truth: Callable[[IdentityLedger, ObjectMap], EpisodeTruth]
 
 
 @dataclass
@@ -155,16 +160,32 @@ def build_tasks(env: HouseholdEnv, day: DayLog, rng: np.random.Generator) -> lis
         if targets:
             goal = targets[int(rng.integers(len(targets)))]
             room = apartment.rooms[goal.room].name
+            holder = furniture_of_part.get(first.receptacle_id) or apartment.furniture_by_id(first.receptacle_id)
             tasks.append(
                 DemoTask(
                     f"Bring the {category[first.object_id]} you put away first today to the {goal.type.name.replace('_', ' ')} "
                     f"in the {room}.",
                     _on_furniture(env, first.object_id, goal.name),
+                    _truth(
+                        env,
+                        first.object_id,
+                        {first.object_id, first.receptacle_id, holder.id, goal.id},
+                        {here or "", room},
+                        "place",
+                        goal={goal.id},
+                    ),
                 )
             )
     if day.drawers_opened:
         drawer = day.drawers_opened[0]
-        tasks.append(DemoTask("Open the drawer you opened first today.", _is_open(env, drawer)))
+        dresser = furniture_of_part[drawer]
+        tasks.append(
+            DemoTask(
+                "Open the drawer you opened first today.",
+                _is_open(env, drawer),
+                _truth(env, drawer, {drawer, dresser.id}, {apartment.rooms[dresser.room].name}, "open", goal={drawer}),
+            )
+        )
     if len(day.moves) > 1:
         second = day.moves[1]
         piece = furniture_of_part.get(second.receptacle_id) or apartment.furniture_by_id(second.receptacle_id)
@@ -172,12 +193,27 @@ def build_tasks(env: HouseholdEnv, day: DayLog, rng: np.random.Generator) -> lis
             DemoTask(
                 f"Where did you put the {category[second.object_id]}?",
                 _answer_names(piece.type.name.replace("_", " ")),
+                _truth(
+                    env,
+                    second.object_id,
+                    {second.object_id, second.receptacle_id, piece.id},
+                    set(),
+                    "answer",
+                    set(),
+                    question=True,
+                ),
             )
         )
     if len(day.moves) > 2:
         third = day.moves[2]
         room = day.sources[third.object_id]
-        tasks.append(DemoTask(f"Go to the room where you picked up the {category[third.object_id]}.", _in_room(env, room)))
+        tasks.append(
+            DemoTask(
+                f"Go to the room where you picked up the {category[third.object_id]}.",
+                _in_room(env, room),
+                _truth(env, third.object_id, set(), {room}, "navigate_to", goal=set(), in_room=room),
+            )
+        )
     moved = {j.object_id for j in day.moves}
     counts: dict[str, int] = {}
     for obj in apartment.objects:
@@ -194,10 +230,72 @@ def build_tasks(env: HouseholdEnv, day: DayLog, rng: np.random.Generator) -> lis
         piece = next(p for p in apartment.furniture if p.name == location[0])
         tasks.append(
             DemoTask(
-                f"Go to the {category[target.id]} you saw on the {piece.type.name.replace('_', ' ')}.", _near(env, target.id)
+                f"Go to the {category[target.id]} you saw on the {piece.type.name.replace('_', ' ')}.",
+                _near(env, target.id),
+                _truth(
+                    env, target.id, {target.id, piece.id}, {apartment.rooms[piece.room].name}, "navigate_to", goal={target.id}
+                ),
             )
         )
     return tasks
+
+
+# ---------------------------------------------------------------------- diagnosis (privileged: metrics only)
+def _truth(
+    env: HouseholdEnv,
+    target: int,
+    right: set[int],
+    rooms: set[str],
+    final_skill: str,
+    goal: set[int],
+    question: bool = False,
+    in_room: str | None = None,
+) -> Callable[[IdentityLedger, ObjectMap], EpisodeTruth]:
+    """The task's target, right targets and goal (true instance ids; with `in_room`, everything in that room is right
+    and a goal) as memory's records when the episode starts, from the identity ledger."""
+
+    def truth(ledger: IdentityLedger, objects: ObjectMap) -> EpisodeTruth:
+        records = ledger.records(objects)
+        majority = {record: held.most_common(1)[0][0] for record, held in records.items()}
+        inside = {i for i in ledger.kinds if _instance_room(env, i) == in_room} if in_room is not None else set()
+        return EpisodeTruth(
+            [_target_records(env, ledger, objects, target)],
+            {record for record, instance in majority.items() if instance in right | inside},
+            rooms,
+            final_skill,
+            question=question,
+            goal_records={record for record, instance in majority.items() if instance in goal | inside},
+            goal_rooms=rooms if in_room is not None else set(),
+        )
+
+    return truth
+
+
+def _target_records(env: HouseholdEnv, ledger: IdentityLedger, objects: ObjectMap, instance: int) -> TargetRecords:
+    """Memory's records of one true instance: its own (mostly of it), or the records it was merged into; stale or not."""
+    records = ledger.records(objects)
+    majority = {record: held.most_common(1)[0][0] for record, held in records.items()}
+    own = tuple(sorted(record for record, i in majority.items() if i == instance))
+    if not own:
+        holders = tuple(sorted(record for record, held in records.items() if held[instance]))
+        return TargetRecords(instance, holders, tuple(sorted({majority[r] for r in holders})))
+    kind = ledger.kinds.get(instance)
+    merged = tuple(sorted({i for r in own for i in records[r] if i != instance and ledger.kinds.get(i) == kind}))
+    stale = False
+    if kind == "object" and len(own) == 1:
+        obj = objects.objects[own[0]]
+        truly = np.array(env.privileged.object_positions()[instance])
+        stale = float(np.hypot(*(obj.center[:2] - truly[:2]))) > max(0.5, obj.spread + 0.2)
+    return TargetRecords(instance, own, merged, stale)
+
+
+def _instance_room(env: HouseholdEnv, instance: int) -> str | None:
+    """The room a true instance is in now: an object's, or its furniture's (a part's furniture's)."""
+    apartment = env.privileged.apartment
+    if any(o.id == instance for o in apartment.objects):
+        return env.privileged.object_room(instance)
+    piece = next((p for p in apartment.furniture if p.id == instance or instance in p.part_ids.values()), None)
+    return apartment.rooms[piece.room].name if piece is not None else None
 
 
 # ---------------------------------------------------------------------- checks (privileged: metrics only)
@@ -279,6 +377,7 @@ class DemoResult:
     invalid_env_actions: int  # actions the env rejected as malformed or unknown (the target: 0)
     env_failures: dict[str, int]
     bank: str  # the memory bank the day and the instructions were written to
+    failure_causes: list[str | None]  # per episode: why it failed (`benchmarks.failure_cause`), None for a success
 
 
 # Env failures that mean the action itself was malformed, not that the world refused it.
@@ -325,13 +424,19 @@ def open_world(
     live: bool = True,
     progress: Callable[[str], None] | None = None,
     backend: LLMBackend | None = None,
+    ledger: IdentityLedger | None = None,
 ) -> World:
-    """Build the agent (a new bank under `out_dir`, or the configured one continued) and, if `live`, live the day."""
+    """Build the agent (a new bank under `out_dir`, or the configured one continued) and, if `live`, live the day.
+
+    A `ledger` (the benchmark's) is told what every frame did to the map from the day on.
+    """
     say = progress or (lambda message: None)
     agent = build_agent(config.agent, out_dir, backend=backend)
     if not isinstance(agent.env, HouseholdEnv):
         agent.close()
         raise ValueError(f"the demo's day is lived in the household simulator, not {config.agent.env.type!r}")
+    if ledger is not None:
+        agent.runtime.listeners.append(ledger.file)
     world = World(agent, None)
     say(f"memory bank: {agent.memory.bank.path}")
     saved = world_file(agent.memory.bank.path)
@@ -358,16 +463,24 @@ def run_demo(
 ) -> DemoResult:
     """The day, then each instruction as an episode; the bank and the maps are written under `out_dir`."""
     say = progress or (lambda message: None)
-    world = open_world(config, out_dir, live=True, progress=say, backend=backend)
+    ledger = IdentityLedger()
+    world = open_world(config, out_dir, live=True, progress=say, backend=backend, ledger=ledger)
     try:
         assert world.day is not None
         tasks = build_tasks(world.env, world.day, np.random.default_rng(config.agent.seed + 1))
         runtime = world.agent.runtime
+        objects = runtime.spatial.objects
         failures_before = dict(runtime.stats.failures)
         episodes = []
+        causes: list[str | None] = []
         for number, task in enumerate(tasks, 1):
             say(f"instruction {number}/{len(tasks)}: {task.instruction}")
+            truth = task.truth(ledger, objects)
             record = world.agent.run(task.instruction, checker=task.check)
+            cause, why = diagnose(record, truth, objects.resolve)
+            causes.append(cause)
+            if cause is not None:
+                record.notes.append(f"failure cause: {cause} ({why})")
             record.maps["top-down map with the robot's path (ground-truth layout)"] = str(
                 save_episode_map(world.env, record, out_dir / "maps" / f"episode_{number}.png")
             )
@@ -385,6 +498,7 @@ def run_demo(
             sum(during.get(k, 0) for k in INVALID_ACTION_REASONS),
             during,
             str(world.agent.memory.bank.path),
+            causes,
         )
     finally:
         world.close()

@@ -31,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
     seed = config.agent.seed
     result = run_demo(config, args.out, progress=progress_printer())
     rows = summary_rows(result.episodes)
+    for row, cause in zip(rows, result.failure_causes, strict=True):
+        row["failure_cause"] = cause  # the benchmark's diagnosis (`benchmarks.failure_cause`), None for a success
     intro = (
         f"Seed {seed}: an apartment of {len(result.rooms)} rooms ({', '.join(result.rooms)}). The robot lived a day "
         f"of {result.day.env_steps} env steps ({result.day.sim_time_s:.0f} s simulated, {result.day_wall_s:.0f} s wall) "

@@ -150,6 +150,9 @@ class Planner:
     def _score(self, state: PlannerState, propose: Proposer, decision: Decision) -> None:
         if self._wants_memory(state):
             tools = [c for c in self.tool_candidates() if c.key() not in self._tool_keys]
+            # A task about what the robot did is answered by that event (where it picked the thing up, not where the
+            # thing is now): an event not recalled yet is asked first.
+            tools = [c for c in tools if c.name == "recall_events"] or tools
             ranked = self._rank(state, tools, decision, "memory query") if tools else []
             for call, _ in ranked[: self.config.max_tool_calls]:
                 self._run_tool(call, decision)

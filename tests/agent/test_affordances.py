@@ -43,6 +43,13 @@ def test_pick_and_place_follow_reach_and_hands(world) -> None:
         assert not any(c.name == "pick" for c in holding)
         # Holding it next to the furniture it came from: putting it down there is offered.
         assert any(c.name == "place" for c in holding), [c.render() for c in holding]
+        # Unless the task says where it goes: then only there (the furniture near the robot is no destination).
+        kind_of = runtime.spatial.scene.kind_of
+        nearby = {o.label for o in runtime.objects().values() if kind_of(o) == "furniture" and distance_to(runtime, o) <= 1.1}
+        other = next(o for o in runtime.objects().values() if kind_of(o) == "furniture" and o.label not in nearby)
+        elsewhere = propose(runtime, [], f"Bring the {label.replace('_', ' ')} to the {other.label.replace('_', ' ')}.")
+        assert not any(c.name == "place" for c in elsewhere), [c.render() for c in elsewhere]
+        assert f'navigate_to(target="{other.label.replace("_", " ")} #{other.id}")' in {c.render() for c in elsewhere}
     finally:
         put_back(world, memory_id, source[0])
 
@@ -84,3 +91,31 @@ def test_the_call_that_undoes_the_last_one_is_not_offered(world) -> None:
         assert f'close(target="{name}")' not in after_open
     finally:
         assert run_skill(runtime, "close", {"target": name}).success
+
+
+def test_a_label_memory_named_by_id_offers_no_other_thing_of_that_label(world) -> None:
+    runtime = world.runtime
+    drawers = [o for o in runtime.objects().values() if o.label == "drawer"]
+    assert len(drawers) > 1
+    task = "Open the drawer you opened first today."
+    recalled = f"robot open(object=drawer #{drawers[0].id}) in the {runtime.room} at 95s"
+    # Without memory's answer the task's word offers every drawer; with it, only the one memory named.
+    assert len({c.arguments.get("target") for c in propose(runtime, [], task) if "drawer" in str(c.arguments)}) == len(drawers)
+    named = {c.arguments.get("target") for c in propose(runtime, [recalled], task) if "drawer" in str(c.arguments)}
+    assert named == {f"drawer #{drawers[0].id}"}
+
+
+def test_going_to_a_room_memory_must_find_offers_rooms_only(world) -> None:
+    runtime = world.runtime
+    thing = next(o for o in runtime.objects().values() if runtime.spatial.scene.kind_of(o) == "object")
+    label = thing.label.replace("_", " ")
+    recalled = f"robot pick(object={label} #{thing.id}) in the {runtime.spatial.rooms[0].name} at 50s"
+    calls = propose(runtime, [recalled], f"Go to the room where you picked up the {label}.")
+    assert {c.name for c in calls} <= {"navigate_to", "look_around", "explore", "done", "checkpoint"}
+    # The room memory's result names, and no other; without a result naming one, every room.
+    assert {c.arguments["target"] for c in calls if c.name == "navigate_to"} == {runtime.spatial.rooms[0].name}
+    unsaid = propose(runtime, [], f"Go to the room where you picked up the {label}.")
+    assert {c.arguments["target"] for c in unsaid if c.name == "navigate_to"} == {r.name for r in runtime.spatial.rooms}
+    # A room the task names is no such room ("living room"); going to the thing is still offered then.
+    named = propose(runtime, [recalled], f"Go to the {label} in the {runtime.spatial.rooms[0].name}.")
+    assert f'navigate_to(target="{label} #{thing.id}")' in {c.render() for c in named}

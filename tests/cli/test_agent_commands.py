@@ -11,6 +11,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from mindpalace.benchmarks.failure_cause import FAILURE_CAUSES
 from mindpalace.cli.main import main
 
 
@@ -32,6 +33,10 @@ def test_demo_runs_offline_with_the_local_model(tmp_path: Path) -> None:
     rows = summary["episodes"]
     assert {"instruction", "success", "steps", "memory_calls", "tokens", "time_s"} <= set(rows[0])
     assert all(row["memory_calls"] >= 1 and row["tokens"] > 0 for row in rows)
+    # Each failure has the benchmark's diagnosis, a success none (names external checks read).
+    assert summary["succeeded"] == sum(row["success"] for row in rows) and summary["instructions"] == len(rows)
+    assert all((row["failure_cause"] is None) == row["success"] for row in rows)
+    assert {row["failure_cause"] for row in rows} <= {None, *FAILURE_CAUSES}
     # The summary table is printed, and the report shows steps, frames and maps.
     assert "instruction" in result.stdout and "memory_calls" in result.stdout
     report = (out / "report.md").read_text()

@@ -91,6 +91,17 @@ def test_score_mode_runs_the_chosen_queries_then_the_chosen_skill(memory) -> Non
     assert p.decide(STATE, lambda texts: CANDIDATES).memory_calls == []
 
 
+def test_a_task_about_what_the_robot_did_recalls_that_event_first(memory) -> None:
+    # The model would rather ask where the mug is now; the task asks where the robot picked it up.
+    backend = LLM_BACKENDS.make("scripted", choices=["where_is", 'navigate_to(target="mug #1")'])
+    p = planner(memory, backend, max_tool_calls=1)
+    p.start("Go to the room where you picked up the mug")
+    decision = p.decide(STATE, lambda texts: CANDIDATES)
+    assert [c.tool for c in decision.memory_calls] == ["recall_events"]
+    assert decision.memory_calls[0].arguments == {"order": "last", "action": "pick", "object": "mug"}
+    assert not any("where_is" in c for c in backend.score_calls[0][1])
+
+
 def test_pmi_scores_each_ranking_twice(memory) -> None:
     backend = LLM_BACKENDS.make("scripted")
     p = planner(memory, backend, max_tool_calls=0, score="pmi")

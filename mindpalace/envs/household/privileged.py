@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from mindpalace.core.geometry import make_pose
 from mindpalace.core.types import Observation
 from mindpalace.envs.household.layout import Apartment, occupancy_grid
-from mindpalace.envs.household.renderer import mujoco
+from mindpalace.envs.rendering import mujoco
 
 if TYPE_CHECKING:
     from mindpalace.envs.household.env import HouseholdEnv

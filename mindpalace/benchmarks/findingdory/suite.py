@@ -130,11 +130,11 @@ class FindingDorySuite(Suite):
         preparing = [a for a in options["agents"] if AGENTS.make(a).prepares_day]
         for spec in self._specs(options):
             day_key = f"day/{spec.key}"
-            jobs.append({"key": day_key, "type": "day", "day": spec.to_dict()})
+            jobs.append({"key": day_key, "type": "day", "day": _plain(spec)})
             if day_key not in done:
                 continue
             for agent in preparing:
-                jobs.append({"key": f"prepare/{agent}/{spec.key}", "type": "prepare", "agent": agent, "day": spec.to_dict()})
+                jobs.append({"key": f"prepare/{agent}/{spec.key}", "type": "prepare", "agent": agent, "day": _plain(spec)})
             for task in done[day_key]["tasks"]:
                 for agent in options["agents"]:
                     if agent in preparing and f"prepare/{agent}/{spec.key}" not in done:
@@ -146,7 +146,7 @@ class FindingDorySuite(Suite):
                             "id": f"{agent}/{spec.key}/{task['id']}",
                             "suite": SUITE,
                             "agent": agent,
-                            "day": spec.to_dict(),
+                            "day": _plain(spec),
                             "task": task,
                             "seed": options["seed"],
                             "low_level": agent in options["low_level"],
@@ -242,6 +242,11 @@ class FindingDorySuite(Suite):
         if summary["setup_failures"]:
             items.append(Table("Days or replays that failed", ["job"], [[k] for k in summary["setup_failures"]]))
         return items
+
+
+def _plain(spec: DaySpec) -> dict[str, Any]:
+    """A day's spec as plain JSON (its interaction range as a list)."""
+    return {**spec.to_dict(), "interactions": list(spec.interactions)}
 
 
 def _task_row(record: Record) -> dict[str, Any]:

@@ -131,6 +131,12 @@ AGENTS.register(
     description="The planner with the day's event log and, per frame, what perception saw, as text in the prompt "
     "(truncated to the model's context), and no memory tools.",
 )
+AGENTS.register(
+    "oracle_memory",
+    "mindpalace.benchmarks.findingdory.oracle_memory:OracleMemoryAgent",
+    description="The same planner and memory tools over a perfect memory of the day written from the ledger "
+    "(the ceiling of memory; high level only).",
+)
 for _preset in ("mindpalace", "karma", "3dmem", "mem4nav", "robomemory"):
     AGENTS.register(
         _preset,

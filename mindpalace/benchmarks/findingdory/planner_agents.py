@@ -104,9 +104,15 @@ class Stops:
 
 
 def run_planner(
-    context: TaskContext, memory: MemorySystem, config: AgentConfig, reader: MemoryReader | None = None
+    context: TaskContext,
+    memory: MemorySystem,
+    config: AgentConfig,
+    reader: MemoryReader | None = None,
+    skill_runner: Stops | None = None,
 ) -> tuple[Answer, EpisodeRecord]:
-    """The planner on one task over `memory`: in the live simulator when the task is low level, else standing still."""
+    """The planner on one task over `memory`: in the live simulator when the task is low level, else standing still.
+
+    `skill_runner` turns skill calls into stops (`Stops` by default; the oracle memory's stops at viewpoints)."""
     if context.low_level:
         assert context.open_live is not None, "a low-level task comes with the live simulator"
         env, obs = context.open_live()
@@ -117,7 +123,7 @@ def run_planner(
     if plan:
         runtime.set_floor_plan(plan)
     planner = build_planner(config, reader or LocalReader(memory), env.robot, _backend(config))
-    stops = Stops(context.low_level)
+    stops = skill_runner or Stops(context.low_level)
     record = run_episode(
         runtime,
         planner,

@@ -99,6 +99,10 @@ class FindingDorySuite(Suite):
         DaySpec(0, 0, **{**day, "interactions": tuple(day["interactions"])})  # a bad range is refused now
         low = "none" if args.hl_only else args.low_level
         driving = agents if low == "all" else [] if low == "none" else _names(low)
+        # The oracle memory stops at viewpoints and never drives: it is the ceiling of high-level success.
+        if low != "all" and "oracle_memory" in driving:
+            raise ValueError("oracle_memory does not drive (it stops at viewpoints): leave it out of --low-level")
+        driving = [a for a in driving if a != "oracle_memory"]
         stray = sorted(set(driving) - set(agents))
         if stray:
             raise ValueError(f"--low-level names agents not in --agents: {stray}")

@@ -17,14 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from mindpalace.agent.builder import open_memory
 from mindpalace.agent.runtime import AgentRuntime
 from mindpalace.agent.skills import SkillConfig, SkillOutcome, fail, ok, resolve_target, run_skill
 from mindpalace.benchmarks.findingdory.agents import Answer, DayContext, Pose, Stop, TaskContext
 from mindpalace.benchmarks.findingdory.baselines import Oracle
 from mindpalace.benchmarks.findingdory.clock import DayClock
 from mindpalace.benchmarks.findingdory.ledger import Ledger, Target
-from mindpalace.benchmarks.findingdory.planner_agents import BANK_FILE, Stops, agent_config, run_planner
+from mindpalace.benchmarks.findingdory.planner_agents import BANK_FILE, Stops, agent_config, open_bank, run_planner
 from mindpalace.core.types import Event, Percept
 from mindpalace.memory.system import MemorySystem
 
@@ -95,7 +94,7 @@ class OracleMemoryAgent:
         config = agent_config(context.config)
         with tempfile.TemporaryDirectory(prefix="fd-oracle-") as folder:
             config.memory.bank = str(Path(folder) / BANK_FILE)
-            memory = open_memory(config)
+            memory = open_bank(config)
             try:
                 targets = write_ledger(memory, oracle.world.ledger)
                 answer, _ = run_planner(context, memory, config, skill_runner=_ViewpointStops(oracle, targets))

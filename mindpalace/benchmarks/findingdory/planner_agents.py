@@ -31,6 +31,7 @@ from mindpalace.agent.skills import SkillConfig, SkillOutcome, fail, ok, run_ski
 from mindpalace.benchmarks.findingdory.agents import Answer, DayContext, Pose, Stop, TaskContext
 from mindpalace.benchmarks.findingdory.replay import ReplayEnv, replay
 from mindpalace.core.config import load_config
+from mindpalace.core.embedder import EMBEDDERS, Embedder
 from mindpalace.core.env import floor_plan_of
 from mindpalace.core.types import Observation
 from mindpalace.memory.local_reader import LocalReader
@@ -54,10 +55,22 @@ def agent_config(overrides: tuple[str, ...] | list[str] = (), preset: str = "min
 
 
 class _Shared:
-    """The model, loaded once per process and shared by every job (as the memorybench suite does)."""
+    """The models, loaded once per process and shared by every job (as the memorybench suite does)."""
 
     backend: LLMBackend | None = None
     key: str = ""
+    embedder: Embedder | None = None
+
+
+def shared_embedder() -> Embedder:
+    """The text embedder memory and perception share (MiniLM, as the presets and the pipeline use by default)."""
+    if _Shared.embedder is None:
+        _Shared.embedder = EMBEDDERS.make("minilm")
+    return _Shared.embedder
+
+
+def open_bank(config: AgentConfig) -> MemorySystem:
+    return open_memory(config, embedder=shared_embedder())
 
 
 def _backend(config: AgentConfig) -> LLMBackend:
@@ -118,7 +131,7 @@ def run_planner(
         env, obs = context.open_live()
     else:
         env, obs = standing_start(context.recording)
-    runtime = AgentRuntime(env, memory, build_perception(config), obs)
+    runtime = AgentRuntime(env, memory, build_perception(config, shared_embedder()), obs)
     plan = floor_plan_of(env)
     if plan:
         runtime.set_floor_plan(plan)
@@ -172,10 +185,10 @@ def replay_day(context: DayContext, config: AgentConfig, day_log: bool = False) 
     env = ReplayEnv(context.recording)
     obs, _ = env.reset()
     config.memory.bank = str(partial / BANK_FILE)
-    memory = open_memory(config)
+    memory = open_bank(config)
     lines: list[str] = []
     try:
-        runtime = AgentRuntime(env, memory, build_perception(config), obs)
+        runtime = AgentRuntime(env, memory, build_perception(config, shared_embedder()), obs)
         runtime.set_floor_plan(env.floor_plan())
         last = [runtime.obs.time_s]
 
@@ -238,7 +251,7 @@ class MemoryAgent:
         config = agent_config(context.config, self.preset)
         with tempfile.TemporaryDirectory(prefix="fd-task-") as folder:
             config.memory.bank = str(_bank_copy(context.work_dir / BANK_DIR, Path(folder)))
-            memory = open_memory(config)
+            memory = open_bank(config)
             try:
                 return run_planner(context, memory, config)[0]
             finally:
@@ -259,7 +272,7 @@ class NoMemoryAgent:
         config = agent_config(context.config)
         with tempfile.TemporaryDirectory(prefix="fd-task-") as folder:
             config.memory.bank = str(Path(folder) / BANK_FILE)
-            memory = open_memory(config)
+            memory = open_bank(config)
             try:
                 return run_planner(context, memory, config)[0]
             finally:
@@ -329,7 +342,7 @@ class FullContextAgent:
         )
         with tempfile.TemporaryDirectory(prefix="fd-task-") as folder:
             config.memory.bank = str(_bank_copy(context.work_dir / BANK_DIR, Path(folder)))
-            memory = open_memory(config)
+            memory = open_bank(config)
             try:
                 answer, _ = run_planner(context, memory, config, DayLogReader(LocalReader(memory), log_text))
             finally:

@@ -228,7 +228,12 @@ class FindingDorySuite(Suite):
                 overall,
                 note="LL is blank for agents that did not drive. Success and SPL as fractions.",
             ),
-            nested_table("High-level success per category", {**hl, "chance": summary["chance"]}, "agent"),
+            nested_table(
+                "High-level success per category",
+                {**hl, "chance rate (computed)": summary["chance"]},
+                "agent",
+                note="The last row is each category's mean chance rate (scoring.chance_rate), not an agent.",
+            ),
             BarChart("High-level success per category", hl, "HL success", ylim=(0.0, 1.05)),
         ]
         if ll:

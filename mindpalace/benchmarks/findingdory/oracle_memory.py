@@ -63,7 +63,8 @@ def write_ledger(memory: MemorySystem, ledger: Ledger) -> dict[int, Target]:
         if kind == "object":
             info = ledger.object(int(ref))
             attributes = {"color": info.color, "material": info.material}
-        memory.remember_object(update.object_id, label, tuple(float(v) for v in (low + high) / 2), end, room=room,
+        x, y, z = ((low + high) / 2).tolist()
+        memory.remember_object(update.object_id, label, (x, y, z), end, room=room,
                                attributes=attributes, change="new")  # fmt: skip
     for room, entered, _ in ledger.room_visits:
         memory.record_event(Event("robot", "enter_room", entered, entered, {"room": room}, (), room))

@@ -25,6 +25,7 @@ from mindpalace.agent.loop import Checker, run_episode
 from mindpalace.agent.runtime import AgentRuntime
 from mindpalace.agent.skills import skills_for
 from mindpalace.core.config import Component, ConfigError, to_dict
+from mindpalace.core.embedder import Embedder
 from mindpalace.core.env import Env, floor_plan_of
 from mindpalace.core.registry import Registry, RegistryError
 from mindpalace.core.robot import RobotDescription
@@ -80,9 +81,10 @@ def build_env(config: AgentConfig) -> tuple[Env, Observation]:
     return env, obs
 
 
-def build_perception(config: AgentConfig) -> PerceptionPipeline:
+def build_perception(config: AgentConfig, embedder: Embedder | None = None) -> PerceptionPipeline:
+    """The perception pipeline; `embedder` shares a loaded text model (else the pipeline loads its own)."""
     try:
-        return PerceptionPipeline(config.perception)
+        return PerceptionPipeline(config.perception, embedder=embedder)
     except (RegistryError, TypeError, ValueError) as error:
         raise BuildError(f"perception.segmenter: {error}") from error
 
@@ -100,8 +102,10 @@ def new_bank_path(out_dir: Path) -> Path:
     return path
 
 
-def open_memory(config: AgentConfig, out_dir: Path | None = None) -> MemorySystem:
-    """Open `config.memory.bank` (continuing it if it exists) or a new bank under `out_dir`; never removes one."""
+def open_memory(config: AgentConfig, out_dir: Path | None = None, embedder: Embedder | None = None) -> MemorySystem:
+    """Open `config.memory.bank` (continuing it if it exists) or a new bank under `out_dir`; never removes one.
+
+    `embedder` shares a loaded text model (else memory loads the preset's when it first needs one)."""
     if config.memory.bank:
         path = Path(config.memory.bank)
     elif out_dir is not None:
@@ -110,7 +114,11 @@ def open_memory(config: AgentConfig, out_dir: Path | None = None) -> MemorySyste
         raise BuildError("memory.bank is empty and there is no output folder to make a new bank in")
     try:
         memory = MemorySystem.open(
-            path, config.memory.preset, checkpoint_every_s=config.memory.checkpoint_every_s, **config.memory.settings
+            path,
+            config.memory.preset,
+            checkpoint_every_s=config.memory.checkpoint_every_s,
+            embedder=embedder,
+            **config.memory.settings,
         )
     except (TypeError, ValueError) as error:
         raise BuildError(f"memory: {error}") from error

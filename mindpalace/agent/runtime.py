@@ -103,6 +103,9 @@ class AgentRuntime:
     def set_floor_plan(self, named_polygons: list[tuple[str, list[tuple[float, float]]]]) -> None:
         """Room names and outlines given to the robot (as a person would name them), not perceived."""
         self.spatial.set_rooms(named_polygons, privileged=False)
+        if self._room is None and self.room is not None:
+            # Where the robot starts is a room it is in: the timeline says so, as it says each room it enters after.
+            self.record("enter_room", {"room": self.room}, (), self.obs.time_s, success=True)
         self._room = self.room
 
     def objects(self) -> dict[int, MapObject]:

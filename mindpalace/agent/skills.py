@@ -224,6 +224,39 @@ def navigate_to(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig
     return outcome
 
 
+def stop_pose(runtime: AgentRuntime, text: str, config: SkillConfig) -> tuple[float, float, float, float, float] | SkillOutcome:
+    """Where `navigate_to(text)` would stop, planned on the perceived map without driving: (x, y, yaw, pan, tilt).
+
+    The base ends where the path to the best approach ends, facing the target (a room: along the path's last
+    leg); the head looks at a mapped target's centre. A high-level answer commits to this pose.
+    """
+    target = resolve_target(runtime, text)
+    if isinstance(target, SkillOutcome):
+        return target
+    for goal, tolerance, face in approaches(runtime, target, config):
+        path = plan_path(
+            _costmap(runtime, goal),
+            runtime.xy,
+            goal,
+            robot_radius=runtime.robot.footprint_radius + config.clearance,
+            goal_tolerance=tolerance,
+        )
+        if path is None:
+            continue
+        x, y = (float(v) for v in path[-1])
+        if face is not None and math.hypot(face[0] - x, face[1] - y) > 1e-3:
+            yaw = math.atan2(face[1] - y, face[0] - x)
+        elif len(path) >= 2:
+            yaw = math.atan2(y - float(path[-2][1]), x - float(path[-2][0]))
+        else:
+            yaw = runtime.pose[2]
+        pan, tilt = 0.0, config.driving_tilt
+        if target.obj is not None and runtime.robot.head is not None:
+            pan, tilt = runtime.robot.look_angles((x, y, yaw), target.obj.center)
+        return x, y, yaw, pan, tilt
+    return fail("no_path", f"no way to {target.name} on the map")
+
+
 def _standoff(runtime: AgentRuntime, part: MapObject, config: SkillConfig) -> tuple[float, float]:
     """A point `part_standoff` in front of a drawer or door: away from the furniture it belongs to."""
     kind_of = runtime.spatial.scene.kind_of

@@ -25,6 +25,11 @@ SUITES.register(
     "mindpalace.benchmarks.memorybench:MemoryBenchSuite",
     description="MemoryBench's three memory tasks (SAM2Act) on the MuJoCo tabletop arm, per agent.",
 )
+SUITES.register(
+    "findingdory",
+    "mindpalace.benchmarks.findingdory.suite:FindingDorySuite",
+    description="FindingDory's 11 categories of memory tasks over recorded household days, per agent (HL/LL success, SPL).",
+)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,9 @@ _VERB_ACTIONS = {
 }
 
 
+_CLOCK_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")  # a time of day in a task ("14:05")
+
+
 @dataclass
 class MemoryCall:
     """One read-only memory tool call the planner made, with its result as the model saw it."""
@@ -193,7 +196,18 @@ class Planner:
                 calls.append(Call("describe_room", {"room": room}))
         if not labels:
             calls.append(Call("what_changed", {}))
-        return calls
+        # The day's order, durations, rooms and distances: offered on every task, for the model to rank (no wording keyed).
+        calls += [
+            Call("interaction_order", {}),
+            Call("durations", {"what": "object", "order": "longest"}),
+            Call("durations", {"what": "object", "order": "shortest"}),
+            Call("durations", {"what": "room", "order": "longest"}),
+            Call("rooms_visited", {}),
+            Call("farthest", {"of": "moved"}),
+            *(Call("farthest", {"of": label.replace("_", " ")}) for label in labels),
+            *(Call("at_time", {"time": f"{int(h):02d}:{m}"}) for h, m in _CLOCK_TIME.findall(self.task)),
+        ]
+        return [call for call in calls if call.name in self._tools]
 
     def _run_tool(self, call: Call, decision: Decision) -> None:
         start = time.perf_counter()

@@ -83,13 +83,30 @@ class TaskContext:
     low_level: bool  # True: drive to each stop in the live simulator; False: only choose the stops
     seed: int
     open_live: Callable[[], tuple[Env, Observation]] | None = None  # the simulator at the test start, when low_level
+    config: tuple[str, ...] = ()  # the planner agents' config overrides ("key=value", as `--set`)
+
+    def day_context(self) -> DayContext:
+        return DayContext(self.day, self.recording, self.work_dir, self.config)
+
+
+@dataclass
+class DayContext:
+    """What an agent gets to prepare a day once, before its tasks (a replay into its memory bank)."""
+
+    day: str
+    recording: Path
+    work_dir: Path
+    config: tuple[str, ...] = ()
 
 
 class SuiteAgent(Protocol):
     name: str
     privileged: bool  # True only for baselines that are given the truth (oracle answer, chance, oracle memory)
+    prepares_day: bool  # True: `prepare(DayContext)` runs once per day before the day's tasks (the runner's round 2)
 
     def answer(self, context: TaskContext, oracle: Any = None) -> Answer: ...
+
+    def prepare(self, context: DayContext) -> dict[str, Any]: ...
 
 
 AGENTS: Registry[SuiteAgent] = Registry("FindingDory agent")
@@ -103,3 +120,27 @@ AGENTS.register(
     "mindpalace.benchmarks.findingdory.baselines:OracleAnswerAgent",
     description="Is given the true targets and only navigates (the ceiling of low-level success).",
 )
+AGENTS.register(
+    "no_memory",
+    "mindpalace.benchmarks.findingdory.planner_agents:NoMemoryAgent",
+    description="The planner with an empty memory: it knows the floor plan and what it sees from the test start on.",
+)
+AGENTS.register(
+    "full_context",
+    "mindpalace.benchmarks.findingdory.planner_agents:FullContextAgent",
+    description="The planner with the day's event log and, per frame, what perception saw, as text in the prompt "
+    "(truncated to the model's context), and no memory tools.",
+)
+AGENTS.register(
+    "oracle_memory",
+    "mindpalace.benchmarks.findingdory.oracle_memory:OracleMemoryAgent",
+    description="The same planner and memory tools over a perfect memory of the day written from the ledger "
+    "(the ceiling of memory; high level only).",
+)
+for _preset in ("mindpalace", "karma", "3dmem", "mem4nav", "robomemory"):
+    AGENTS.register(
+        _preset,
+        "mindpalace.benchmarks.findingdory.planner_agents:MemoryAgent",
+        description=f"The planner over the memory tools of a bank of the {_preset!r} preset, the recorded day replayed into it.",
+        preset=_preset,
+    )

@@ -44,6 +44,7 @@ class OracleAnswerAgent:
 
     name = "oracle_answer"
     privileged = True
+    prepares_day = False
 
     def answer(self, context: TaskContext, oracle: Oracle | None = None) -> Answer:
         if oracle is None:
@@ -63,6 +64,7 @@ class ChanceAgent:
 
     name = "chance"
     privileged = True
+    prepares_day = False
 
     def answer(self, context: TaskContext, oracle: Oracle | None = None) -> Answer:
         if oracle is None:

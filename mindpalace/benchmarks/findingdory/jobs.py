@@ -21,12 +21,12 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from mindpalace.benchmarks.findingdory.agents import AGENTS, Answer, TaskContext
+from mindpalace.benchmarks.findingdory.agents import AGENTS, Answer, DayContext, TaskContext
 from mindpalace.benchmarks.findingdory.baselines import Oracle
 from mindpalace.benchmarks.findingdory.day import DayPaths, DaySpec, record_day
 from mindpalace.benchmarks.findingdory.ledger import Ledger
 from mindpalace.benchmarks.findingdory.scoring import chance_rate, score
-from mindpalace.benchmarks.findingdory.templates import Task, instantiate, load_templates
+from mindpalace.benchmarks.findingdory.templates import Task, Template, instantiate, load_templates
 from mindpalace.benchmarks.findingdory.world import TestEnv, TruthWorld
 
 log = logging.getLogger(__name__)
@@ -62,16 +62,19 @@ def prepare_day(spec: DaySpec, data_dir: Path | str) -> DayPaths:
     return paths
 
 
-def day_tasks(spec: DaySpec, data_dir: Path | str, templates: Path | str | None = None, seed: int = 0) -> list[Task]:
+def day_tasks(
+    spec: DaySpec, data_dir: Path | str, templates: Path | str | list[Template] | None = None, seed: int = 0
+) -> list[Task]:
     """The tasks of a prepared day that can be solved at all: a single goal needs one target that some pose shows,
-    a multi-goal task needs every target seen from some pose."""
+    a multi-goal task needs every target seen from some pose. `templates`: a file, loaded templates, or the shipped."""
     paths = day_paths(spec, data_dir)
     if not paths.complete() or not paths.viewpoints.is_file():
         raise FileNotFoundError(f"day {spec.key} is not prepared in {data_dir}: run prepare_day first")
     ledger = Ledger.load(paths.ledger)
     viewpoints = json.loads(paths.viewpoints.read_text())
     tasks = []
-    for task in instantiate(load_templates(templates), ledger, seed):
+    loaded = templates if isinstance(templates, list) else load_templates(templates)
+    for task in instantiate(loaded, ledger, seed):
         seen = [viewpoints.get(t.key) is not None for t in task.targets]
         if any(seen) if task.goal == "single" else all(seen):
             tasks.append(task)
@@ -110,6 +113,22 @@ def list_jobs(
     return jobs
 
 
+def agent_dir(data_dir: Path | str, agent: str, spec: DaySpec) -> Path:
+    """An agent's own folder for a day (its replayed bank): shared by that day's tasks."""
+    return Path(data_dir) / "agents" / agent / spec.key
+
+
+def prepare_agent_day(agent: str, spec: DaySpec, data_dir: Path | str, config: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Let an agent that prepares days (a replay into its memory) prepare this one; a no-op for the others."""
+    made = AGENTS.make(agent)
+    if not made.prepares_day:
+        return {}
+    paths = day_paths(spec, data_dir)
+    started = time.perf_counter()
+    info = made.prepare(DayContext(spec.key, paths.recording, agent_dir(data_dir, agent, spec), tuple(config)))
+    return {**info, "seconds": round(time.perf_counter() - started, 3)}
+
+
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Run one job and score it; an agent that raises gets an invalid answer (its error in the notes), not a crash."""
     spec = DaySpec.from_dict(job["day"])
@@ -132,11 +151,12 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             instruction=task.text,
             day=spec.key,
             recording=paths.recording,
-            work_dir=data_dir / "agents" / job["agent"] / spec.key,
+            work_dir=agent_dir(data_dir, job["agent"], spec),
             test_start=world.start,
             low_level=bool(job["low_level"]),
             seed=int(job["seed"]),
             open_live=open_live if job["low_level"] else None,
+            config=tuple(job.get("config", ())),
         )
         context.work_dir.mkdir(parents=True, exist_ok=True)
         oracle = Oracle(task, world, live[0] if live else None) if agent.privileged else None

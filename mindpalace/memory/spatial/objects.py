@@ -16,6 +16,10 @@ Identity rests on cues that hold for any segmenter (ground truth, open-vocabular
   `max_shift` (moved in view). An object seen missing from its place for `missing_after` frames is the next
   unmatched percept of its kind anywhere (moved while the robot was away), or the object of its kind that
   was first seen elsewhere since (folded back, keeping the older id).
+- In the hand: a percept at the robot's hand (`held`, kept out of the map) is the object of its kind whose place it
+  is at (the robot picks it up); the hand carries it on. Once carried away from its place, the first unmatched percept
+  of its kind where the hand last held it is that object, put down: it keeps its record even when its old place is
+  never seen empty again (small or flat objects give little negative evidence).
 
 A segmenter's own id (`source_id`, a tracker's id) is kept on each object for reference but is not an
 association cue: a class-agnostic segmenter has none.
@@ -170,6 +174,7 @@ class ObjectMap:
         self._keys: dict[int, NDArray[np.int64]] = {}
         self._next_id = 1
         self.aliases: dict[int, int] = {}  # id of an object folded into another -> the id it lives on as
+        self.carried: dict[int, NDArray[np.float64]] = {}  # object in the robot's hand -> where the hand last held it
 
     def resolve(self, object_id: int) -> int:
         """The id an object is known by now: events and tool results may name an id that was merged since."""
@@ -186,16 +191,22 @@ class ObjectMap:
         With the frame's depth (`view`), fused objects shed the points it sees through, and an object whose
         place it sees empty can be the unmatched percept of its kind nearby (it moved in view), unless the robot
         holds something of that kind (`held`: percepts at its hand, kept out of the map): then the robot took it,
-        and what its going revealed is another object.
+        and what its going revealed is another object. What the hand holds is tracked (`carried`): an object it took
+        from its place and carried away is the unmatched percept of its kind where the hand let it go.
         """
         order = sorted(range(len(percepts)), key=lambda i: -len(percepts[i].points))
         matches = self._assign(percepts)
         claimed = set(matches.values())
+        in_hand = self._hold(held or [], claimed)
         updates: list[ObjectUpdate] = []
         for index in order:
             percept = percepts[index]
             if index in matches:
                 update = self._fuse(matches[index], percept, time_s, view)
+            elif (put := self._put_down(percept, claimed | in_hand)) is not None:
+                claimed.add(put)
+                del self.carried[put]
+                update = self._relocate(put, percept, time_s)
             elif (moved := self._moved_counterpart(percept, claimed, view, held or [])) is not None:
                 claimed.add(moved)
                 update = self._relocate(moved, percept, time_s)
@@ -352,6 +363,51 @@ class ObjectMap:
             found.append((overlap + (1.0 - gap / cfg.search_radius), object_id))
         return found
 
+    def _hold(self, held: list[Percept], claimed: set[int]) -> set[int]:
+        """Which objects the hand holds in this frame (`held` percepts); `carried` follows them. Returns their ids.
+
+        A held percept is the object already in the hand of its kind (the nearest to where the hand last held it),
+        else the object of its kind and size whose place it is at (within `moved_distance`: the hand is picking it
+        up). Objects seen in the scene this frame (`claimed`) are not in the hand. An object the hand let go of
+        before it carried it away from its place (the hand only passed near it) is no longer tracked.
+        """
+        cfg = self.config
+        for object_id in claimed:
+            self.carried.pop(object_id, None)
+        holding: set[int] = set()
+        for percept in sorted(held, key=lambda p: -len(p.points)):
+            kin = [
+                o for o in self.objects.values() if o.id not in claimed and o.id not in holding and self._same_kind(o, percept)
+            ]
+            carried = [o for o in kin if o.id in self.carried]
+            extent = percept.points.max(axis=0) - percept.points.min(axis=0)
+            at_place = [
+                o for o in kin if np.linalg.norm(o.center - percept.centroid) <= cfg.moved_distance and self._same_size(extent, o)
+            ]
+            if carried:
+                chosen = min(carried, key=lambda o: float(np.linalg.norm(self.carried[o.id] - percept.centroid))).id
+            elif at_place:
+                chosen = min(at_place, key=lambda o: float(np.linalg.norm(o.center - percept.centroid))).id
+            else:
+                continue
+            self.carried[chosen] = percept.centroid
+            holding.add(chosen)
+        away = {i for i, place in self.carried.items() if np.linalg.norm(place - self.objects[i].center) > cfg.moved_distance}
+        self.carried = {i: place for i, place in self.carried.items() if i in holding or i in away}
+        return holding
+
+    def _put_down(self, percept: Percept, unavailable: set[int]) -> int | None:
+        """The object of this unmatched percept's kind that the hand carried away and let go of (it is not in the hand
+        now), where the hand last held it (within `moved_distance`), the nearest first."""
+        put = [
+            (float(np.linalg.norm(place - percept.centroid)), object_id)
+            for object_id, place in self.carried.items()
+            if object_id not in unavailable
+            and self._same_kind(self.objects[object_id], percept)
+            and np.linalg.norm(place - percept.centroid) <= self.config.moved_distance
+        ]
+        return min(put)[1] if put else None
+
     def _moved_counterpart(self, percept: Percept, claimed: set[int], view: DepthView | None, held: list[Percept]) -> int | None:
         """The object this unmatched percept is, moved, of its kind and size: one whose place this frame sees empty,
         within `max_shift`, the nearest first (not while the robot holds one of that kind); else one seen missing
@@ -463,6 +519,7 @@ class ObjectMap:
         """`other_id` lives on as `object_id`: its id becomes an alias, its sightings and separations carry over."""
         obj, other = self.objects[object_id], self.objects.pop(other_id)
         self._keys.pop(other_id)
+        self.carried.pop(other_id, None)
         self.aliases[other_id] = object_id
         obj.observations += other.observations
         obj.apart |= other.apart - {object_id}

@@ -572,13 +572,13 @@ def _keys(x: float, y: float, z: float = 0.75) -> tuple:
 
 
 def test_an_object_the_robot_carries_keeps_its_record_where_it_puts_it_down(mem):
-    """The robot picks up keys on one table (its hand holds them there), carries them to another table and puts them
-    down; its camera never sees the first table again, so nothing shows the keys gone from there. The keys it then
-    sees where its hand let them go are the same record, moved, not a second record of them."""
+    """The robot picks up keys from a table (they come into its hand, 90 cm from where they lay), carries them to
+    another table and puts them down; its camera never sees the first table again, so nothing shows the keys gone
+    from there. The keys it then sees where its hand let them go are the same record, moved, not a second record."""
     camera = _Camera(mem)
     camera.look([FLOOR, TABLE_A, TABLE_B, _keys(2.4, 0.0)], *LOOK_A)
     (keys,) = camera.records("keys")
-    camera.look([FLOOR, TABLE_A, TABLE_B, _keys(2.4, 0.0)], *LOOK_A, held=("keys",))  # the hand at the keys: the pick
+    camera.look([FLOOR, TABLE_A, TABLE_B, _keys(1.55, 0.0, 1.0)], *LOOK_A, held=("keys",))  # in the hand: the pick
     camera.look([FLOOR, TABLE_A, TABLE_B, _keys(2.3, 3.9, 1.0)], *LOOK_B, held=("keys",))  # carried over the other table
     camera.look([FLOOR, TABLE_A, TABLE_B, _keys(2.4, 4.0)], *LOOK_B, held=("keys",))  # put down, the hand still there
     updates = camera.look([FLOOR, TABLE_A, TABLE_B, _keys(2.4, 4.0)], *LOOK_B)  # the hand gone
@@ -590,9 +590,9 @@ def test_an_object_the_robot_carries_keeps_its_record_where_it_puts_it_down(mem)
 
 
 def test_keys_the_hand_only_passed_are_not_put_down_elsewhere(mem):
-    """The hand comes near keys without taking them away (a pick of something beside them). Other keys then seen
-    near where the hand was, while the first keys are out of sight, are another record: only what the hand carried
-    away from its place can be put down elsewhere."""
+    """The hand comes near keys without taking them (they stay where they lie). Other keys then seen near where the
+    hand was, while the first keys are out of sight, are another record: only what travelled with the hand can be put
+    down elsewhere."""
     camera = _Camera(mem)
     camera.look([FLOOR, TABLE_A, _keys(2.4, -0.2)], *LOOK_A)
     (first,) = camera.records("keys")

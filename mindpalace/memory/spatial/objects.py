@@ -16,10 +16,11 @@ Identity rests on cues that hold for any segmenter (ground truth, open-vocabular
   `max_shift` (moved in view). An object seen missing from its place for `missing_after` frames is the next
   unmatched percept of its kind anywhere (moved while the robot was away), or the object of its kind that
   was first seen elsewhere since (folded back, keeping the older id).
-- In the hand: a percept at the robot's hand (`held`, kept out of the map) is the object of its kind whose place it
-  is at (the robot picks it up); the hand carries it on. Once carried away from its place, the first unmatched percept
-  of its kind where the hand last held it is that object, put down: it keeps its record even when its old place is
-  never seen empty again (small or flat objects give little negative evidence).
+- In the hand: a percept that comes into the robot's hand (`held`, kept out of the map) is the object of its kind
+  that lay within `reach` of it (the robot picked it up); the hand carries it on. Once the hand has carried it more
+  than `moved_distance`, the first unmatched percept of its kind where the hand last held it is that object, put
+  down: it keeps its record even when its old place is never seen empty again (small or flat objects give little
+  negative evidence). Something the hand only passed near does not travel with it, so it is not carried.
 
 A segmenter's own id (`source_id`, a tracker's id) is kept on each object for reference but is not an
 association cue: a class-agnostic segmenter has none.
@@ -58,6 +59,7 @@ class ObjectMapConfig:
     min_expected_pixels: int = 150  # the object would cover at least this many pixels: small or far ones prove nothing
     min_visible_share: float = 0.5  # of an object's points in the image, nothing nearer may hide more than the rest
     max_size_ratio: float = 2.0  # an object found again elsewhere has about its size: largest sides within this ratio
+    reach: float = 1.0  # m; a percept that comes into the hand is the object of its kind that lay this close to it
 
 
 @dataclass
@@ -174,7 +176,8 @@ class ObjectMap:
         self._keys: dict[int, NDArray[np.int64]] = {}
         self._next_id = 1
         self.aliases: dict[int, int] = {}  # id of an object folded into another -> the id it lives on as
-        self.carried: dict[int, NDArray[np.float64]] = {}  # object in the robot's hand -> where the hand last held it
+        # Object in the robot's hand -> where the hand first held it and where it last did.
+        self.carried: dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
 
     def resolve(self, object_id: int) -> int:
         """The id an object is known by now: events and tool results may name an id that was merged since."""
@@ -367,9 +370,9 @@ class ObjectMap:
         """Which objects the hand holds in this frame (`held` percepts); `carried` follows them. Returns their ids.
 
         A held percept is the object already in the hand of its kind (the nearest to where the hand last held it),
-        else the object of its kind and size whose place it is at (within `moved_distance`: the hand is picking it
-        up). Objects seen in the scene this frame (`claimed`) are not in the hand. An object the hand let go of
-        before it carried it away from its place (the hand only passed near it) is no longer tracked.
+        else the object of its kind and size that lay nearest to it, within `reach` (the hand picked it up). Objects
+        seen in the scene this frame (`claimed`) are not in the hand. One the hand let go of before it had carried it
+        `moved_distance` (it only passed near it, and it stayed where it was) is no longer tracked.
         """
         cfg = self.config
         for object_id in claimed:
@@ -381,30 +384,33 @@ class ObjectMap:
             ]
             carried = [o for o in kin if o.id in self.carried]
             extent = percept.points.max(axis=0) - percept.points.min(axis=0)
-            at_place = [
-                o for o in kin if np.linalg.norm(o.center - percept.centroid) <= cfg.moved_distance and self._same_size(extent, o)
-            ]
+            within = [o for o in kin if np.linalg.norm(o.center - percept.centroid) <= cfg.reach and self._same_size(extent, o)]
             if carried:
-                chosen = min(carried, key=lambda o: float(np.linalg.norm(self.carried[o.id] - percept.centroid))).id
-            elif at_place:
-                chosen = min(at_place, key=lambda o: float(np.linalg.norm(o.center - percept.centroid))).id
+                chosen = min(carried, key=lambda o: float(np.linalg.norm(self.carried[o.id][1] - percept.centroid))).id
+                self.carried[chosen] = (self.carried[chosen][0], percept.centroid)
+            elif within:
+                chosen = min(within, key=lambda o: float(np.linalg.norm(o.center - percept.centroid))).id
+                self.carried[chosen] = (percept.centroid, percept.centroid)
             else:
                 continue
-            self.carried[chosen] = percept.centroid
             holding.add(chosen)
-        away = {i for i, place in self.carried.items() if np.linalg.norm(place - self.objects[i].center) > cfg.moved_distance}
-        self.carried = {i: place for i, place in self.carried.items() if i in holding or i in away}
+        self.carried = {i: places for i, places in self.carried.items() if i in holding or self._carried_away(i)}
         return holding
+
+    def _carried_away(self, object_id: int) -> bool:
+        """The hand carried the object farther than `moved_distance`: it travelled with the hand."""
+        first, last = self.carried[object_id]
+        return float(np.linalg.norm(last - first)) > self.config.moved_distance
 
     def _put_down(self, percept: Percept, unavailable: set[int]) -> int | None:
         """The object of this unmatched percept's kind that the hand carried away and let go of (it is not in the hand
         now), where the hand last held it (within `moved_distance`), the nearest first."""
         put = [
-            (float(np.linalg.norm(place - percept.centroid)), object_id)
-            for object_id, place in self.carried.items()
+            (float(np.linalg.norm(last - percept.centroid)), object_id)
+            for object_id, (_, last) in self.carried.items()
             if object_id not in unavailable
             and self._same_kind(self.objects[object_id], percept)
-            and np.linalg.norm(place - percept.centroid) <= self.config.moved_distance
+            and np.linalg.norm(last - percept.centroid) <= self.config.moved_distance
         ]
         return min(put)[1] if put else None
 

@@ -370,7 +370,7 @@ class ObjectMap:
         """Which objects the hand holds in this frame (`held` percepts); `carried` follows them. Returns their ids.
 
         A held percept is the object already in the hand of its kind (the nearest to where the hand last held it),
-        else the object of its kind and size that lay nearest to it, within `reach` (the hand picked it up). Objects
+        else the object of its kind that lay nearest to it, within `reach` (the hand picked it up). Objects
         seen in the scene this frame (`claimed`) are not in the hand. One the hand let go of before it had carried it
         `moved_distance` (it only passed near it, and it stayed where it was) is no longer tracked.
         """
@@ -383,8 +383,8 @@ class ObjectMap:
                 o for o in self.objects.values() if o.id not in claimed and o.id not in holding and self._same_kind(o, percept)
             ]
             carried = [o for o in kin if o.id in self.carried]
-            extent = percept.points.max(axis=0) - percept.points.min(axis=0)
-            within = [o for o in kin if np.linalg.norm(o.center - percept.centroid) <= cfg.reach and self._same_size(extent, o)]
+            # No size check: an object in the hand is seen partly hidden by it and against far background.
+            within = [o for o in kin if np.linalg.norm(o.center - percept.centroid) <= cfg.reach]
             if carried:
                 chosen = min(carried, key=lambda o: float(np.linalg.norm(self.carried[o.id][1] - percept.centroid))).id
                 self.carried[chosen] = (self.carried[chosen][0], percept.centroid)

@@ -18,8 +18,8 @@ Identity rests on cues that hold for any segmenter (ground truth, open-vocabular
   was first seen elsewhere since (folded back, keeping the older id).
 - In the hand: a percept that comes into the robot's hand (`held`, kept out of the map) is the object of its kind
   that lay within `reach` of it (the robot picked it up); the hand carries it on. Once the hand has carried it more
-  than `moved_distance`, the first unmatched percept of its kind where the hand last held it is that object, put
-  down: it keeps its record even when its old place is never seen empty again (small or flat objects give little
+  than `moved_distance`, the first unmatched percept of its kind within `reach` of where the hand last held it is
+  that object, put down: it keeps its record even when its old place is never seen empty again (small or flat objects give little
   negative evidence). Something the hand only passed near does not travel with it, so it is not carried.
 
 A segmenter's own id (`source_id`, a tracker's id) is kept on each object for reference but is not an
@@ -59,7 +59,7 @@ class ObjectMapConfig:
     min_expected_pixels: int = 150  # the object would cover at least this many pixels: small or far ones prove nothing
     min_visible_share: float = 0.5  # of an object's points in the image, nothing nearer may hide more than the rest
     max_size_ratio: float = 2.0  # an object found again elsewhere has about its size: largest sides within this ratio
-    reach: float = 1.0  # m; a percept that comes into the hand is the object of its kind that lay this close to it
+    reach: float = 1.0  # m; the hand takes an object from, and puts it down, this close to where it holds it
 
 
 @dataclass
@@ -404,13 +404,13 @@ class ObjectMap:
 
     def _put_down(self, percept: Percept, unavailable: set[int]) -> int | None:
         """The object of this unmatched percept's kind that the hand carried away and let go of (it is not in the hand
-        now), where the hand last held it (within `moved_distance`), the nearest first."""
+        now), within `reach` of where the hand last held it (a hand may let go above a surface), the nearest first."""
         put = [
             (float(np.linalg.norm(last - percept.centroid)), object_id)
             for object_id, (_, last) in self.carried.items()
             if object_id not in unavailable
             and self._same_kind(self.objects[object_id], percept)
-            and np.linalg.norm(last - percept.centroid) <= self.config.moved_distance
+            and np.linalg.norm(last - percept.centroid) <= self.config.reach
         ]
         return min(put)[1] if put else None
 

@@ -222,9 +222,11 @@ class AgentRuntime:
     def _settle(self, object_id: int, receptacle: int | None, updates: list[ObjectUpdate]) -> None:
         """Where the robot put something is known from its own action: the object keeps its identity there.
 
-        If the camera saw it land (a "new" object of its label on the receptacle), that sighting becomes the object.
-        Else it lies somewhere on or in the receptacle, at a spot not seen yet: it is kept at the receptacle's centre
-        with the receptacle's size as its spread, so that its first sighting there is it, not a second record.
+        If memory already filed the sighting of it where it landed as the object (the hand let it go in view:
+        `ObjectMap.carried`), that is where it is. If the camera saw it land as a "new" object of its label on the
+        receptacle, that sighting becomes the object. Else it lies somewhere on or in the receptacle, at a spot not
+        seen yet: it is kept at the receptacle's centre with the receptacle's size as its spread, so that its first
+        sighting there is it, not a second record.
         """
         objects = self.spatial.objects
         obj = objects.objects.get(object_id)
@@ -238,7 +240,10 @@ class AgentRuntime:
 
         new = [objects.objects[u.object_id] for u in updates if u.kind == "new" and u.object_id in objects.objects]
         landed = [o for o in new if o.label == obj.label and off(o) <= spread]
-        if landed:
+        seen = next((u for u in updates if u.object_id == object_id and u.kind == "moved"), None)
+        if seen is not None:
+            update = seen
+        elif landed:
             sighting = min(landed, key=off).id
             update = objects.absorb(object_id, sighting)
             self.memory.objects.delete([sighting])  # the sighting lives on as the placed object

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,6 +42,7 @@ class IdentityLedger:
     """What each map record was made of, percept by percept, in true instance ids (benchmark side only)."""
 
     kinds: dict[int, str] = field(default_factory=dict)  # true instance id -> "object", "part", "furniture", ...
+    names: dict[int, str] = field(default_factory=dict)  # true instance id -> its name in the simulator ("mug_1")
     held: dict[int, Counter[int]] = field(default_factory=dict)  # record id as filed -> true instance -> percepts
     missing: list[tuple[float, int]] = field(default_factory=list)  # (frame time, record id) of each "missing" update
 
@@ -49,6 +51,7 @@ class IdentityLedger:
         if obs.segmentation is None:
             raise ValueError("identity is scored against the simulator's instance image; this observation has none")
         self.kinds.update({i: info.kind for i, info in obs.instances.items()})
+        self.names.update({i: info.label for i, info in obs.instances.items()})
         for update in updates:
             if update.kind == "missing":
                 self.missing.append((obs.time_s, update.object_id))
@@ -78,21 +81,36 @@ class IdentityLedger:
         moves: list[OffCameraMove],
         positions: dict[int, NDArray[np.float64]],
         match_distance: float,
-    ) -> dict[str, float | int | None]:
+    ) -> dict[str, Any]:
         """Merges, splits and duplicates per kind at the end of the day, and the off-camera moves found again.
 
         `positions` are the true final positions of the moved instances.
         """
         records = self.records(objects)
         merges: Counter[str] = Counter()
-        majority: Counter[int] = Counter()
-        for instances in records.values():
+        majority: dict[int, list[int]] = {}
+        merged: list[dict[str, Any]] = []
+        for record, instances in records.items():
             for kind in ("part", "object", "furniture"):
-                merges[kind] += max(0, sum(1 for i in instances if self.kinds.get(i) == kind) - 1)
-            majority[instances.most_common(1)[0][0]] += 1
+                held = [i for i in instances if self.kinds.get(i) == kind]
+                merges[kind] += max(0, len(held) - 1)
+                if len(held) > 1:
+                    merged.append(
+                        {"kind": kind, "instances": [self.names.get(i, str(i)) for i in held], **_describe(objects, record)}
+                    )
+            majority.setdefault(instances.most_common(1)[0][0], []).append(record)
         splits: Counter[str] = Counter()
-        for instance, count in majority.items():
-            splits[self.kinds.get(instance, "")] += count - 1
+        split: list[dict[str, Any]] = []
+        for instance, held_by in majority.items():
+            splits[self.kinds.get(instance, "")] += len(held_by) - 1
+            if len(held_by) > 1:
+                split.append(
+                    {
+                        "kind": self.kinds.get(instance, ""),
+                        "instance": self.names.get(instance, str(instance)),
+                        "records": [_describe(objects, r) for r in held_by],
+                    }
+                )
         detected = [move for move in moves if self._found_again(objects, move, positions[move.instance], match_distance)]
         return {
             "part_merges": merges["part"],
@@ -103,6 +121,7 @@ class IdentityLedger:
             "furniture_splits": splits["furniture"],
             "offcamera_moves": len(moves),
             "offcamera_moves_detected_rate": round(len(detected) / len(moves), 4) if moves else None,
+            "identity_detail": {"merges": merged, "splits": split},
         }
 
     def _found_again(self, objects: ObjectMap, move: OffCameraMove, position: NDArray[np.float64], match_distance: float) -> bool:
@@ -110,6 +129,19 @@ class IdentityLedger:
         reported = any(time_s > move.time_s and objects.resolve(rid) == record for time_s, rid in self.missing)
         obj = objects.objects.get(record)
         return reported and obj is not None and float(np.linalg.norm(obj.center - position)) <= match_distance
+
+
+def _describe(objects: ObjectMap, record: int) -> dict[str, Any]:
+    """A live record as the detail lists it."""
+    obj = objects.objects[record]
+    return {
+        "record": record,
+        "label": obj.label,
+        "first_seen_s": round(obj.first_seen, 2),
+        "last_seen_s": round(obj.last_seen, 2),
+        "center": [round(float(c), 3) for c in obj.center],
+        "moves": len(obj.moves),
+    }
 
 
 def _majority(ids: NDArray[np.int32]) -> int:

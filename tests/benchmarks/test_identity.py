@@ -89,6 +89,23 @@ def test_merges_splits_and_duplicates_are_counted_against_the_true_instances() -
     assert scores["duplicates_after_day"] == 1  # mug 1 is most of records 3 (a tie, first seen) and 4
     assert scores["furniture_merges"] == scores["furniture_splits"] == 0
     assert scores["offcamera_moves"] == 0 and scores["offcamera_moves_detected_rate"] is None
+    detail = scores["identity_detail"]
+    assert [(m["kind"], m["record"], sorted(m["instances"])) for m in detail["merges"]] == [
+        ("part", 1, ["dresser_1/drawer_1", "dresser_1/drawer_2"]),
+        ("object", 3, ["mug_1", "mug_2"]),
+    ]
+    assert [(s["kind"], s["instance"], [r["record"] for r in s["records"]]) for s in detail["splits"]] == [
+        ("part", "dresser_1/drawer_1", [1, 2]),
+        ("object", "mug_1", [3, 4]),
+    ]
+    assert detail["splits"][1]["records"][1] == {
+        "record": 4,
+        "label": "mug",
+        "first_seen_s": 0.0,
+        "last_seen_s": 0.0,
+        "center": [3.0, 0.0, 0.0],
+        "moves": 0,
+    }
 
 
 def test_an_offcamera_move_counts_when_its_record_went_missing_and_is_at_the_new_place() -> None:

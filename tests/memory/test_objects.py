@@ -564,3 +564,40 @@ def test_objects_seen_apart_are_never_folded_into_one(mem):
     assert len(objects.objects) == 2
     (update,) = objects.integrate([mem.percept("book", np.concatenate([left, right]))], 2.0)
     assert update.kind == "seen" and len(objects.objects) == 2
+
+
+def _keys(x: float, y: float, z: float = 0.75) -> tuple:
+    """Keys 14 x 10 cm and 1 cm thick: on a table the depth behind them reads only 1 cm deeper."""
+    return ("keys", "keys", [((x - 0.07, y - 0.05, z), (x + 0.07, y + 0.05, z + 0.01))])
+
+
+def test_an_object_the_robot_carries_keeps_its_record_where_it_puts_it_down(mem):
+    """The robot picks up keys from a table (they come into its hand, 90 cm from where they lay), carries them to
+    another table and puts them down; its camera never sees the first table again, so nothing shows the keys gone
+    from there. The keys it then sees where its hand let them go are the same record, moved, not a second record."""
+    camera = _Camera(mem)
+    camera.look([FLOOR, TABLE_A, TABLE_B, _keys(2.4, 0.0)], *LOOK_A)
+    (keys,) = camera.records("keys")
+    camera.look([FLOOR, TABLE_A, TABLE_B, _keys(1.55, 0.0, 1.0)], *LOOK_A, held=("keys",))  # in the hand: the pick
+    camera.look([FLOOR, TABLE_A, TABLE_B, _keys(2.3, 3.9, 1.0)], *LOOK_B, held=("keys",))  # carried over the other table
+    camera.look([FLOOR, TABLE_A, TABLE_B, _keys(2.4, 4.0)], *LOOK_B, held=("keys",))  # put down, the hand still there
+    updates = camera.look([FLOOR, TABLE_A, TABLE_B, _keys(2.4, 4.0)], *LOOK_B)  # the hand gone
+    assert [(u.kind, u.object_id) for u in updates if u.label == "keys"] == [("moved", keys)]
+    assert camera.one_record_each("keys", {"keys"}) == {"keys": keys}
+    obj = camera.objects.objects[keys]
+    np.testing.assert_allclose(obj.center[:2], [2.4, 4.0], atol=0.03)
+    assert len(obj.moves) == 1 and camera.objects.carried == {}
+
+
+def test_keys_the_hand_only_passed_are_not_put_down_elsewhere(mem):
+    """The hand comes near keys without taking them (they stay where they lie). Other keys then seen near where the
+    hand was, while the first keys are out of sight, are another record: only what travelled with the hand can be put
+    down elsewhere."""
+    camera = _Camera(mem)
+    camera.look([FLOOR, TABLE_A, _keys(2.4, -0.2)], *LOOK_A)
+    (first,) = camera.records("keys")
+    camera.look([FLOOR, TABLE_A, _keys(2.4, -0.2)], *LOOK_A, held=("keys",))
+    hidden = ("screen", "box", [((2.2, -0.35, 0.75), (2.25, -0.05, 0.95))])  # hides the first keys from the camera
+    updates = camera.look([FLOOR, TABLE_A, _keys(2.4, -0.2), hidden, ("other keys", "keys", _keys(2.4, 0.05)[2])], *LOOK_A)
+    assert [u.kind for u in updates if u.label == "keys"] == ["new"]
+    assert camera.one_record_each("keys", {"keys", "other keys"})["keys"] == first

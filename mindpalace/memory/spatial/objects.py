@@ -16,6 +16,11 @@ Identity rests on cues that hold for any segmenter (ground truth, open-vocabular
   `max_shift` (moved in view). An object seen missing from its place for `missing_after` frames is the next
   unmatched percept of its kind anywhere (moved while the robot was away), or the object of its kind that
   was first seen elsewhere since (folded back, keeping the older id).
+- In the hand: a percept that comes into the robot's hand (`held`, kept out of the map) is the object of its kind
+  that lay within `reach` of it (the robot picked it up); the hand carries it on. Once the hand has carried it more
+  than `moved_distance`, the first unmatched percept of its kind within `reach` of where the hand last held it is
+  that object, put down: it keeps its record even when its old place is never seen empty again (small or flat objects give little
+  negative evidence). Something the hand only passed near does not travel with it, so it is not carried.
 
 A segmenter's own id (`source_id`, a tracker's id) is kept on each object for reference but is not an
 association cue: a class-agnostic segmenter has none.
@@ -54,6 +59,7 @@ class ObjectMapConfig:
     min_expected_pixels: int = 150  # the object would cover at least this many pixels: small or far ones prove nothing
     min_visible_share: float = 0.5  # of an object's points in the image, nothing nearer may hide more than the rest
     max_size_ratio: float = 2.0  # an object found again elsewhere has about its size: largest sides within this ratio
+    reach: float = 1.0  # m; the hand takes an object from, and puts it down, this close to where it holds it
 
 
 @dataclass
@@ -170,6 +176,8 @@ class ObjectMap:
         self._keys: dict[int, NDArray[np.int64]] = {}
         self._next_id = 1
         self.aliases: dict[int, int] = {}  # id of an object folded into another -> the id it lives on as
+        # Object in the robot's hand -> where the hand first held it and where it last did.
+        self.carried: dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
 
     def resolve(self, object_id: int) -> int:
         """The id an object is known by now: events and tool results may name an id that was merged since."""
@@ -186,16 +194,22 @@ class ObjectMap:
         With the frame's depth (`view`), fused objects shed the points it sees through, and an object whose
         place it sees empty can be the unmatched percept of its kind nearby (it moved in view), unless the robot
         holds something of that kind (`held`: percepts at its hand, kept out of the map): then the robot took it,
-        and what its going revealed is another object.
+        and what its going revealed is another object. What the hand holds is tracked (`carried`): an object it took
+        from its place and carried away is the unmatched percept of its kind where the hand let it go.
         """
         order = sorted(range(len(percepts)), key=lambda i: -len(percepts[i].points))
         matches = self._assign(percepts)
         claimed = set(matches.values())
+        in_hand = self._hold(held or [], claimed)
         updates: list[ObjectUpdate] = []
         for index in order:
             percept = percepts[index]
             if index in matches:
                 update = self._fuse(matches[index], percept, time_s, view)
+            elif (put := self._put_down(percept, claimed | in_hand)) is not None:
+                claimed.add(put)
+                del self.carried[put]
+                update = self._relocate(put, percept, time_s)
             elif (moved := self._moved_counterpart(percept, claimed, view, held or [])) is not None:
                 claimed.add(moved)
                 update = self._relocate(moved, percept, time_s)
@@ -352,6 +366,54 @@ class ObjectMap:
             found.append((overlap + (1.0 - gap / cfg.search_radius), object_id))
         return found
 
+    def _hold(self, held: list[Percept], claimed: set[int]) -> set[int]:
+        """Which objects the hand holds in this frame (`held` percepts); `carried` follows them. Returns their ids.
+
+        A held percept is the object already in the hand of its kind (the nearest to where the hand last held it),
+        else the object of its kind that lay nearest to it, within `reach` (the hand picked it up). Objects
+        seen in the scene this frame (`claimed`) are not in the hand. One the hand let go of before it had carried it
+        `moved_distance` (it only passed near it, and it stayed where it was) is no longer tracked.
+        """
+        cfg = self.config
+        for object_id in claimed:
+            self.carried.pop(object_id, None)
+        holding: set[int] = set()
+        for percept in sorted(held, key=lambda p: -len(p.points)):
+            kin = [
+                o for o in self.objects.values() if o.id not in claimed and o.id not in holding and self._same_kind(o, percept)
+            ]
+            carried = [o for o in kin if o.id in self.carried]
+            # No size check: an object in the hand is seen partly hidden by it and against far background.
+            within = [o for o in kin if np.linalg.norm(o.center - percept.centroid) <= cfg.reach]
+            if carried:
+                chosen = min(carried, key=lambda o: float(np.linalg.norm(self.carried[o.id][1] - percept.centroid))).id
+                self.carried[chosen] = (self.carried[chosen][0], percept.centroid)
+            elif within:
+                chosen = min(within, key=lambda o: float(np.linalg.norm(o.center - percept.centroid))).id
+                self.carried[chosen] = (percept.centroid, percept.centroid)
+            else:
+                continue
+            holding.add(chosen)
+        self.carried = {i: places for i, places in self.carried.items() if i in holding or self._carried_away(i)}
+        return holding
+
+    def _carried_away(self, object_id: int) -> bool:
+        """The hand carried the object farther than `moved_distance`: it travelled with the hand."""
+        first, last = self.carried[object_id]
+        return float(np.linalg.norm(last - first)) > self.config.moved_distance
+
+    def _put_down(self, percept: Percept, unavailable: set[int]) -> int | None:
+        """The object of this unmatched percept's kind that the hand carried away and let go of (it is not in the hand
+        now), within `reach` of where the hand last held it (a hand may let go above a surface), the nearest first."""
+        put = [
+            (float(np.linalg.norm(last - percept.centroid)), object_id)
+            for object_id, (_, last) in self.carried.items()
+            if object_id not in unavailable
+            and self._same_kind(self.objects[object_id], percept)
+            and np.linalg.norm(last - percept.centroid) <= self.config.reach
+        ]
+        return min(put)[1] if put else None
+
     def _moved_counterpart(self, percept: Percept, claimed: set[int], view: DepthView | None, held: list[Percept]) -> int | None:
         """The object this unmatched percept is, moved, of its kind and size: one whose place this frame sees empty,
         within `max_shift`, the nearest first (not while the robot holds one of that kind); else one seen missing
@@ -463,6 +525,7 @@ class ObjectMap:
         """`other_id` lives on as `object_id`: its id becomes an alias, its sightings and separations carry over."""
         obj, other = self.objects[object_id], self.objects.pop(other_id)
         self._keys.pop(other_id)
+        self.carried.pop(other_id, None)
         self.aliases[other_id] = object_id
         obj.observations += other.observations
         obj.apart |= other.apart - {object_id}

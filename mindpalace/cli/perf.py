@@ -38,7 +38,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "memory", help="memory query latency at 1e4..1e7 items, warm and after a cold start, write throughput, a 24 h day"
     )
     memory.add_argument("--json", action="store_true", help="print one JSON object")
-    memory.add_argument("--sizes", type=_sizes, default="1e4,1e5,1e6,1e7", help="items per store, comma separated")
+    memory.add_argument(
+        "--sizes", type=_sizes, default="1e4,1e5,1e6", help="items per store, comma separated (1e7 takes hours to build)"
+    )
     memory.add_argument(
         "--bank-folder",
         type=Path,

@@ -15,8 +15,9 @@ IDENTITY_KEYS = ("part_merges", "part_splits", "duplicates_after_day", "offcamer
 
 @pytest.fixture(scope="module")
 def metrics() -> dict:
-    # The benchmark's own resolution and pixel criterion, on a smaller apartment to keep it short.
-    return run_perception_eval(PerceptionEvalConfig(seed=3, n_rooms=3, moves=2, person_moves=2))
+    # The benchmark's own resolution and pixel criterion, on a smaller apartment to keep it short. Seed 4's day has
+    # both container jobs (a drawer round trip, an object behind a door); seed 3's oracle cannot reach its cabinet.
+    return run_perception_eval(PerceptionEvalConfig(seed=4, n_rooms=3, moves=2, person_moves=2))
 
 
 @pytest.mark.slow
@@ -28,7 +29,7 @@ def test_a_short_day_is_perceived_well_and_identity_holds(metrics: dict) -> None
     assert metrics["recall"] >= 0.95 and metrics["precision"] >= 0.95
     assert metrics["centroid_error_median_m"] <= 0.03
     assert metrics["duplicate_rate"] <= 0.02
-    assert metrics["moves_done"] >= 3 and metrics["moved_objects"] >= 1
+    assert metrics["moves_done"] == 5 and metrics["moved_objects"] >= 1
     assert metrics["moved_detected_rate"] == 1.0
     assert metrics["part_merges"] == 0 and metrics["part_splits"] == 0 and metrics["duplicates_after_day"] == 0
     assert metrics["offcamera_moves"] == 2 and metrics["offcamera_moves_detected_rate"] == 1.0

@@ -18,6 +18,7 @@ simulator reports the world's state after every physics step.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from mindpalace.envs.tabletop.scene import DRAWERS
@@ -37,7 +38,7 @@ class WorldState:
 
 
 @dataclass
-class Monitor:
+class Monitor(ABC):
     """Phases of one episode: 0 first sub-goal, 1 press the button, 2 the memory-dependent last sub-goal."""
 
     phase: int = 0
@@ -58,11 +59,11 @@ class Monitor:
         self.presses_at_phase = world.presses
         self.log.append(what)
 
-    def first_goal(self, world: WorldState) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def first_goal(self, world: WorldState) -> bool: ...
 
-    def last_goal(self, world: WorldState) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def last_goal(self, world: WorldState) -> bool: ...
 
 
 @dataclass

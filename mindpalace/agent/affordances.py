@@ -14,10 +14,11 @@ import re
 
 import numpy as np
 
+from mindpalace.agent.references import grounded
 from mindpalace.agent.runtime import AgentRuntime, display_name
 from mindpalace.agent.skills import SkillConfig, skills_for
 from mindpalace.memory.spatial.objects import MapObject
-from mindpalace.planning.critic import Critic
+from mindpalace.planning.critic import Clause, Critic
 from mindpalace.planning.parsing import Call
 
 _MENTION = re.compile(r"#(\d+)")
@@ -61,6 +62,27 @@ def mentioned_objects(runtime: AgentRuntime, texts: list[str], task: str) -> lis
     return list(found.values())
 
 
+def step_named(runtime: AgentRuntime, texts: list[str], words: str) -> tuple[list[MapObject], set[str]]:
+    """What a step of an instruction names, and the labels it names only to say where something is or was.
+
+    Of each label the step names, the records its words single out ("the block in the centre zone"), else those
+    memory's results named by id (the drawer the robot last closed), else every record of the label.
+    """
+    fits, qualifiers = grounded(runtime, words)
+    recalled = mentioned_objects(runtime, texts, "")
+    named = []
+    for obj in task_named(runtime, words):
+        if obj.label in fits:
+            keep = obj in fits[obj.label]
+        elif any(o.label == obj.label for o in recalled):
+            keep = obj in recalled
+        else:
+            keep = True
+        if keep:
+            named.append(obj)
+    return named, qualifiers
+
+
 def task_named(runtime: AgentRuntime, task: str) -> list[MapObject]:
     """Everything memory knows of a label the task's words name ("the coffee table" -> every coffee table)."""
     words = f" {' '.join(task.lower().replace('_', ' ').replace('?', ' ').replace('.', ' ').split())} "
@@ -88,6 +110,7 @@ def distance_to(runtime: AgentRuntime, obj: MapObject) -> float:
 
 
 _INVERSE = {"open": "close", "close": "open"}
+_MANIPULATION = ("pick", "place", "open", "close", "press")
 
 
 def propose(
@@ -97,12 +120,17 @@ def propose(
     can_finish: bool = True,
     last: Call | None = None,
     skill_config: SkillConfig | None = None,
+    step: Clause | None = None,
 ) -> list[Call]:
     """Valid skill calls in the current state, likeliest first; `checkpoint` and `done` only when the caller allows it.
 
     Only skills the robot has are offered, and "within reach" is the robot's reach less the skills' margin.
     The call that would undo `last` (the previous successful skill: closing the drawer just opened) is left
     out: right after it, it can never be progress.
+
+    `step` is the step of a multi-step instruction to do now ("press the button" after "close the open drawer"):
+    its skill is the only manipulation offered, with what it needs first (a pick before a place, a place to free
+    the hand), and what its words name is where things go and which of a kind is meant.
     """
     reach = (skill_config or SkillConfig()).stop_distance(runtime.robot)
     available = skills_for(runtime.robot)
@@ -113,6 +141,11 @@ def propose(
     # Where the task says to put things ("to the coffee table"), nothing else is a place to put them down, nor a
     # place to go to with them in hand.
     destinations = {o.id for o in task_named(runtime, task) if kind_of(o) != "object"}
+    if step is not None:
+        named, qualifiers = step_named(runtime, texts, step.text)
+        labels = {o.label for o in named}
+        mentioned = named + [o for o in mentioned if o.label not in labels]
+        destinations = {o.id for o in named if kind_of(o) in ("furniture", "part") and o.label not in qualifiers} or destinations
     if is_question(task):
         # A question is answered from memory, not acted on: the answers memory supports, or look for more.
         offered = [
@@ -122,6 +155,7 @@ def propose(
         ]
         return [c for c in offered if c.name in available]
     calls: list[Call] = []
+    needed: set[str] = set()  # calls that make a wanted one possible (opening the drawer it lies in)
     # A task that only asks to go to a room memory must find ("the room where you ...") is done by going to a room:
     # the things memory names there are its clues, not its destination.
     to_a_room = not Critic.required_skills(task) and asks_for_a_room(runtime, task)
@@ -141,6 +175,7 @@ def propose(
                 part = runtime.objects()[enclosure]
                 verb = "open" if distance_to(runtime, part) <= reach else "navigate_to"
                 calls.append(Call(verb, {"target": display_name(part)}))
+                needed.add(calls[-1].key())
             elif kind == "object" and runtime.held is None and states.get(obj.id) != "held":
                 calls.append(Call("pick", {"object": name}))
             if kind == "furniture" and runtime.held is not None:
@@ -168,6 +203,11 @@ def propose(
     if last is not None and last.name in _INVERSE:
         undo = Call(_INVERSE[last.name], dict(last.arguments)).key()
         calls = [c for c in calls if c.key() != undo]
+    if step is not None:
+        wanted = {step.skill} | ({"pick"} if step.skill == "place" else set())
+        if runtime.held is not None and step.skill != "place":
+            wanted.add("place")  # the hand must be free for the step
+        calls = [c for c in calls if c.name not in _MANIPULATION or c.name in wanted or c.key() in needed]
     calls = [c for c in calls if c.name in available]
     return _unique(calls)
 

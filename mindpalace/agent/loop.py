@@ -19,7 +19,7 @@ from mindpalace.agent.affordances import propose
 from mindpalace.agent.episode import EpisodeRecord, StepRecord
 from mindpalace.agent.runtime import AgentRuntime, display_name
 from mindpalace.agent.skills import SkillConfig, SkillOutcome, run_skill
-from mindpalace.planning.critic import Critic
+from mindpalace.planning.critic import Clause, Critic, current_step
 from mindpalace.planning.loop_guard import LoopGuard
 from mindpalace.planning.parsing import Call
 from mindpalace.planning.planner import Planner, PlannerState
@@ -115,7 +115,7 @@ def _run_steps(
     """The steps of one episode; sets `record.reason` when it ends."""
     runtime.record("task", {"text": task}, (), runtime.obs.time_s, success=True, importance=0.7)
     planner.start(task)
-    state = planner_state(runtime)
+    state = planner_state(runtime, step=current_step(task, []))
     for index in range(budget.max_steps):
         if record.tokens >= budget.max_tokens:
             record.reason = "token budget"
@@ -127,7 +127,8 @@ def _run_steps(
         succeeded = [s.skill for s in record.steps if s.success]
         finish = critic.may_finish(task, last.skill if last else None, bool(last and last.success), succeeded)
         undo_of = Call(last.skill, last.arguments) if last is not None and last.success else None
-        decision = planner.decide(state, partial(_propose, runtime, planner.task, finish, undo_of, skill_config))
+        step_now = current_step(task, succeeded)
+        decision = planner.decide(state, partial(_propose, runtime, planner.task, finish, undo_of, skill_config, step_now))
         if decision.call is None:
             record.reason = "the planner produced no valid call"
             record.notes.append(f"step {index + 1}: {decision.choice.strip()[:500]}")
@@ -185,15 +186,22 @@ def _run_steps(
             guard_verdict.reason if guard_verdict.action != "ok" else "",
             guard_verdict.banned,
             "explore" if guard_verdict.action == "explore" else "",
+            current_step(task, [s.skill for s in record.steps if s.success]),
         )
     else:
         record.reason = "step budget"
 
 
 def _propose(
-    runtime: AgentRuntime, task: str, can_finish: bool, last: Call | None, skill_config: SkillConfig | None, texts: list[str]
+    runtime: AgentRuntime,
+    task: str,
+    can_finish: bool,
+    last: Call | None,
+    skill_config: SkillConfig | None,
+    step: Clause | None,
+    texts: list[str],
 ) -> list[Call]:
-    return propose(runtime, texts, task, can_finish=can_finish, last=last, skill_config=skill_config)
+    return propose(runtime, texts, task, can_finish=can_finish, last=last, skill_config=skill_config, step=step)
 
 
 def _summary(call: str, outcome: SkillOutcome) -> str:
@@ -209,6 +217,7 @@ def planner_state(
     guard: str = "",
     banned: frozenset[str] = frozenset(),
     force: str = "",
+    step: Clause | None = None,
 ) -> PlannerState:
     held = runtime.objects().get(runtime.held) if runtime.held is not None else None
     return PlannerState(
@@ -220,6 +229,7 @@ def planner_state(
         guard=guard,
         banned=banned,
         force=force,
+        step=step.text if step is not None else "",
     )
 
 

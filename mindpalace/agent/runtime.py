@@ -174,8 +174,9 @@ class AgentRuntime:
         receptacle = None
         if isinstance(action, Pick):
             target = about if about is not None else self.memory_id_of(action.object_id)
-            holder = self._support_of(target)
-            verb, arguments = "pick", ({"from": self._name(holder)} if holder is not None else {})
+            # The place it is taken from is part of the event: "the patch it came from" is asked of it later.
+            receptacle = self.support_of(target)
+            verb, arguments = "pick", ({"from": self._name(receptacle)} if receptacle is not None else {})
         elif isinstance(action, Place):
             target, receptacle = self.held, about if about is not None else self.memory_id_of(action.receptacle_id)
             verb, arguments = "place", {"receptacle": self._name(receptacle), "relation": action.relation.value}
@@ -206,7 +207,7 @@ class AgentRuntime:
             if isinstance(action, Open):
                 self.enclosed = {o: p for o, p in self.enclosed.items() if p != target}
 
-    def _support_of(self, memory_id: int | None) -> int | None:
+    def support_of(self, memory_id: int | None) -> int | None:
         """What memory's scene graph has the object on or in now (before the pick moves it), if anything."""
         graph = self.spatial.scene_graph()
         node = f"object:{memory_id}"

@@ -16,6 +16,7 @@ The benchmark side alone reads the env's privileged state (the success rule); ag
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import tempfile
 import time
@@ -23,7 +24,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -135,10 +136,11 @@ def tabletop_agent_config(overrides: list[str] | None = None) -> AgentConfig:
 
 
 class _Shared:
-    """Models loaded once per process and shared by every job: the text embedder and the LLM backend."""
+    """Models loaded once per process and shared by every job: the text embedder and the LLM backend (one per
+    backend config, so that jobs of another config in the same process get their own)."""
 
     embedder: Embedder | None = None
-    backend: LLMBackend | None = None
+    backends: ClassVar[dict[str, LLMBackend]] = {}
 
 
 def _embedder() -> Embedder:
@@ -148,9 +150,12 @@ def _embedder() -> Embedder:
 
 
 def _backend(config: AgentConfig) -> LLMBackend:
-    if _Shared.backend is None:
-        _Shared.backend = build_backend(config)
-    return _Shared.backend
+    if config.llm.type == "scripted":
+        return build_backend(config)  # a test double's script starts over with every episode
+    key = json.dumps([config.llm.type, config.llm.args], sort_keys=True, default=str)
+    if key not in _Shared.backends:
+        _Shared.backends[key] = build_backend(config)
+    return _Shared.backends[key]
 
 
 def run_job(job: Job | dict[str, Any], options: SuiteOptions | None = None) -> dict[str, Any]:

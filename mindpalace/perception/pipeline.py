@@ -40,11 +40,12 @@ class PerceptionPipeline:
         self.config = config or PerceptionConfig()
         self.embedder = embedder or TextEmbedder()
         self.segmenter = segmenter or SEGMENTERS.make(self.config.segmenter.type, **self.config.segmenter.args)
+        self._warned_cameras: set[str] = set()  # cameras whose implausible depth was warned about
 
     def process(self, obs: Observation) -> FramePercepts:
         timings: dict[str, float] = {}
         start = time.perf_counter()
-        obs, repaired = validate_frame(obs)
+        obs, repaired = validate_frame(obs, warned=self._warned_cameras)
         if repaired:
             log.info("frame at %.2f s: %d invalid depth pixels set to no reading", obs.time_s, repaired)
         segments = [

@@ -20,7 +20,9 @@ from mindpalace.core.types import Observation
 log = logging.getLogger(__name__)
 
 
-def validate_frame(obs: Observation, min_valid_fraction: float = 0.001) -> tuple[Observation, int]:
+def validate_frame(
+    obs: Observation, min_valid_fraction: float = 0.001, warned: set[str] | None = None
+) -> tuple[Observation, int]:
     """The frame with invalid depth readings set to 0, and how many were; raise FrameError if unusable."""
     check_observation(obs)
     depth = obs.depth
@@ -33,7 +35,13 @@ def validate_frame(obs: Observation, min_valid_fraction: float = 0.001) -> tuple
         raise FrameError("depth: no valid depth in the frame")
     warning = check_depth_units(depth)
     if warning is not None:
-        log.warning("frame at %.2f s: %s", obs.time_s, warning)
+        # With `warned` (the cameras warned about already), once per camera at warning level, then at debug level:
+        # a wrist camera close to a table reads this on every frame.
+        camera = str(obs.extras.get("camera", ""))
+        level = logging.DEBUG if warned is not None and camera in warned else logging.WARNING
+        if warned is not None:
+            warned.add(camera)
+        log.log(level, "frame at %.2f s%s: %s", obs.time_s, f" ({camera} camera)" if camera else "", warning)
     return obs, n_bad
 
 

@@ -76,9 +76,35 @@ class Critic:
     def required_skills(task: str) -> list[str]:
         """The skill each clause's leading verb asks for, in order ("Move ..., press ..., then put ..." ->
         place, press, place); a verb inside a clause ("the cup you put away") describes, it does not ask."""
-        skills = []
-        for clause in _CLAUSES.split(task.lower()):
-            words = re.findall(r"[a-z]+", clause)
-            if words:
-                skills += [skill for skill, verbs in _FINISHING_SKILL.items() if words[0] in verbs]
-        return skills
+        return [clause.skill for clause in clauses(task)]
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One step an instruction asks for: the skill its leading verb names and the clause's words."""
+
+    skill: str
+    text: str
+
+
+def clauses(task: str) -> list[Clause]:
+    """The instruction's steps in order: each clause that starts with a verb of a skill ("press the button")."""
+    steps = []
+    for text in _CLAUSES.split(task.lower()):
+        words = re.findall(r"[a-z]+", text)
+        if words:
+            steps += [Clause(skill, " ".join(words)) for skill, verbs in _FINISHING_SKILL.items() if words[0] in verbs]
+    return steps
+
+
+def current_step(task: str, succeeded: list[str]) -> Clause | None:
+    """The first step of a multi-step instruction that the skills succeeded so far (in order) have not done yet;
+    None for an instruction of one step (its order is the model's to find) or when every step is done."""
+    steps = clauses(task)
+    if len(steps) < 2:
+        return None
+    done = iter(succeeded)
+    for step in steps:
+        if not any(skill == step.skill for skill in done):
+            return step
+    return None

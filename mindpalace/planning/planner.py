@@ -86,6 +86,7 @@ class PlannerState:
     guard: str = ""
     banned: frozenset[str] = frozenset()  # Call.key()s the loop guard forbids now
     force: str = ""  # a skill the loop guard forces ("explore"), or ""
+    step: str = ""  # the step of a multi-step instruction to do now ("press the button"); "" for a one-step task
 
 
 @dataclass
@@ -116,6 +117,7 @@ class Planner:
         self.history: list[str] = []
         self.memory_texts: list[str] = []  # every memory tool result this episode: what grounds candidates
         self._tool_keys: set[str] = set()
+        self._step = ""  # the instruction's step memory was last asked about
         self._context = ""
         self._tools = memory.tool_schemas()
 
@@ -126,7 +128,7 @@ class Planner:
     def start(self, task: str) -> None:
         """A new episode: the task's memory context is retrieved once, within its token budget."""
         self.task = " ".join(str(task).split())
-        self.history, self.memory_texts, self._tool_keys = [], [], set()
+        self.history, self.memory_texts, self._tool_keys, self._step = [], [], set(), ""
         # The context is for the model to read; only what memory tools return grounds candidates, so that
         # things merely similar to the task do not become targets.
         self._context = self.memory.context(self.task, self.config.context_tokens)
@@ -159,6 +161,7 @@ class Planner:
             ranked = self._rank(state, tools, decision, "memory query") if tools else []
             for call, _ in ranked[: self.config.max_tool_calls]:
                 self._run_tool(call, decision)
+        self._recall_for_step(state, decision)
         candidates = [c for c in propose(self.memory_texts) if c.key() not in state.banned]
         if not candidates:
             decision.choice = "no valid skill call in this state"
@@ -171,6 +174,16 @@ class Planner:
     def _wants_memory(self, state: PlannerState) -> bool:
         """Memory is queried at the start of an episode and again when the last step failed."""
         return self.config.max_tool_calls > 0 and (not self._tool_keys or "failed" in state.last_outcome)
+
+    def _recall_for_step(self, state: PlannerState, decision: Decision) -> None:
+        """When a multi-step instruction moves on to its next step, what the robot last did with each thing the step
+        names is recalled ("open that same drawer again": the drawer it closed), so that memory, not the model's
+        guess, says which one the step means. Every such query is asked: they are few, and cost no inference."""
+        if not state.step or state.step == self._step or "recall_events" not in self._tools:
+            return
+        self._step = state.step
+        for label in self.memory.mentioned_labels(state.step):
+            self._run_tool(Call("recall_events", {"order": "last", "object": label.replace("_", " ")}), decision)
 
     def tool_candidates(self) -> list[Call]:
         """Memory queries the task's words suggest: its objects, its verbs (as event actions) and its rooms."""
@@ -243,6 +256,7 @@ class Planner:
 
     # ------------------------------------------------------------------ generate mode
     def _generate(self, state: PlannerState, propose: Proposer, decision: Decision) -> None:
+        self._recall_for_step(state, decision)
         messages = self.messages(state, describe=not self.backend.supports_tool_calls)
         tools = list(self.functions.values()) if self.backend.supports_tool_calls else None
         tool_calls = 0
@@ -347,6 +361,8 @@ class Planner:
         if self._context:
             sections.append(f"Memory:\n{self._context}")
         sections.append(f"Task: {self.task}")
+        if state.step:
+            sections.append(f"Step now: {state.step}.")
         sections.append(f"Robot: {state.time_of_day}, in the {state.room or 'house'}, holding {state.holding or 'nothing'}.")
         sections += [f"{label}: {text}" for label, text in (("Critic", state.critic), ("Loop guard", state.guard)) if text]
         user = "\n".join(sections)

@@ -85,7 +85,7 @@ def test_an_agent_for_the_rover_puts_the_mug_on_the_desk(tmp_path: Path) -> None
         events = sorted(
             (e for e in agent.memory.export()["events"] if e["action"] in ("pick", "place")), key=lambda e: e["start_s"]
         )
-        assert [e["action"] for e in events] == ["pick", "place"] and events[0]["objects"] == events[1]["objects"][:1]
+        assert [e["action"] for e in events] == ["pick", "place"] and events[0]["objects"][0] == events[1]["objects"][0]
         mug_id = events[0]["objects"][0]
         remembered = agent.runtime.objects()[mug_id].center
         assert desk.distance(remembered[0], remembered[1]) == 0.0 and np.linalg.norm(remembered[:2] - mug[:2]) < 0.3

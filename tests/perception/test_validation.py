@@ -144,3 +144,14 @@ def test_float64_depth_becomes_float32(frame):
 def test_frame_error_is_the_core_one():
     """Perception and memory raise one FrameError class, defined in core (memory may not import perception)."""
     assert FrameError is CoreFrameError
+
+
+def test_a_camera_s_unusual_depth_is_warned_about_once_when_the_caller_keeps_count(frame, caplog):
+    """A wrist camera near a table reads 12 cm on every frame: with `warned`, one warning per camera, then debug lines."""
+    near = replace(frame, depth=frame.depth * 0.05, extras={**frame.extras, "camera": "wrist"})
+    warned: set[str] = set()
+    with caplog.at_level(logging.DEBUG, logger="mindpalace.perception.validation"):
+        for _ in range(3):
+            validate_frame(near, warned=warned)
+    levels = [r.levelno for r in caplog.records if "unusual for a room" in r.getMessage()]
+    assert levels == [logging.WARNING, logging.DEBUG, logging.DEBUG] and "(wrist camera)" in caplog.text

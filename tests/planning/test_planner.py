@@ -12,7 +12,7 @@ from mindpalace.core.types import Event
 from mindpalace.memory.local_reader import LocalReader
 from mindpalace.memory.system import MemorySystem
 from mindpalace.planning.backends import LLM_BACKENDS, CandidateScores, Completion, LLMBackend, LLMError
-from mindpalace.planning.critic import Critic
+from mindpalace.planning.critic import Clause, Critic, clauses, current_step
 from mindpalace.planning.parsing import Call
 from mindpalace.planning.planner import EXAMPLES, Planner, PlannerConfig, PlannerState
 
@@ -230,6 +230,22 @@ def test_critic_skips_the_first_step_and_notices_no_progress() -> None:
     for step in range(3, 7):
         verdict = critic.review(step, "look_around()", True, "", "looked", "b")
     assert "has not progressed in 4 steps" in verdict
+
+
+def test_a_multi_step_instruction_is_done_one_step_at_a_time_in_order() -> None:
+    task = "Move the block to the centre zone, press the button, then put the block back on the patch it came from."
+    assert clauses(task) == [
+        Clause("place", "move the block to the centre zone"),
+        Clause("press", "press the button"),
+        Clause("place", "put the block back on the patch it came from"),
+    ]
+    assert current_step(task, []) == clauses(task)[0]
+    # A pick is no step of its own; a press before the first place does not count for the second step.
+    assert current_step(task, ["pick", "press", "place"]) == clauses(task)[1]
+    assert current_step(task, ["pick", "place", "press", "pick"]) == clauses(task)[2]
+    assert current_step(task, ["pick", "place", "press", "pick", "place"]) is None
+    # One step: its order is the model's to find (nothing is imposed).
+    assert current_step("Bring the cup to the table.", []) is None
 
 
 def test_critic_offers_done_only_after_every_clause_of_a_multi_step_instruction() -> None:

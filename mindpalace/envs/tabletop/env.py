@@ -58,7 +58,6 @@ from mindpalace.envs.tabletop.scene import (
     DRAWERS,
     HANDLE_Y,
     HOME_TCP,
-    PLACES,
     ROBOT_BASE_XY,
     TABLE_Z,
     Scene,
@@ -128,7 +127,7 @@ class TabletopEnv(gym.Env):
         }
         self.observation_space = observation_space(self.config)
         self.action_space = action_space()
-        self._worlds: dict[tuple[str, ...], _World] = {}
+        self._worlds: dict[tuple[tuple[str, ...], tuple[str, ...]], _World] = {}  # by blocks and patches
         self._world: _World | None = None
         self.scene: Scene | None = None
         self._monitor: Monitor | None = None
@@ -163,18 +162,18 @@ class TabletopEnv(gym.Env):
         start = spec.start(int(variation))
         blocks = task_blocks(task)
         button, ids = draw_nuisance(episode_seed, blocks)
-        self.scene = Scene(episode_seed, task, int(variation), button, ids, start.blocks, start.open_drawer)
+        self.scene = Scene(episode_seed, task, int(variation), button, ids, start.blocks, start.open_drawer, spec.patches)
         self._monitor = start.monitor
-        self._load(blocks)
+        self._load(blocks, spec.patches)
         obs = self._observe(None)
         return obs, {"seed": episode_seed, "task": task, "instruction": spec.instruction, "episode_step": 0}
 
-    def _load(self, blocks: tuple[str, ...]) -> None:
+    def _load(self, blocks: tuple[str, ...], patches: tuple[str, ...]) -> None:
         scene = self.scene
         assert scene is not None
-        if blocks not in self._worlds:
-            self._worlds[blocks] = self._compile(blocks)
-        world = self._world = self._worlds[blocks]
+        if (blocks, patches) not in self._worlds:
+            self._worlds[blocks, patches] = self._compile(blocks, patches)
+        world = self._world = self._worlds[blocks, patches]
         offset, quaternion = self._rest_pose(world) if scene.blocks else (np.zeros(3), np.array([1.0, 0.0, 0.0, 0.0]))
         m, d = world.model, world.data
         mujoco.mj_resetData(m, d)
@@ -202,10 +201,10 @@ class TabletopEnv(gym.Env):
         self._steps = 0
         self._update_monitor()
 
-    def _compile(self, blocks: tuple[str, ...]) -> _World:
+    def _compile(self, blocks: tuple[str, ...], patches: tuple[str, ...]) -> _World:
         c = self.config
         model = mujoco.MjModel.from_xml_string(
-            build_mjcf(blocks, ModelOptions(c.width, c.height, c.timestep, c.shadows, c.max_depth))
+            build_mjcf(blocks, patches, ModelOptions(c.width, c.height, c.timestep, c.shadows, c.max_depth))
         )
         data = mujoco.MjData(model)
 
@@ -442,9 +441,10 @@ class TabletopEnv(gym.Env):
         return ActionOutcome.ok("picked the block")
 
     def _place(self, action: Place) -> ActionOutcome:
+        assert self.scene is not None
         if self.grasped() is None:
             return ActionOutcome.fail(FailureReason.HANDS_EMPTY, "not holding anything")
-        key, failure = self._target(action.receptacle_id, PLACES, "place")
+        key, failure = self._target(action.receptacle_id, self.scene.places, "place")
         if failure:
             return failure
         if Relation(action.relation) is not Relation.ON:
@@ -552,7 +552,7 @@ class TabletopEnv(gym.Env):
             places[block] = next(
                 (
                     place
-                    for place in PLACES
+                    for place in self.scene.places
                     if resting and np.all(np.abs(position[:2] - np.array(place_xy(place))) <= place_half(place))
                 ),
                 None,

@@ -108,7 +108,7 @@ def look_at_axes(position: tuple[float, float, float], target: tuple[float, floa
     return _fmt((*right, *up))
 
 
-def _table(world: ET.Element) -> None:
+def _table(world: ET.Element, patches: tuple[str, ...]) -> None:
     hx, hy = TABLE_HALF
     table = ET.SubElement(world, "body", name="table", pos=_fmt((0, 0, TABLE_Z)))
     _box(
@@ -125,7 +125,8 @@ def _table(world: ET.Element) -> None:
             (0.03, 0.03, leg_height),
         )
     decal = 0.0005
-    for key, (x, y) in PATCH_XY.items():
+    for key in patches:
+        x, y = PATCH_XY[key]
         _box(table, f"e{key}/decal", None, PATCH, (x, y, decal), (PATCH_HALF, PATCH_HALF, decal))
     _box(table, "ecentre/decal", None, CENTRE, (*CENTRE_XY, decal), (CENTRE_HALF, CENTRE_HALF, decal))
 
@@ -261,8 +262,11 @@ def _block(world: ET.Element, key: str, x: float, y: float) -> None:
     _box(body, f"e{key}/box", BLOCK, BLOCK_RGB, (0, 0, 0), (BLOCK_HALF,) * 3, mass="0.05", friction="1.0 0.01 0.001")
 
 
-def build_mjcf(blocks: tuple[str, ...], options: ModelOptions = ModelOptions()) -> str:
-    """MJCF text of the tabletop with these blocks (keys); the env sets their start poses and the button's place."""
+def build_mjcf(
+    blocks: tuple[str, ...], patches: tuple[str, ...] = tuple(PATCH_XY), options: ModelOptions = ModelOptions()
+) -> str:
+    """MJCF text of the tabletop with these blocks and patches (keys); the env sets the blocks' start poses and the
+    button's place."""
     root = ET.Element("mujoco", model="tabletop")
     ET.SubElement(root, "compiler", angle="radian", autolimits="true")
     # noslip: a block held by friction does not creep in the fingers, whatever path the hand takes.
@@ -304,7 +308,7 @@ def build_mjcf(blocks: tuple[str, ...], options: ModelOptions = ModelOptions()) 
         pos=_fmt((*ROBOT_BASE_XY, TABLE_Z / 2)),
         size=_fmt((0.12, TABLE_Z / 2)),
     )
-    _table(world)
+    _table(world, patches)
     _drawer_unit(world)
     _button(world)
     for k, key in enumerate(blocks):

@@ -26,7 +26,6 @@ PATCH_XY = {
     "patch_left": (0.0, -0.04),
     "patch_right": (0.0, -0.36),
 }
-PLACES = (*PATCH_XY, "centre")  # where a block can be put down
 
 DRAWER_UNIT_XY = (0.05, 0.45)
 DRAWER_UNIT_HALF = (0.13, 0.11)  # x, y
@@ -80,7 +79,8 @@ class Scene:
     """One episode's scene: the task's start state and the nuisance drawn from the seed.
 
     `blocks` maps a block to the place it starts on; `open_drawer` is the drawer that starts open.
-    `ids` maps every entity to its segmentation instance id. Nuisance (the button's position, the ids)
+    `ids` maps every entity to its segmentation instance id (drawn for all four patches, whichever are on the
+    table, so that the draw does not depend on the task). Nuisance (the button's position, the ids)
     depends on `seed` only, never on the variation, so two variations with one seed look the same
     wherever their histories agree.
     """
@@ -92,10 +92,17 @@ class Scene:
     ids: dict[str, int]
     blocks: dict[str, str] = field(default_factory=dict)
     open_drawer: str | None = None
+    patches: tuple[str, ...] = tuple(PATCH_XY)  # the patches on the table (a task may have fewer)
 
     @property
     def entities(self) -> dict[str, tuple[str, str]]:
-        return {**STATIC_ENTITIES, **{block: ("object", "block") for block in self.blocks}}
+        static = {key: value for key, value in STATIC_ENTITIES.items() if key not in PATCH_XY or key in self.patches}
+        return {**static, **{block: ("object", "block") for block in self.blocks}}
+
+    @property
+    def places(self) -> tuple[str, ...]:
+        """Where a block can be put down in this scene."""
+        return (*self.patches, "centre")
 
     def key_of(self, instance_id: int) -> str | None:
         return next((key for key, value in self.ids.items() if value == instance_id), None)

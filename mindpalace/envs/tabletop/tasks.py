@@ -118,6 +118,7 @@ class TaskSpec:
     variations: int
     instruction: str  # one for all variations: the history, not the words, says which
     chance: float  # success of a uniform guess at the decision point
+    patches: tuple[str, ...] = ("patch_front", "patch_back", "patch_left", "patch_right")  # on the table
 
     def start(self, variation: int) -> Start:
         if not 0 <= variation < self.variations:
@@ -168,6 +169,8 @@ TASKS: dict[str, TaskSpec] = {
             "Move the block in the centre zone to the empty patch, press the button, then move the block that was "
             "on a patch before to the centre zone.",
             1 / 2,
+            # Two patches, as the task's two variations: "the empty patch" names one.
+            REARRANGE_PATCHES,
         ),
     )
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import itertools
 import json
 import math
 import multiprocessing
@@ -73,7 +74,7 @@ class _Progress:
 
 
 DRAW_BATCH = 20_000  # items drawn from the generator at a time: the bank's rows depend on n and the seed only
-TRANSACTION_ITEMS = 500_000  # items a transaction: each commit rewrites the randomly placed index pages it touched
+DRAWS_A_TRANSACTION = 25  # 500,000 items a transaction: each commit rewrites the randomly placed index pages it touched
 BUILD_CACHE_MB = 3072  # the writer's page cache while a bank is built: the R-tree and the x, y indexes of 10^7 items fit
 
 
@@ -95,7 +96,7 @@ def fill_bank(path: Path, n: int, seed: int = 0, progress: Callable[[str], None]
     """A bank with n objects, n events and n facts (the vectors are added by `build_bank`), one record a second.
 
     Objects, their R-tree entries and facts are inserted with SQL; events through `EpisodicStore.add_events`. Rows go
-    in id order, TRANSACTION_ITEMS to a transaction, under `Bank.bulk_load`; the tables and indexes are the bank's own,
+    in id order, DRAWS_A_TRANSACTION * DRAW_BATCH to a transaction, under `Bank.bulk_load`; the tables and indexes are the bank's own,
     filled as a robot's bank grows (no index is dropped and rebuilt).
     """
     rng = np.random.default_rng(seed)
@@ -106,8 +107,7 @@ def fill_bank(path: Path, n: int, seed: int = 0, progress: Callable[[str], None]
     shown = _Progress(f"filled {n:,}-item bank:", n, progress)
     draws = _draws(n, rng)
     with bank.bulk_load(BUILD_CACHE_MB):
-        for start in range(0, n, TRANSACTION_ITEMS):
-            batches = [next(draws) for _ in range(math.ceil(min(TRANSACTION_ITEMS, n - start) / DRAW_BATCH))]
+        while batches := list(itertools.islice(draws, DRAWS_A_TRANSACTION)):
             ids_a, xs_a, ys_a, labels_a, durations_a = (np.concatenate(column) for column in zip(*batches))
             ids, xs, ys = ids_a.tolist(), xs_a.tolist(), ys_a.tolist()
             t = ids_a.astype(np.float64).tolist()  # one record a second
@@ -131,7 +131,7 @@ def fill_bank(path: Path, n: int, seed: int = 0, progress: Callable[[str], None]
                 for i, action, s, end, room in zip(ids, actions, t, ends, rooms)
             ]
             events_store.add_events(events, positions=list(zip(xs, ys)))
-            shown.update(start + len(ids))
+            shown.update(ids[-1])
     return bank
 
 

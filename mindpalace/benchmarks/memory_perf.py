@@ -156,7 +156,8 @@ def build_bank(path: Path, n: int, queries: int, seed: int = 0, progress: Callab
     with bank.bulk_load(BUILD_CACHE_MB):
         for chunk in clustered_unit_vector_chunks(n + queries, DIM, seed=seed):
             items = chunk[: max(0, n - start)].astype(STORED)
-            probes.append(chunk[len(items) :])
+            # A copy: a slice would keep its whole chunk (154 MB) alive, and 10^7 items make 100 chunks.
+            probes.append(chunk[len(items) :].copy())
             with bank.write() as db:
                 db.executemany(
                     "INSERT INTO vectors (id, kind, vector) VALUES (?, ?, ?)",

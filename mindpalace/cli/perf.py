@@ -42,7 +42,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--sizes",
         type=_sizes,
         default="1e4,1e5,1e6",
-        help="items per store, comma separated (a 1e7 bank takes about two hours to build on one core; keep it with --bank-folder)",
+        help="items per store, comma separated (a 1e7 bank takes ~2 hours to build on one core; keep it with --bank-folder)",
     )
     memory.add_argument(
         "--bank-folder",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import itertools
 import json
 import math
 import multiprocessing
@@ -72,60 +73,65 @@ class _Progress:
         self.progress(f"{self.what} {done:,} of {self.total:,} ({rate:,.0f}/s, {now - self.started:.0f} s, ~{left:.0f} s left)")
 
 
+DRAW_BATCH = 20_000  # items drawn from the generator at a time: the bank's rows depend on n and the seed only
+DRAWS_A_TRANSACTION = 25  # 500,000 items a transaction: each commit rewrites the randomly placed index pages it touched
+BUILD_CACHE_MB = 3072  # the writer's page cache while a bank is built: the R-tree and the x, y indexes of 10^7 items fit
+
+
+def side_m(n: int) -> float:
+    """The side of the square the n objects lie in: 10 objects a square metre at every size."""
+    return math.sqrt(n / 10.0)
+
+
+def _draws(n: int, rng: np.random.Generator) -> Iterator[tuple[NDArray[Any], ...]]:
+    """Per DRAW_BATCH items: ids (from 1), x, y, label index, event duration (s)."""
+    for start in range(0, n, DRAW_BATCH):
+        ids = np.arange(start + 1, min(start + DRAW_BATCH, n) + 1)
+        xs, ys = rng.uniform(0, side_m(n), len(ids)), rng.uniform(0, side_m(n), len(ids))
+        labels = rng.integers(len(LABELS), size=len(ids))
+        yield ids, xs, ys, labels, rng.uniform(0.5, 30, len(ids))
+
+
 def fill_bank(path: Path, n: int, seed: int = 0, progress: Callable[[str], None] = _log) -> Bank:
-    """A bank with n objects, n events and n facts, written in batches (the vectors are added by `build_bank`)."""
+    """A bank with n objects, n events and n facts (the vectors are added by `build_bank`), one record a second.
+
+    Objects, their R-tree entries and facts are inserted with SQL; events through `EpisodicStore.add_events`. Rows go
+    in id order, DRAWS_A_TRANSACTION * DRAW_BATCH to a transaction, under `Bank.bulk_load`; the tables and indexes are the bank's own,
+    filled as a robot's bank grows (no index is dropped and rebuilt).
+    """
     rng = np.random.default_rng(seed)
     bank = Bank(path)
-    EpisodicStore(bank)
+    events_store = EpisodicStore(bank)
     SemanticStore(bank)
-    batch = 20_000
-    side = math.sqrt(n / 10.0)  # metres: 10 objects a square metre at every size
+    labels_text, rooms_text, actions_text = np.array(LABELS), np.array(ROOMS), np.array(ACTIONS)
     shown = _Progress(f"filled {n:,}-item bank:", n, progress)
-    for start in range(0, n, batch):
-        ids = np.arange(start + 1, min(start + batch, n) + 1)
-        xs, ys = rng.uniform(0, side, len(ids)), rng.uniform(0, side, len(ids))
-        labels = rng.integers(len(LABELS), size=len(ids))
-        t = ids.astype(np.float64)  # one record a second
-        with bank.write() as db:
-            db.executemany(
-                "INSERT INTO objects (id, label, x, y, z, room, first_seen, last_seen, size_bytes) VALUES (?, ?, ?, ?, 0.8, ?, ?, ?, 150)",
-                [
-                    (int(i), LABELS[label], float(x), float(y), ROOMS[int(i) % len(ROOMS)], float(s), float(s))
-                    for i, label, x, y, s in zip(ids, labels, xs, ys, t)
-                ],
-            )
-            db.executemany(
-                "INSERT INTO objects_rtree VALUES (?, ?, ?, ?, ?)",
-                [(int(i), float(x), float(x), float(y), float(y)) for i, x, y in zip(ids, xs, ys)],
-            )
-            db.executemany(
-                "INSERT INTO facts (subject, predicate, object, valid_from, source, confidence, recorded_at, text, size_bytes)"
-                " VALUES (?, 'owned_by', ?, ?, 'user', 1.0, ?, ?, 120)",
-                [
-                    (
-                        f"object:{int(i)}",
-                        f"person {int(i) % 1000}",
-                        float(s),
-                        float(s),
-                        f"object {int(i)} is person {int(i) % 1000}'s",
-                    )
-                    for i, s in zip(ids, t)
-                ],
-            )
-        events = [
-            Event(
-                "robot",
-                ACTIONS[int(i) % len(ACTIONS)],
-                float(s),
-                float(s) + float(rng.uniform(0.5, 30)),
-                {"target": int(i)},
-                (int(i),),
-                ROOMS[int(i) % len(ROOMS)],
-            )
-            for i, s in zip(ids, t)
-        ]
-        EpisodicStore(bank).add_events(events, positions=[(float(x), float(y)) for x, y in zip(xs, ys)])
-        shown.update(min(start + batch, n))
+    draws = _draws(n, rng)
+    with bank.bulk_load(BUILD_CACHE_MB):
+        while batches := list(itertools.islice(draws, DRAWS_A_TRANSACTION)):
+            ids_a, xs_a, ys_a, labels_a, durations_a = (np.concatenate(column) for column in zip(*batches))
+            ids, xs, ys = ids_a.tolist(), xs_a.tolist(), ys_a.tolist()
+            t = ids_a.astype(np.float64).tolist()  # one record a second
+            ends = (ids_a.astype(np.float64) + durations_a).tolist()
+            labels, rooms = labels_text[labels_a].tolist(), rooms_text[ids_a % len(ROOMS)].tolist()
+            with bank.write() as db:
+                db.executemany(
+                    "INSERT INTO objects (id, label, x, y, z, room, first_seen, last_seen, size_bytes)"
+                    " VALUES (?, ?, ?, ?, 0.8, ?, ?, ?, 150)",
+                    zip(ids, labels, xs, ys, rooms, t, t),
+                )
+                db.executemany("INSERT INTO objects_rtree VALUES (?, ?, ?, ?, ?)", zip(ids, xs, xs, ys, ys))
+                db.executemany(
+                    "INSERT INTO facts (subject, predicate, object, valid_from, source, confidence, recorded_at, text, size_bytes)"
+                    " VALUES (?, 'owned_by', ?, ?, 'user', 1.0, ?, ?, 120)",
+                    ((f"object:{i}", f"person {i % 1000}", s, s, f"object {i} is person {i % 1000}'s") for i, s in zip(ids, t)),
+                )
+            actions = actions_text[ids_a % len(ACTIONS)].tolist()
+            events = [
+                Event("robot", action, s, end, {"target": i}, (i,), room)
+                for i, action, s, end, room in zip(ids, actions, t, ends, rooms)
+            ]
+            events_store.add_events(events, positions=list(zip(xs, ys)))
+            shown.update(ids[-1])
     return bank
 
 
@@ -139,29 +145,33 @@ def build_bank(path: Path, n: int, queries: int, seed: int = 0, progress: Callab
     them 50,000 at a time would rebuild each kind's index four times on the way (hours at 10^7 on one shared core).
     The bank records the default preset, so it opens as a robot's bank would.
     """
+    started = time.perf_counter()
     bank = fill_bank(path, n, seed, progress)
+    progress(f"{n:,}-item bank: objects, events and facts written in {time.perf_counter() - started:.0f} s")
     bank.set_meta("preset", "mindpalace")
     kinds = list(KIND_CODES)
     probes = []
     shown = _Progress(f"vectors of the {n:,}-item bank:", n, progress)
     start = 0
-    for chunk in clustered_unit_vector_chunks(n + queries, DIM, seed=seed):
-        items = chunk[: max(0, n - start)].astype(STORED)
-        probes.append(chunk[len(items) :])
-        with bank.write() as db:
-            db.executemany(
-                "INSERT INTO vectors (id, kind, vector) VALUES (?, ?, ?)",
-                (
-                    (vector_id(kinds[i % 3], i + 1), kinds[i % 3], row.tobytes())
-                    for i, row in zip(range(start, start + len(items)), items)
-                ),
-            )
-        start += len(chunk)
-        shown.update(min(start, n))
+    with bank.bulk_load(BUILD_CACHE_MB):
+        for chunk in clustered_unit_vector_chunks(n + queries, DIM, seed=seed):
+            items = chunk[: max(0, n - start)].astype(STORED)
+            # A copy: a slice would keep its whole chunk (154 MB) alive, and 10^7 items make 100 chunks.
+            probes.append(chunk[len(items) :].copy())
+            with bank.write() as db:
+                db.executemany(
+                    "INSERT INTO vectors (id, kind, vector) VALUES (?, ?, ?)",
+                    (
+                        (vector_id(kinds[i % 3], i + 1), kinds[i % 3], row.tobytes())
+                        for i, row in zip(range(start, start + len(items)), items)
+                    ),
+                )
+            start += len(chunk)
+            shown.update(min(start, n))
     progress(f"{n:,}-item bank: building its text index, one kind after the other (each logs when built)")
-    started = time.perf_counter()
+    indexing = time.perf_counter()
     vectors = VectorIndex(bank, dim=DIM)  # no index file yet: built from the table
-    progress(f"{n:,}-item bank: text index built in {time.perf_counter() - started:.0f} s: {vectors.describe()}")
+    progress(f"{n:,}-item bank: text index built in {time.perf_counter() - indexing:.0f} s: {vectors.describe()}")
     vectors.save()
     bank.checkpoint()
     bank.close()
@@ -209,7 +219,7 @@ def _query_runs(
 ) -> dict[str, Callable[[int], Any]]:
     """Query q of each kind on a bank of n items a store, through the stores' query paths."""
     queries = len(probes)
-    side = math.sqrt(n / 10.0)
+    side = side_m(n)
     return {
         "text": lambda q: vectors.search(probes[q], 10),
         "object": lambda q: objects.find(LABELS[q % len(LABELS)], ROOMS[q % len(ROOMS)], limit=10),

@@ -39,7 +39,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     memory.add_argument("--json", action="store_true", help="print one JSON object")
     memory.add_argument(
-        "--sizes", type=_sizes, default="1e4,1e5,1e6", help="items per store, comma separated (1e7 takes hours to build)"
+        "--sizes",
+        type=_sizes,
+        default="1e4,1e5,1e6",
+        help="items per store, comma separated (a 1e7 bank takes ~2 hours to build on one core; keep it with --bank-folder)",
     )
     memory.add_argument(
         "--bank-folder",

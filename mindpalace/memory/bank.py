@@ -43,6 +43,7 @@ CHECKS = ("auto", "quick", "full", "none")
 # `check="auto"` runs quick_check up to this file size: it reads every page (0.4 s for 74 MB on this machine, warm;
 # a day's bank is ~5 MB). The full integrity_check also matches every index to its table: 5.5 s for those 74 MB.
 QUICK_CHECK_MAX_BYTES = 32 * 2**20
+CACHE_SIZE = -32768  # each connection's page cache: 32 MB (see `_connect`)
 
 _NULL_REPORT = re.compile(r"NULL value in (?P<table>\w+)\.(?P<column>\w+)")
 
@@ -304,7 +305,7 @@ class Bank:
         # around it (8 MB on this machine), so a cold bank's first place query read 180 MB at 10^6 items (255 ms; 160 KB
         # and 2 ms with read()), and at 10^7 SQLite's 2 GB cap would map a ninth of the bank anyway. Warm, read()
         # costs the sub-millisecond queries 0.0-0.3 ms more at their p95 (measured at 10^5 and 10^6).
-        connection.execute("PRAGMA cache_size = -32768")
+        connection.execute(f"PRAGMA cache_size = {CACHE_SIZE}")
         connection.execute("PRAGMA mmap_size = 0")
         if write:
             mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -399,6 +400,24 @@ class Bank:
                     log.warning("%s: rollback failed: %s", self.path, error)
                 raise
             self._writer.execute("COMMIT")
+
+    @contextmanager
+    def bulk_load(self, cache_mb: int = 2048) -> Iterator[None]:
+        """For a bank being built in bulk (the benchmarks' banks): inside the block commits do not wait for the disk
+        (synchronous=OFF) and the writer caches `cache_mb` of pages, so large transactions rewrite fewer pages.
+        After it, the normal settings are back and the log is folded into the file. A crash inside the block can
+        damage the bank: never use it on a robot's bank."""
+        if self._writer is None:
+            raise BankError(f"{self.path}: opened read-only")
+        with self._lock:
+            self._writer.execute("PRAGMA synchronous = OFF")
+            self._writer.execute(f"PRAGMA cache_size = {-1024 * int(cache_mb)}")
+            try:
+                yield
+            finally:
+                self._writer.execute(f"PRAGMA cache_size = {CACHE_SIZE}")
+                self._writer.execute("PRAGMA synchronous = NORMAL")
+                self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def reader(self) -> sqlite3.Connection:
         """This thread's read connection (created on first use)."""

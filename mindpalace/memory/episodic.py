@@ -212,6 +212,33 @@ def _near(x: float, y: float, radius: float) -> tuple[str, dict[str, float]]:
     return clause, {"x": x, "y": y, "x0": x - radius, "x1": x + radius, "y0": y - radius, "y1": y + radius, "r2": radius * radius}
 
 
+def _event_row(event: Event, x: float | None, y: float | None, importance: float, text: str | None) -> tuple:
+    """The `events` row of an event (its columns in `EpisodicStore._insert_events`' order); checks the event."""
+    if event.end_s < event.start_s:
+        raise ValueError(f"event ends ({event.end_s}) before it starts ({event.start_s})")
+    arguments = json.dumps(event.arguments, sort_keys=True)
+    objects = [int(o) for o in event.objects]
+    text = describe(event) if text is None else text
+    strings = (arguments, text, event.actor, event.action, event.reason, event.place or "")
+    size = sum(len(s.encode()) for s in strings) + _ROW_OVERHEAD_BYTES + 24 * len(objects)
+    return (
+        event.actor,
+        event.action,
+        arguments,
+        json.dumps(objects),
+        event.place,
+        None if x is None else float(x),
+        None if y is None else float(y),
+        float(event.start_s),
+        float(event.end_s),
+        int(event.success),
+        event.reason,
+        text,
+        float(importance),
+        size,
+    )
+
+
 class EpisodicStore:
     """The timeline of events and the snapshot table of one bank. Thread-safe: each thread reads on its own connection."""
 
@@ -233,58 +260,47 @@ class EpisodicStore:
         sees; by default `describe(event)`.
         """
         with self.bank.write() as db:
-            return self._insert_event(db, event, x, y, importance, text)
+            return self._insert_events(db, [_event_row(event, x, y, importance, text)], [event.objects])[0]
 
     def add_events(
         self, events: Sequence[Event], positions: Sequence[tuple[float, float] | None] | None = None, importance: float = 0.5
     ) -> list[int]:
-        """Append many events in one transaction (much faster than one each); all or none are kept."""
+        """Append many events in one transaction (much faster than one each); all or none are kept. Returns their ids."""
         if positions is not None and len(positions) != len(events):
             raise ValueError(f"{len(events)} events but {len(positions)} positions")
+        rows = []
+        for i, event in enumerate(events):
+            xy = positions[i] if positions is not None else None
+            x, y = xy if xy is not None else (None, None)
+            rows.append(_event_row(event, x, y, importance, None))
         with self.bank.write() as db:
-            ids = []
-            for i, event in enumerate(events):
-                xy = positions[i] if positions is not None else None
-                x, y = xy if xy is not None else (None, None)
-                ids.append(self._insert_event(db, event, x, y, importance, None))
-            return ids
+            return self._insert_events(db, rows, [event.objects for event in events])
 
     @staticmethod
-    def _insert_event(
-        db: sqlite3.Connection, event: Event, x: float | None, y: float | None, importance: float, text: str | None
-    ) -> int:
-        if event.end_s < event.start_s:
-            raise ValueError(f"event ends ({event.end_s}) before it starts ({event.start_s})")
-        arguments = json.dumps(event.arguments, sort_keys=True)
-        objects = [int(o) for o in event.objects]
-        text = describe(event) if text is None else text
-        strings = (arguments, text, event.actor, event.action, event.reason, event.place or "")
-        size = sum(len(s.encode()) for s in strings) + _ROW_OVERHEAD_BYTES + 24 * len(objects)
-        cursor = db.execute(
+    def _insert_events(db: sqlite3.Connection, rows: list[tuple], objects: list[tuple[int, ...]]) -> list[int]:
+        """Insert event rows (`_event_row`) and their object links in the open transaction `db`; returns the new ids.
+
+        One statement for all the rows: the ids AUTOINCREMENT gives them in one transaction are the next ones after
+        the table's sequence, in order (checked against the sequence after the insert).
+        """
+        if not rows:
+            return []
+        before = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        first = (before[0] if before is not None else 0) + 1
+        db.executemany(
             "INSERT INTO events (actor, action, arguments, objects, place, x, y, start_s, end_s, success, reason, text, "
             "importance, size_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                event.actor,
-                event.action,
-                arguments,
-                json.dumps(objects),
-                event.place,
-                None if x is None else float(x),
-                None if y is None else float(y),
-                float(event.start_s),
-                float(event.end_s),
-                int(event.success),
-                event.reason,
-                text,
-                float(importance),
-                size,
-            ),
+            rows,
         )
-        event_id = int(cursor.lastrowid)  # type: ignore[arg-type]
+        last = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()[0]
+        if last != first + len(rows) - 1:
+            raise RuntimeError(f"events got ids up to {last}, expected {first}..{first + len(rows) - 1}")
+        ids = list(range(first, first + len(rows)))
         db.executemany(
-            "INSERT INTO event_objects (event_id, object_id) VALUES (?, ?)", [(event_id, o) for o in dict.fromkeys(objects)]
+            "INSERT INTO event_objects (event_id, object_id) VALUES (?, ?)",
+            [(event_id, int(o)) for event_id, linked in zip(ids, objects) for o in dict.fromkeys(linked)],
         )
-        return event_id
+        return ids
 
     def touch(self, ids: Iterable[int], now: float) -> None:
         """Note that these events were used (retrieved, shown to the planner): forgetting keeps what is used."""

@@ -12,8 +12,21 @@ import numpy as np
 import pytest
 
 import mindpalace.benchmarks.memory_perf as memory_perf
-from mindpalace.benchmarks.memory_perf import QUERY_KINDS, bench_bank, cold_start, evict_from_page_cache
+from mindpalace.benchmarks.memory_perf import (
+    ACTIONS,
+    LABELS,
+    QUERY_KINDS,
+    ROOMS,
+    bench_bank,
+    cold_start,
+    evict_from_page_cache,
+    fill_bank,
+    side_m,
+)
+from mindpalace.core.types import Event
 from mindpalace.memory.bank import Bank
+from mindpalace.memory.episodic import EpisodicStore
+from mindpalace.memory.semantic import SemanticStore
 from mindpalace.memory.vector_index import VectorIndex, clustered_unit_vector_chunks, clustered_unit_vectors
 
 
@@ -73,6 +86,60 @@ def test_vector_chunks_are_the_vectors() -> None:
     chunks = list(clustered_unit_vector_chunks(2500, 16, clusters=40, seed=4, chunk=1000))
     assert [len(chunk) for chunk in chunks] == [1000, 1000, 500]
     np.testing.assert_allclose(np.concatenate(chunks), whole, atol=1e-6)
+
+
+def _fill_item_by_item(path: Path, n: int, seed: int, draw_batch: int) -> None:
+    """The benchmark bank's rows written one item at a time, each event through `EpisodicStore.add_event`: the
+    reference the bulk fill must reproduce (the generator drawn in the same order)."""
+    rng = np.random.default_rng(seed)
+    with Bank(path) as bank:
+        events, _ = EpisodicStore(bank), SemanticStore(bank)
+        for start in range(0, n, draw_batch):
+            count = min(draw_batch, n - start)
+            xs, ys = rng.uniform(0, side_m(n), count), rng.uniform(0, side_m(n), count)
+            labels, durations = rng.integers(len(LABELS), size=count), rng.uniform(0.5, 30, count)
+            for k in range(count):
+                i, x, y, t = start + k + 1, float(xs[k]), float(ys[k]), float(start + k + 1)
+                room = ROOMS[i % len(ROOMS)]
+                with bank.write() as db:
+                    db.execute(
+                        "INSERT INTO objects (id, label, x, y, z, room, first_seen, last_seen, size_bytes)"
+                        " VALUES (?, ?, ?, ?, 0.8, ?, ?, ?, 150)",
+                        (i, LABELS[int(labels[k])], x, y, room, t, t),
+                    )
+                    db.execute("INSERT INTO objects_rtree VALUES (?, ?, ?, ?, ?)", (i, x, x, y, y))
+                    db.execute(
+                        "INSERT INTO facts (subject, predicate, object, valid_from, source, confidence, recorded_at, text,"
+                        " size_bytes) VALUES (?, 'owned_by', ?, ?, 'user', 1.0, ?, ?, 120)",
+                        (f"object:{i}", f"person {i % 1000}", t, t, f"object {i} is person {i % 1000}'s"),
+                    )
+                end = t + float(durations[k])
+                events.add_event(Event("robot", ACTIONS[i % len(ACTIONS)], t, end, {"target": i}, (i,), room), x=x, y=y)
+
+
+def _dump(path: Path) -> dict[str, list[tuple]]:
+    """Every row of every table (the R-tree's too), and the schema."""
+    with Bank(path, readonly=True) as bank:
+        tables = [row[0] for row in bank.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        dump = {name: [tuple(row) for row in bank.query(f'SELECT * FROM "{name}" ORDER BY 1, 2')] for name in tables}
+        dump["meta"] = [row for row in dump["meta"] if row[0] != "created"]
+        dump["schema"] = [tuple(row) for row in bank.query("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name")]
+    return dump
+
+
+def test_the_bulk_fill_writes_the_bank_that_item_by_item_writes_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batched draws, transactions of several draws (and a short last one) and `Bank.bulk_load` change nothing in
+    the bank: each table holds the rows one write per item gives, and the queries answer the same."""
+    monkeypatch.setattr(memory_perf, "DRAW_BATCH", 70)
+    monkeypatch.setattr(memory_perf, "DRAWS_A_TRANSACTION", 3)
+    fill_bank(tmp_path / "bulk.db", 450, seed=3, progress=lambda message: None).close()
+    _fill_item_by_item(tmp_path / "one_by_one.db", 450, seed=3, draw_batch=70)
+    bulk, reference = _dump(tmp_path / "bulk.db"), _dump(tmp_path / "one_by_one.db")
+    assert bulk == reference
+    assert [len(bulk[name]) for name in ("objects", "objects_rtree", "facts", "events", "event_objects")] == [450] * 5
+    with Bank(tmp_path / "bulk.db", readonly=True) as bank:
+        answers = EpisodicStore(bank).events_between(100.0, 160.0, 20)
+    assert [event.id for event in answers] == list(range(160, 140, -1))
 
 
 def test_a_kept_bank_is_reused_and_a_partial_one_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

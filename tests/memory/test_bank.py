@@ -69,3 +69,21 @@ def test_a_leftover_partial_creation_does_not_matter(tmp_path: Path) -> None:
 def test_missing_bank_without_create(tmp_path: Path) -> None:
     with pytest.raises(BankError, match="no such"):
         Bank(tmp_path / "none.db", create=False)
+
+
+def test_bulk_load_restores_the_normal_settings_and_folds_in_the_log(tmp_path: Path) -> None:
+    with Bank(tmp_path / "bank.db") as bank:
+        with bank.write() as db:
+            normal = [db.execute(f"PRAGMA {name}").fetchone()[0] for name in ("synchronous", "cache_size")]
+            db.execute("CREATE TABLE numbers (n INTEGER)")
+        with bank.bulk_load(cache_mb=64):
+            with bank.write() as db:
+                assert [db.execute(f"PRAGMA {name}").fetchone()[0] for name in ("synchronous", "cache_size")] == [0, -64 * 1024]
+                db.executemany("INSERT INTO numbers VALUES (?)", ((n,) for n in range(1000)))
+        assert Path(f"{bank.path}-wal").stat().st_size == 0
+        with bank.write() as db:
+            assert [db.execute(f"PRAGMA {name}").fetchone()[0] for name in ("synchronous", "cache_size")] == normal == [1, -32768]
+    with Bank(tmp_path / "bank.db", readonly=True) as bank:
+        assert bank.query("SELECT COUNT(*) FROM numbers")[0][0] == 1000
+        with pytest.raises(BankError, match="read-only"), bank.bulk_load():
+            pass

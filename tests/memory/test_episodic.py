@@ -86,6 +86,33 @@ def test_add_events_is_one_transaction(store):
         store.add_events([event("look", 1.0)], positions=[])
 
 
+def test_add_events_writes_what_add_event_writes(tmp_path: Path) -> None:
+    """The batch path (one statement for all rows) gives the rows, ids and object links that one add_event each gives,
+    also after the newest event was deleted (AUTOINCREMENT never reuses its id) and with an object named twice."""
+    events = [event("pick", float(t), objects=(t % 3, 7, t % 3), place="hall" if t % 2 else None, grasp=t) for t in range(6)]
+    positions = [(float(t), -float(t)) if t != 2 else None for t in range(6)]
+    dumps = []
+    for batched in (False, True):
+        with Bank(tmp_path / f"batched-{batched}.db") as bank:
+            store = EpisodicStore(bank)
+            store.delete([store.add_event(event("look", 0.0))])
+            if batched:
+                ids = store.add_events(events[:4], positions[:4], importance=0.7) + store.add_events(
+                    events[4:], positions[4:], 0.7
+                )
+            else:
+                ids = [store.add_event(e, *(xy or (None, None)), importance=0.7) for e, xy in zip(events, positions)]
+            assert ids == list(range(2, 8)) and store.add_events([]) == []
+            dumps.append(
+                (
+                    [tuple(row) for row in bank.query("SELECT * FROM events ORDER BY id")],
+                    [tuple(row) for row in bank.query("SELECT * FROM event_objects ORDER BY event_id, object_id")],
+                )
+            )
+    assert dumps[0] == dumps[1]
+    assert len(dumps[0][1]) == 6 * 2  # (t % 3, 7) once each
+
+
 def test_events_between_overlap_newest_first(store):
     """A long event that started before the window but still ran in it counts; order is newest first."""
     long_one = store.add_event(event("navigate", 0.0, 10.0))

@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from mindpalace.agent.affordances import propose
@@ -115,7 +115,7 @@ def _run_steps(
     """The steps of one episode; sets `record.reason` when it ends."""
     runtime.record("task", {"text": task}, (), runtime.obs.time_s, success=True, importance=0.7)
     planner.start(task)
-    state = planner_state(runtime, step=current_step(task, []))
+    state = planner_state(runtime)
     for index in range(budget.max_steps):
         if record.tokens >= budget.max_tokens:
             record.reason = "token budget"
@@ -128,6 +128,7 @@ def _run_steps(
         finish = critic.may_finish(task, last.skill if last else None, bool(last and last.success), succeeded)
         undo_of = Call(last.skill, last.arguments) if last is not None and last.success else None
         step_now = current_step(task, succeeded)
+        state = replace(state, step=step_now.text if step_now is not None else "")
         decision = planner.decide(state, partial(_propose, runtime, planner.task, finish, undo_of, skill_config, step_now))
         if decision.call is None:
             record.reason = "the planner produced no valid call"
@@ -186,7 +187,6 @@ def _run_steps(
             guard_verdict.reason if guard_verdict.action != "ok" else "",
             guard_verdict.banned,
             "explore" if guard_verdict.action == "explore" else "",
-            current_step(task, [s.skill for s in record.steps if s.success]),
         )
     else:
         record.reason = "step budget"
@@ -217,7 +217,6 @@ def planner_state(
     guard: str = "",
     banned: frozenset[str] = frozenset(),
     force: str = "",
-    step: Clause | None = None,
 ) -> PlannerState:
     held = runtime.objects().get(runtime.held) if runtime.held is not None else None
     return PlannerState(
@@ -229,7 +228,6 @@ def planner_state(
         guard=guard,
         banned=banned,
         force=force,
-        step=step.text if step is not None else "",
     )
 
 

@@ -138,6 +138,19 @@ def _look_at(runtime: AgentRuntime, point: np.ndarray) -> None:
         runtime.step(Look(*runtime.robot.look_angles(runtime.pose, point)))
 
 
+def _path_to(
+    runtime: AgentRuntime, goal: tuple[float, float], tolerance: float, config: SkillConfig
+) -> list[tuple[float, float]] | None:
+    """A* from the base to `goal` on the perceived costmap, kept `config.clearance` beyond the robot's footprint."""
+    return plan_path(
+        _costmap(runtime, goal),
+        runtime.xy,
+        goal,
+        robot_radius=runtime.robot.footprint_radius + config.clearance,
+        goal_tolerance=tolerance,
+    )
+
+
 def _costmap(runtime: AgentRuntime, goal: tuple[float, float]):
     """The perceived costmap over what is known plus the start and goal, 1 m around (unknown cells are free)."""
     occupancy = runtime.spatial.occupancy
@@ -159,13 +172,7 @@ def drive_to(
     _look(runtime, 0.0, config.driving_tilt)
     commands, blocked, last_error = 0, 0, "no path"
     while commands < config.max_commands:
-        path = plan_path(
-            _costmap(runtime, goal),
-            runtime.xy,
-            goal,
-            robot_radius=runtime.robot.footprint_radius + config.clearance,
-            goal_tolerance=tolerance,
-        )
+        path = _path_to(runtime, goal, tolerance, config)
         if path is None:
             return fail("no_path", f"no path to ({goal[0]:.1f}, {goal[1]:.1f}) on the map ({last_error})")
         end = path[-1]
@@ -234,13 +241,7 @@ def stop_pose(runtime: AgentRuntime, text: str, config: SkillConfig) -> tuple[fl
     if isinstance(target, SkillOutcome):
         return target
     for goal, tolerance, face in approaches(runtime, target, config):
-        path = plan_path(
-            _costmap(runtime, goal),
-            runtime.xy,
-            goal,
-            robot_radius=runtime.robot.footprint_radius + config.clearance,
-            goal_tolerance=tolerance,
-        )
+        path = _path_to(runtime, goal, tolerance, config)
         if path is None:
             continue
         x, y = (float(v) for v in path[-1])

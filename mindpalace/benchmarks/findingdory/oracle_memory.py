@@ -95,12 +95,9 @@ class OracleMemoryAgent:
         config = agent_config(context.config)
         with tempfile.TemporaryDirectory(prefix="fd-oracle-") as folder:
             config.memory.bank = str(Path(folder) / BANK_FILE)
-            memory = open_bank(config)
-            try:
+            with open_bank(config) as memory:
                 targets = write_ledger(memory, oracle.world.ledger)
                 answer, _ = run_planner(context, memory, config, skill_runner=_ViewpointStops(oracle, targets))
-            finally:
-                memory.close()
         return answer
 
 

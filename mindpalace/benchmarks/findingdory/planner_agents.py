@@ -251,11 +251,8 @@ class MemoryAgent:
         config = agent_config(context.config, self.preset)
         with tempfile.TemporaryDirectory(prefix="fd-task-") as folder:
             config.memory.bank = str(_bank_copy(context.work_dir / BANK_DIR, Path(folder)))
-            memory = open_bank(config)
-            try:
+            with open_bank(config) as memory:
                 return run_planner(context, memory, config)[0]
-            finally:
-                memory.close()
 
 
 class NoMemoryAgent:
@@ -272,11 +269,8 @@ class NoMemoryAgent:
         config = agent_config(context.config)
         with tempfile.TemporaryDirectory(prefix="fd-task-") as folder:
             config.memory.bank = str(Path(folder) / BANK_FILE)
-            memory = open_bank(config)
-            try:
+            with open_bank(config) as memory:
                 return run_planner(context, memory, config)[0]
-            finally:
-                memory.close()
 
 
 class DayLogReader:
@@ -342,11 +336,8 @@ class FullContextAgent:
         )
         with tempfile.TemporaryDirectory(prefix="fd-task-") as folder:
             config.memory.bank = str(_bank_copy(context.work_dir / BANK_DIR, Path(folder)))
-            memory = open_bank(config)
-            try:
+            with open_bank(config) as memory:
                 answer, _ = run_planner(context, memory, config, DayLogReader(LocalReader(memory), log_text))
-            finally:
-                memory.close()
         truncation = (
             f"day log: {kept} tokens in the prompt, {dropped} cut from the start" if dropped else f"day log: {kept} tokens, whole"
         )

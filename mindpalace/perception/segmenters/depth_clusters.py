@@ -42,7 +42,8 @@ def fit_plane(
     finalists: int = 8,
 ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """RANSAC: the plane (a, b, c, d; unit normal, ax + by + cz + d = 0) through three of `points` that has the most
-    points within `distance`, refitted by least squares to those points, and the indices of its inliers.
+    points within `distance`, refitted by least squares to those points where that keeps as many, and the indices of
+    its inliers (the points within `distance` of the plane returned).
 
     Each of the `iterations` candidate planes is scored on a random `sample` of the points, and the `finalists`
     best of them on all points (scoring every candidate on every point, as open3d's segment_plane does, was most of
@@ -67,14 +68,16 @@ def fit_plane(
     counts = np.count_nonzero(np.abs(points @ normals[best_first].T + offsets[best_first]) < distance, axis=0)
     best = best_first[int(np.argmax(counts))]
     inliers = np.flatnonzero(np.abs(points @ normals[best] + offsets[best]) < distance)
-    # Least squares through the inliers (the normal is the direction of least spread), and the refitted plane's
-    # inliers when it has more: a plane that hangs less on its three sample points (and on the seed).
+    # Least squares through the inliers (the normal is the direction of least spread), kept with its own inliers
+    # when it has at least as many: a plane that hangs less on its three sample points (and on the seed).
     centroid = points[inliers].mean(axis=0)
     spread = points[inliers] - centroid
     normal = np.linalg.eigh(spread.T @ spread)[1][:, 0]
-    plane = np.append(normal, -normal @ centroid)
-    refitted = np.flatnonzero(np.abs(points @ normal + plane[3]) < distance)
-    return plane, refitted if len(refitted) >= len(inliers) else inliers
+    refit = np.append(normal, -normal @ centroid)
+    refitted = np.flatnonzero(np.abs(points @ normal + refit[3]) < distance)
+    if len(refitted) >= len(inliers):
+        return refit, refitted
+    return np.append(normals[best], offsets[best]), inliers
 
 
 def depth_noise_sigma(z: NDArray[np.float64]) -> NDArray[np.float64]:

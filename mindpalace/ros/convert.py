@@ -75,8 +75,8 @@ def image_msg(array: NDArray, encoding: str, stamp_s: float, frame_id: str, row_
     return Image(header(stamp_s, frame_id), height, width, encoding, 0, rows.shape[1], rows.tobytes())
 
 
-def _rows(msg: Image, bytes_per_pixel: int) -> NDArray[np.uint8]:
-    """The image's bytes as (height, width x bytes per pixel), row padding removed; checks every size."""
+def _check_size(msg: Image, bytes_per_pixel: int) -> None:
+    """Raises MessageError unless the data holds `height` rows of `step` bytes, each with `width` pixels."""
     if msg.height == 0 or msg.width == 0:
         raise MessageError("size", f"empty {msg.width}x{msg.height} image")
     row = msg.width * bytes_per_pixel
@@ -84,14 +84,36 @@ def _rows(msg: Image, bytes_per_pixel: int) -> NDArray[np.uint8]:
         raise MessageError("size", f"step {msg.step} is less than width x {bytes_per_pixel} bytes = {row}")
     if len(msg.data) != msg.step * msg.height:
         raise MessageError("size", f"{len(msg.data)} bytes of data for step {msg.step} x height {msg.height}")
-    return np.frombuffer(msg.data, dtype=np.uint8).reshape(msg.height, msg.step)[:, :row]
+
+
+def _rows(msg: Image, bytes_per_pixel: int) -> NDArray[np.uint8]:
+    """The image's bytes as (height, width x bytes per pixel), row padding removed; checks every size."""
+    _check_size(msg, bytes_per_pixel)
+    return np.frombuffer(msg.data, dtype=np.uint8).reshape(msg.height, msg.step)[:, : msg.width * bytes_per_pixel]
+
+
+def check_color(msg: Image) -> int:
+    """Raises MessageError unless `rgb_from_msg` can decode the image (its encoding and sizes: no pixel is read);
+    the channels per pixel."""
+    if msg.encoding not in COLOR_ENCODINGS:
+        raise MessageError("encoding", f"colour image in {msg.encoding!r}; expected one of {', '.join(COLOR_ENCODINGS)}")
+    channels = 4 if msg.encoding.endswith("a8") else 3
+    _check_size(msg, channels)
+    return channels
+
+
+def check_depth(msg: Image) -> int:
+    """Raises MessageError unless `depth_from_msg` can decode the image (no pixel is read); the bytes per pixel."""
+    if msg.encoding not in DEPTH_ENCODINGS:
+        raise MessageError("encoding", f"depth image in {msg.encoding!r}; expected one of {', '.join(DEPTH_ENCODINGS)}")
+    size = 4 if msg.encoding == "32FC1" else 2
+    _check_size(msg, size)
+    return size
 
 
 def rgb_from_msg(msg: Image) -> NDArray[np.uint8]:
     """(H, W, 3) uint8 RGB from rgb8, bgr8, rgba8 or bgra8."""
-    if msg.encoding not in COLOR_ENCODINGS:
-        raise MessageError("encoding", f"colour image in {msg.encoding!r}; expected one of {', '.join(COLOR_ENCODINGS)}")
-    channels = 4 if msg.encoding.endswith("a8") else 3
+    channels = check_color(msg)
     pixels = _rows(msg, channels).reshape(msg.height, msg.width, channels)[:, :, :3]
     if msg.encoding.startswith("bgr"):
         pixels = pixels[:, :, ::-1]
@@ -100,13 +122,12 @@ def rgb_from_msg(msg: Image) -> NDArray[np.uint8]:
 
 def depth_from_msg(msg: Image) -> NDArray[np.float32]:
     """(H, W) float32 metres, 0 = no reading, from 16UC1 / mono16 (mm) or 32FC1 (m)."""
-    if msg.encoding not in DEPTH_ENCODINGS:
-        raise MessageError("encoding", f"depth image in {msg.encoding!r}; expected one of {', '.join(DEPTH_ENCODINGS)}")
+    size = check_depth(msg)
     order = ">" if msg.is_bigendian else "<"
     if msg.encoding == "32FC1":
-        metres = _rows(msg, 4).copy().view(f"{order}f4").reshape(msg.height, msg.width).astype(np.float32)
+        metres = _rows(msg, size).copy().view(f"{order}f4").reshape(msg.height, msg.width).astype(np.float32)
         return np.where(np.isfinite(metres) & (metres > 0), metres, np.float32(0.0)).astype(np.float32)
-    millimetres = _rows(msg, 2).copy().view(f"{order}u2").reshape(msg.height, msg.width)
+    millimetres = _rows(msg, size).copy().view(f"{order}u2").reshape(msg.height, msg.width)
     return (millimetres.astype(np.float32) / np.float32(1000.0)).astype(np.float32)
 
 

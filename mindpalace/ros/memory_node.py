@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ from mindpalace.perception.validation import FrameError
 from mindpalace.ros.convert import (
     MessageError,
     camera_from_msg,
+    check_color,
+    check_depth,
     depth_from_msg,
     instance_table_from_json,
     instances_from_msg,
@@ -129,6 +131,7 @@ class FrameCounters:
 
     received: dict[str, int] = field(default_factory=dict)  # messages per input
     used: int = 0
+    decoded: int = 0  # frames whose images were decoded (those that got as far as perception)
     dropped: dict[str, int] = field(default_factory=dict)  # frames, by reason
     malformed: dict[str, int] = field(default_factory=dict)  # messages, by "<input>:<fault>"
     last_error: str = ""
@@ -154,6 +157,7 @@ class FrameCounters:
         return {
             "received": dict(self.received),
             "frames_used": self.used,
+            "frames_decoded": self.decoded,
             "frames_dropped": self.frames_dropped,
             "dropped": dict(self.dropped),
             "malformed": dict(self.malformed),
@@ -165,13 +169,23 @@ class FrameCounters:
 
 @dataclass
 class Frame:
-    """A colour image and its depth, decoded, with the stamp and frame they were taken in."""
+    """A colour image and its aligned depth as received, with the stamp and frame they were taken in.
+
+    The messages are checked (encoding, sizes) but not decoded: at 30 Hz most frames are superseded before they are
+    perceived, and decoding each one would cost the node's perception a core's share; `MemoryNode.observation`
+    decodes the one it perceives.
+    """
 
     stamp_s: float
     frame_id: str
-    rgb: np.ndarray
-    depth: np.ndarray
+    color: Image
+    depth: Image
     received_s: float
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(height, width) of both images."""
+        return (self.color.height, self.color.width)
 
 
 def _jsonable(value: Any) -> Any:
@@ -181,6 +195,9 @@ def _jsonable(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, set | frozenset | tuple):
         return list(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        # One level: the encoder comes back for what the fields hold (asdict's deep copy was a third of a query).
+        return {f.name: getattr(value, f.name) for f in fields(value)}
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
@@ -276,32 +293,33 @@ class MemoryNode:
         """A frame when this image completes a pair with a depth image."""
         self._count("color")
         try:
-            rgb = rgb_from_msg(msg)
+            check_color(msg)
         except MessageError as error:
             self.counters.bad("color", error)
             self.counters.drop(f"malformed_color:{error.reason}", str(error))
             return None
-        return self._pair(self.pairer.add_color(msg.header.stamp.seconds(), (msg.header.frame_id, rgb)))
+        return self._pair(self.pairer.add_color(msg.header.stamp.seconds(), msg))
 
     def on_depth(self, msg: Image) -> Frame | None:
         self._count("depth")
         try:
-            depth = depth_from_msg(msg)
+            check_depth(msg)
         except MessageError as error:
             self.counters.bad("depth", error)
             return None
-        return self._pair(self.pairer.add_depth(msg.header.stamp.seconds(), (msg.header.frame_id, depth)))
+        return self._pair(self.pairer.add_depth(msg.header.stamp.seconds(), msg))
 
-    def _pair(self, pair: tuple[Any, Any, float] | None) -> Frame | None:
+    def _pair(self, pair: tuple[Image, Image, float] | None) -> Frame | None:
         self.counters.dropped["unpaired"] = self.pairer.unpaired[0]
         if pair is None:
             return None
-        (frame_id, rgb), (_, depth), stamp = pair
-        if rgb.shape[:2] != depth.shape:
-            self.counters.bad("depth", MessageError("size", f"depth {depth.shape} is not aligned to colour {rgb.shape[:2]}"))
+        color, depth, stamp = pair
+        if (color.height, color.width) != (depth.height, depth.width):
+            shapes = f"depth {(depth.height, depth.width)} is not aligned to colour {(color.height, color.width)}"
+            self.counters.bad("depth", MessageError("size", shapes))
             self.counters.drop("depth_not_aligned")
             return None
-        return Frame(stamp, frame_id, rgb, depth, time.time())
+        return Frame(stamp, color.header.frame_id, color, depth, time.time())
 
     def end_of_stream(self) -> None:
         """Frames still waiting for a partner are dropped (a bag's end)."""
@@ -310,28 +328,32 @@ class MemoryNode:
 
     # ------------------------------------------------------------------ perceiving
     def observation(self, frame: Frame, tolerance_s: float = 0.0) -> Observation:
-        """The frame with its camera and poses; raises MessageError or TfError (the caller counts or waits)."""
+        """The frame, decoded, with its camera and poses; raises MessageError or TfError (the caller counts or waits).
+
+        The images are decoded last, once everything else the frame needs is there.
+        """
         if self.camera_info is None:
             raise MessageError("no_camera_info", "no camera_info received yet")
         camera = camera_from_msg(self.camera_info)
-        if (camera.height, camera.width) != frame.depth.shape:
-            raise MessageError(
-                "camera_info", f"camera_info is {camera.width}x{camera.height}, the image {frame.depth.shape[::-1]}"
-            )
+        if (camera.height, camera.width) != frame.shape:
+            raise MessageError("camera_info", f"camera_info is {camera.width}x{camera.height}, the image {frame.shape[::-1]}")
         frames = self.config.frames
         camera_pose = self.tf.lookup(frames.map, frame.frame_id, frame.stamp_s, tolerance_s)
         base_pose = camera_pose
         if frames.base and frames.base in self.tf.frames():
             base_pose = self.tf.lookup(frames.map, frames.base, frame.stamp_s, tolerance_s)
-        obs = Observation(frame.rgb, frame.depth, camera, camera_pose, base_pose, frame.stamp_s)
+        segmentation = None
         if self.needs_segmentation:
             segmentation = next(
                 (s for stamp, s in self._segmentations if abs(stamp - frame.stamp_s) <= self.config.sync_slop_s), None
             )
-            if segmentation is None or segmentation.shape != frame.depth.shape:
+            if segmentation is None or segmentation.shape != frame.shape:
                 raise MessageError(
                     "no_segmentation", f"no instance image at {frame.stamp_s:.3f} s (the ground_truth segmenter needs one)"
                 )
+        obs = Observation(rgb_from_msg(frame.color), depth_from_msg(frame.depth), camera, camera_pose, base_pose, frame.stamp_s)
+        self.counters.decoded += 1
+        if segmentation is not None:
             obs.segmentation = segmentation
             ids = np.unique(segmentation)
             obs.instances = {int(i): self._instance_table[int(i)] for i in ids if int(i) in self._instance_table}
@@ -396,7 +418,7 @@ class MemoryNode:
             result = self.reader.call_tool(request.tool, arguments)
         if not result.ok:
             return QueryResponse(False, result.error, "")
-        return QueryResponse(True, "", to_json({"items": [asdict(item) for item in result.items]}))
+        return QueryResponse(True, "", to_json({"items": result.items}))
 
     def _reader_query(self, name: str, arguments: Any) -> QueryResponse:
         if not isinstance(arguments, dict):

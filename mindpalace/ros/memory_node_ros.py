@@ -8,7 +8,8 @@ local), the floor plan (transient local), a simulator's instance topics (ground_
 query, where_is, context, record_event, tell, save, forget (mindpalace_msgs).
 
 Perception runs at `rate_hz`: a frame that arrives while the previous one is being perceived replaces the one
-waiting (latest frame wins) and the replaced one is counted as dropped ("superseded").
+waiting (latest frame wins) and the replaced one is counted as dropped ("superseded"). Frames wait undecoded (the
+transport's thread only checks them): only the frame perceived is decoded, in the perception thread.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ A camera process publishes the shared Redwood frames (real 640x480 RGB-D, 16UC1 
 their TF, stamped with the wall clock, to a memory node in this process; both on the loopback interface, on a
 domain of their own. Figures:
 - frames_lost_640x480_30hz: colour frames the camera published that the node's transport never received (loss in
-  transport; frames the node receives but skips to keep its perception rate are counted apart, as superseded);
+  transport; frames the node receives but skips to keep its perception rate are counted apart, as superseded, and
+  are never decoded: frames_decoded is the frames perceived, or a few more where perception rejected one);
 - stamp_to_map_ms_p50 / _p95: from a frame's stamp to its filing in memory (the map updated), for frames perceived;
 - query_rtt_ms_p95: a memory query (where_is) from another process over the query service, round trip.
 """
@@ -138,6 +139,7 @@ def measure_ros(
                 "publish_hz_achieved": result["achieved_hz"],
                 "frames_received": int(received),
                 "frames_perceived": int(counters.used),
+                "frames_decoded": int(counters.decoded),
                 "frames_superseded": int(counters.dropped.get("superseded", 0)),
                 "frames_dropped_other": {k: v for k, v in counters.dropped.items() if k not in ("superseded",) and v},
                 "perception_rate_hz": rate_hz,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mindpalace.ros.bag import bag_messages, ingest
-from mindpalace.ros.convert import image_msg, transform_msg
+from mindpalace.ros.convert import depth_from_msg, image_msg, rgb_from_msg, transform_msg
 from mindpalace.ros.memory_node import MemoryNode
 from mindpalace.ros.memory_node_ros import MemoryNodeRos
 from mindpalace.ros.messages.common import Point, String, Time
@@ -95,6 +95,28 @@ def test_depth_of_another_size_than_colour_is_refused(ingested: MemoryNode) -> N
     assert ingested.counters.dropped["depth_not_aligned"] == 1
 
 
+def test_frames_are_decoded_only_when_perceived(sim_bag: Path, ingested: MemoryNode) -> None:
+    """A frame is checked on arrival and decoded only when it is perceived: frames a newer one replaces cost no
+    decoding, and the frame perceived decodes to what the conversions give."""
+    topics = ingested.config.topics
+    messages = {
+        topic: [Image.deserialize(raw) for _, _, raw in bag_messages(sim_bag, [topic])] for topic in (topics.color, topics.depth)
+    }
+    decoded, used = ingested.counters.decoded, ingested.counters.used
+    frames = []
+    for color, depth in zip(messages[topics.color], messages[topics.depth]):
+        assert ingested.on_depth(depth) is None
+        frames.append(ingested.on_color(color))
+    assert len(frames) > 3 and all(frame is not None for frame in frames)
+    assert ingested.counters.decoded == decoded
+    obs = ingested.observation(frames[-1])
+    assert ingested.counters.decoded == decoded + 1
+    assert np.array_equal(obs.rgb, rgb_from_msg(messages[topics.color][-1]))
+    assert np.array_equal(obs.depth, depth_from_msg(messages[topics.depth][-1]))
+    ingested.perceive(frames[-1], obs)
+    assert ingested.counters.used == used + 1 and ingested.counters.to_dict()["frames_decoded"] == decoded + 1
+
+
 def test_the_query_service_mirrors_the_memory_tools(ingested: MemoryNode) -> None:
     found = json.loads(ingested.query(QueryRequest("find_objects", '{"limit": 50}')).result_json)["items"]
     assert found and all(item["kind"] == "object" for item in found)
@@ -163,6 +185,7 @@ def test_the_live_node_publishes_its_map_and_a_restart_continues_its_memory(
         # Every frame is perceived or, when a newer one came first, dropped as superseded: none unaccounted for.
         assert wait_for(lambda: node.counters.used + node.counters.frames_dropped == 13, 60.0), node.counters.to_dict()
         assert node.counters.used >= 1 and set(node.counters.dropped) <= {"unpaired", "superseded"}
+        assert node.counters.decoded == node.counters.used  # a superseded frame is never decoded
         # A malformed image over the wire: counted and reported, and the node goes on.
         publishers["/camera/color/image_raw"].publish(Image(height=2, width=2, encoding="rgb8", step=6, data=b"x"))
         assert wait_for(lambda: statuses and statuses[-1]["malformed"].get("color:size") == 1, 10.0)

@@ -129,7 +129,10 @@ def _run_steps(
         undo_of = Call(last.skill, last.arguments) if last is not None and last.success else None
         step_now = current_step(task, succeeded)
         state = replace(state, step=step_now.text if step_now is not None else "")
-        decision = planner.decide(state, partial(_propose, runtime, planner.task, finish, undo_of, skill_config, step_now))
+        stopped = _stopped_at(record.steps)
+        decision = planner.decide(
+            state, partial(_propose, runtime, planner.task, finish, undo_of, skill_config, step_now, stopped)
+        )
         if decision.call is None:
             record.reason = "the planner produced no valid call"
             record.notes.append(f"step {index + 1}: {decision.choice.strip()[:500]}")
@@ -199,9 +202,23 @@ def _propose(
     last: Call | None,
     skill_config: SkillConfig | None,
     step: Clause | None,
+    stopped: list[str],
     texts: list[str],
 ) -> list[Call]:
-    return propose(runtime, texts, task, can_finish=can_finish, last=last, skill_config=skill_config, step=step)
+    return propose(runtime, texts, task, can_finish=can_finish, last=last, skill_config=skill_config, step=step, stopped=stopped)
+
+
+def _stopped_at(steps: list[StepRecord]) -> list[str]:
+    """The targets of a task of several stops that the robot stopped at so far: each navigate_to a checkpoint confirmed."""
+    stopped: list[str] = []
+    at: str | None = None
+    for step in steps:
+        if step.skill == "navigate_to":
+            at = str(step.arguments.get("target")) if step.success else None
+        elif step.skill == "checkpoint" and step.success and at is not None:
+            stopped.append(at)
+            at = None
+    return stopped
 
 
 def _summary(call: str, outcome: SkillOutcome) -> str:

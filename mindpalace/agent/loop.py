@@ -147,7 +147,8 @@ def _run_steps(
         summary = _summary(call.render(), outcome)
         planner.note(summary)
         verdict = critic.review(index, call.render(), outcome.success, outcome.reason, outcome.message, _progress(runtime))
-        guard_verdict = guard.check(call, _state_key(runtime), outcome.success)
+        stops = sum(s.skill == "checkpoint" and s.success for s in record.steps) + (call.name == "checkpoint" and outcome.success)
+        guard_verdict = guard.check(call, _state_key(runtime, stops), outcome.success)
         step = StepRecord(
             index=index + 1,
             skill=call.name,
@@ -264,11 +265,12 @@ def _progress(runtime: AgentRuntime) -> str:
     return f"{place}|{runtime.held}|{opened}"
 
 
-def _state_key(runtime: AgentRuntime) -> str:
-    """The loop guard's state: what the task has changed (what the robot holds, what it opened), not where it stands.
+def _state_key(runtime: AgentRuntime, stops: int) -> str:
+    """The loop guard's state: what the task has changed (what the robot holds, what it opened, the stops it made on a
+    task of several), not where it stands; a stop is progress, so that a third checkpoint is no loop.
 
     With the place in it, a model that drives back and forth between two targets changes "state" every
     step, and a ban on one of the calls would lift as soon as it drove away.
     """
     opened = sorted(k for k, v in runtime.spatial.scene.states.items() if v == "open")
-    return f"{runtime.held}|{opened}"
+    return f"{runtime.held}|{opened}|{stops}"

@@ -277,8 +277,9 @@ def _listed_targets(runtime: AgentRuntime, texts: list[str], task: str) -> list[
         if (at := words.find(f" {room.name.lower().replace('_', ' ')} ")) >= 0:
             places.append((at, room.name))
     by_label: dict[str, list[MapObject]] = {}
-    for obj in task_named(runtime, task):
-        by_label.setdefault(obj.label, []).append(obj)
+    for obj in runtime.objects().values():  # what the words name, commas and all ("the vase, then the bottle")
+        if f" {obj.label.replace('_', ' ')} " in words:
+            by_label.setdefault(obj.label, []).append(obj)
     for label, records in by_label.items():
         chosen = [o for o in records if o in recalled] or sorted(records, key=lambda o: distance_to(runtime, o))
         places.append((words.find(f" {label.replace('_', ' ')} "), display_name(chosen[0])))

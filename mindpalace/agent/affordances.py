@@ -18,7 +18,7 @@ from mindpalace.agent.references import grounded
 from mindpalace.agent.runtime import AgentRuntime, display_name
 from mindpalace.agent.skills import SkillConfig, skills_for
 from mindpalace.memory.spatial.objects import MapObject
-from mindpalace.planning.critic import Clause, Critic
+from mindpalace.planning.critic import Clause, Critic, MultiStop, stop_due, stops_asked
 from mindpalace.planning.parsing import Call
 
 _MENTION = re.compile(r"#(\d+)")
@@ -26,6 +26,10 @@ _EVENT = re.compile(
     r"robot (place)\(object=([^,)]+)(?:, receptacle=([^,)]+), relation=(on|in))?\)"
     r"(?: in the ([a-z ]+?))? at"
 )
+# Where memory's results say the robot picked a thing up from or put it down (interaction_order's "picked from
+# table #3", "put shelf #5"; recall_events's "from=table #3", "receptacle=shelf #5").
+_SOURCE = re.compile(r"(?:picked (?:up )?from|from=)\s*[a-z _]*#(\d+)")
+_GOAL = re.compile(r"(?:\bput|receptacle=)\s*[a-z _]*#(\d+)")
 _QUESTION = re.compile(r"^\s*(where|which|what|when|who|how|did|do|is|are)\b|\?\s*$", re.IGNORECASE)
 
 
@@ -121,8 +125,9 @@ def propose(
     last: Call | None = None,
     skill_config: SkillConfig | None = None,
     step: Clause | None = None,
+    stopped: list[str] | None = None,
 ) -> list[Call]:
-    """Valid skill calls in the current state, likeliest first; `checkpoint` and `done` only when the caller allows it.
+    """Valid skill calls in the current state, likeliest first; `done` only when the caller allows it.
 
     Only skills the robot has are offered, and "within reach" is the robot's reach less the skills' margin.
     The call that would undo `last` (the previous successful skill: closing the drawer just opened) is left
@@ -131,6 +136,11 @@ def propose(
     `step` is the step of a multi-step instruction to do now ("press the button" after "close the open drawer"):
     its skill is the only manipulation offered, with what it needs first (a pick before a place, a place to free
     the hand), and what its words name is where things go and which of a kind is meant.
+
+    A visit to several things ("visit every object you moved, in the order you moved them"; `stops_asked`) goes to the
+    targets memory's results name (`stop_targets`), in memory's order where the task asks for one, and stops at each:
+    on arriving at a target, `checkpoint` while targets remain after it and `done` at the last (`stopped`: the targets
+    stopped at so far). `checkpoint` is offered for nothing else: a task of one stop ends with `done`.
     """
     reach = (skill_config or SkillConfig()).stop_distance(runtime.robot)
     available = skills_for(runtime.robot)
@@ -146,6 +156,10 @@ def propose(
         labels = {o.label for o in named}
         mentioned = named + [o for o in mentioned if o.label not in labels]
         destinations = {o.id for o in named if kind_of(o) in ("furniture", "part") and o.label not in qualifiers} or destinations
+    multi = None if is_question(task) else stops_asked(task, known_names(runtime))
+    targets = stop_targets(runtime, texts, task, multi) if multi is not None else []
+    if multi is not None and targets:
+        return _visit_calls(targets, multi, stopped or [], last, can_finish, set(available))
     if is_question(task):
         # A question is answered from memory, not acted on: the answers memory supports, or look for more.
         offered = [
@@ -198,8 +212,8 @@ def propose(
     calls += [Call("navigate_to", {"target": room}) for room in rooms]
     calls += [Call("look_around", {}), Call("explore", {})]
     if can_finish:
-        # A stop the task asks for: done ends the task at the last one, a checkpoint marks one of several.
-        calls += [Call("done", {}), Call("checkpoint", {})]
+        # A stop the task asks for ends it; several stops whose targets memory could not name are the model's to count.
+        calls += [Call("done", {})] + ([Call("checkpoint", {})] if multi is not None else [])
     if last is not None and last.name in _INVERSE:
         undo = Call(_INVERSE[last.name], dict(last.arguments)).key()
         calls = [c for c in calls if c.key() != undo]
@@ -210,6 +224,82 @@ def propose(
         calls = [c for c in calls if c.name not in _MANIPULATION or c.name in wanted or c.key() in needed]
     calls = [c for c in calls if c.name in available]
     return _unique(calls)
+
+
+def known_names(runtime: AgentRuntime) -> list[str]:
+    """The labels and room names memory knows: words that name a thing, not the grammar of an instruction."""
+    return [*{o.label for o in runtime.objects().values()}, *(room.name for room in runtime.spatial.rooms)]
+
+
+def stop_targets(runtime: AgentRuntime, texts: list[str], task: str, multi: MultiStop) -> list[str]:
+    """The things a visit to several asks for, as memory's results name them, in their order (reversed where asked).
+
+    Of the kind the task asks for: rooms memory says the robot entered; furniture memory says it picked things up from
+    (`role` "source") or put them down on ("goal"), else either; objects (of the labels the task names, if it names
+    any). Where the task's nouns say no kind ("each mug you moved"), the kind of the labels it names. Where the task
+    lists its destinations ("the mug, then the kitchen"), each in the task's order: a room, or the record of the label
+    that memory's results named (else the nearest one).
+    """
+    if multi.listed:
+        return _listed_targets(runtime, texts, task)
+    if multi.kind == "room":
+        rooms = [room.name for room in runtime.spatial.rooms]
+        lines = [line for text in texts for line in text.splitlines() if "never entered" not in line]
+        mentions = []  # (line, position, room): memory's order
+        for index, line in enumerate(lines):
+            for room in rooms:
+                if match := re.search(rf"\b{re.escape(room)}\b", line, re.IGNORECASE):
+                    mentions.append((index, match.start(), room))
+        ordered = list(dict.fromkeys(room for _, _, room in sorted(mentions)))
+        return ordered[::-1] if multi.order == "reverse" else ordered
+    kind_of = runtime.spatial.scene.kind_of
+    named = [o for o in task_named(runtime, task) if kind_of(o) != "part"]
+    kind = multi.kind or (kind_of(named[0]) if named else "object")
+    labels = {o.label for o in named if kind_of(o) == kind}
+    pattern = {"source": _SOURCE, "goal": _GOAL}.get(multi.role) if kind == "furniture" else None
+    objects = runtime.objects()
+    resolve = runtime.spatial.objects.resolve
+    found: dict[int, MapObject] = {}
+    for text in texts:
+        for raw in (pattern or _MENTION).findall(text):
+            obj = objects.get(resolve(int(raw)))
+            if obj is not None and kind_of(obj) == kind and (not labels or obj.label in labels):
+                found.setdefault(obj.id, obj)
+    ordered = [display_name(obj) for obj in found.values()]
+    return ordered[::-1] if multi.order == "reverse" else ordered
+
+
+def _listed_targets(runtime: AgentRuntime, texts: list[str], task: str) -> list[str]:
+    words = f" {' '.join(re.findall(r'[a-z0-9]+', task.lower().replace('_', ' ')))} "
+    recalled = mentioned_objects(runtime, texts, "")
+    places: list[tuple[int, str]] = []
+    for room in runtime.spatial.rooms:
+        if (at := words.find(f" {room.name.lower().replace('_', ' ')} ")) >= 0:
+            places.append((at, room.name))
+    by_label: dict[str, list[MapObject]] = {}
+    for obj in runtime.objects().values():  # what the words name, commas and all ("the vase, then the bottle")
+        if f" {obj.label.replace('_', ' ')} " in words:
+            by_label.setdefault(obj.label, []).append(obj)
+    for label, records in by_label.items():
+        chosen = [o for o in records if o in recalled] or sorted(records, key=lambda o: distance_to(runtime, o))
+        places.append((words.find(f" {label.replace('_', ' ')} "), display_name(chosen[0])))
+    return [name for _, name in sorted(places)]
+
+
+def _visit_calls(
+    targets: list[str], multi: MultiStop, stopped: list[str], last: Call | None, can_finish: bool, available: set[str]
+) -> list[Call]:
+    """The calls of a visit to several targets: the stop due on arriving at one (alone: leaving without it would waste
+    the visit), else going to the targets not stopped at yet (only the next one, where the task gives an order)."""
+    arrived = str(last.arguments.get("target")) if last is not None and last.name == "navigate_to" else None
+    due = stop_due(targets, stopped, arrived, multi.order) if can_finish else None
+    if due is not None:
+        return [Call(due, {})]
+    remaining = [t for t in targets if t not in stopped]
+    following = remaining if multi.order == "any" else remaining[:1]
+    calls = [Call("navigate_to", {"target": t}) for t in following if t != arrived]
+    calls += [Call("look_around", {}), Call("explore", {})]
+    return [c for c in calls if c.name in available]
 
 
 def answers(runtime: AgentRuntime, texts: list[str], task: str) -> list[str]:

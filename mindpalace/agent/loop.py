@@ -129,7 +129,10 @@ def _run_steps(
         undo_of = Call(last.skill, last.arguments) if last is not None and last.success else None
         step_now = current_step(task, succeeded)
         state = replace(state, step=step_now.text if step_now is not None else "")
-        decision = planner.decide(state, partial(_propose, runtime, planner.task, finish, undo_of, skill_config, step_now))
+        stopped = _stopped_at(record.steps)
+        decision = planner.decide(
+            state, partial(_propose, runtime, planner.task, finish, undo_of, skill_config, step_now, stopped)
+        )
         if decision.call is None:
             record.reason = "the planner produced no valid call"
             record.notes.append(f"step {index + 1}: {decision.choice.strip()[:500]}")
@@ -144,7 +147,8 @@ def _run_steps(
         summary = _summary(call.render(), outcome)
         planner.note(summary)
         verdict = critic.review(index, call.render(), outcome.success, outcome.reason, outcome.message, _progress(runtime))
-        guard_verdict = guard.check(call, _state_key(runtime), outcome.success)
+        stops = sum(s.skill == "checkpoint" and s.success for s in record.steps) + (call.name == "checkpoint" and outcome.success)
+        guard_verdict = guard.check(call, _state_key(runtime, stops), outcome.success)
         step = StepRecord(
             index=index + 1,
             skill=call.name,
@@ -199,9 +203,23 @@ def _propose(
     last: Call | None,
     skill_config: SkillConfig | None,
     step: Clause | None,
+    stopped: list[str],
     texts: list[str],
 ) -> list[Call]:
-    return propose(runtime, texts, task, can_finish=can_finish, last=last, skill_config=skill_config, step=step)
+    return propose(runtime, texts, task, can_finish=can_finish, last=last, skill_config=skill_config, step=step, stopped=stopped)
+
+
+def _stopped_at(steps: list[StepRecord]) -> list[str]:
+    """The targets of a task of several stops that the robot stopped at so far: each navigate_to a checkpoint confirmed."""
+    stopped: list[str] = []
+    at: str | None = None
+    for step in steps:
+        if step.skill == "navigate_to":
+            at = str(step.arguments.get("target")) if step.success else None
+        elif step.skill == "checkpoint" and step.success and at is not None:
+            stopped.append(at)
+            at = None
+    return stopped
 
 
 def _summary(call: str, outcome: SkillOutcome) -> str:
@@ -247,11 +265,12 @@ def _progress(runtime: AgentRuntime) -> str:
     return f"{place}|{runtime.held}|{opened}"
 
 
-def _state_key(runtime: AgentRuntime) -> str:
-    """The loop guard's state: what the task has changed (what the robot holds, what it opened), not where it stands.
+def _state_key(runtime: AgentRuntime, stops: int) -> str:
+    """The loop guard's state: what the task has changed (what the robot holds, what it opened, the stops it made on a
+    task of several), not where it stands; a stop is progress, so that a third checkpoint is no loop.
 
     With the place in it, a model that drives back and forth between two targets changes "state" every
     step, and a ban on one of the calls would lift as soon as it drove away.
     """
     opened = sorted(k for k, v in runtime.spatial.scene.states.items() if v == "open")
-    return f"{runtime.held}|{opened}"
+    return f"{runtime.held}|{opened}|{stops}"

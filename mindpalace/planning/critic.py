@@ -10,6 +10,7 @@ criticising a plan before it had a chance to act makes the planner replan endles
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # What a task's verb asks the robot to have done last before it may say it is done.
@@ -108,3 +109,74 @@ def current_step(task: str, succeeded: list[str]) -> Clause | None:
         if not any(skill == step.skill for skill in done):
             return step
     return None
+
+
+# The English of a visit to several things, read from the instruction's grammar (no template's wording): a quantifier
+# ("every", "each", "all", "both"), an order ("in the order ...", "in the same sequence", "in reverse"), a second
+# destination after "then", a list of destinations ("the mug, the cup and the plate") or a plural one ("the objects").
+_QUANTIFIER = re.compile(r"\b(every|each|all|both)\b")
+_SINGULAR = re.compile(r"\b(the one|one of|find one|which)\b")  # "of all the furniture ..., go to the one farthest"
+_IN_ORDER = re.compile(r"\bin (?:the |that |this |the same |a given )?(?:order|sequence)\b|\bone after (?:the )?other\b")
+_REVERSE = re.compile(r"\breverse\b|\bbackwards?\b|\b(?:last|latest|most recent)(?: one)? first\b")
+_THEN = re.compile(
+    r"\bthen,? (?:go |head |drive |walk |move |navigate |stop |visit )?(?:(?:on )?(?:to|by|at|into) )?(?:the|a|an)\b"
+)
+_GO = r"(?:please )?(?:go|head|drive|walk|navigate|move|return|come)(?: back)? (?:to|into)|visit|revisit|stop (?:by|at)"
+_LIST = re.compile(rf"^(?:{_GO}) (?:the|a|an) (?:[a-z-]+ ){{0,2}}?[a-z-]+(?:,| and)(?: then)? (?:(?:to|by|at) )?(?:the|a|an) ")
+_PLURAL = re.compile(rf"^(?:{_GO}) (?:all )?(?:of )?(?:the|these|those|your) ([a-z-]+s)\b")
+_ROOM = re.compile(r"\brooms?\b")
+_FURNITURE = re.compile(r"\b(furniture|spots?|surfaces?|receptacles?)\b")
+_PICKED = re.compile(r"\b(picked|pick-up|pick up|lifted|took|grabbed)\b")
+_PUT = re.compile(r"\b(left|put|placed|drop-off|dropped|delivered)\b")
+
+
+@dataclass(frozen=True)
+class MultiStop:
+    """What an instruction that asks for several stops asks: in what order, and which kind of thing each stop is at.
+
+    `order`: "any", "given" (memory's order) or "reverse". `kind`: "object", "furniture", "room", or "" where only the
+    labels the instruction names can tell. `role` (furniture): "source" (where the robot picked things up), "goal"
+    (where it put them down) or "" (either). `listed`: the instruction lists its destinations itself ("the mug, then the
+    cup"), rather than asking memory for them ("every object you moved").
+    """
+
+    order: str
+    kind: str
+    role: str
+    listed: bool = False
+
+
+def stops_asked(task: str, names: Iterable[str] = ()) -> MultiStop | None:
+    """Whether a visiting instruction asks for several stops, from its grammar; None for one stop.
+
+    `names` are the labels and room names memory knows ("keys", "living room"): words of a name are no plural and no
+    "room". An instruction whose steps are manipulations ("put ..., then press ...") is no visit (see `clauses`).
+    """
+    text = " ".join(re.findall(r"[a-z0-9-]+|[,?]", task.lower().replace("_", " "))).replace(" ,", ",")
+    if clauses(text):
+        return None
+    plain = f" {text} "
+    for name in sorted((n.lower().replace("_", " ") for n in names), key=len, reverse=True):
+        plain = plain.replace(f" {name} ", " # ")
+    listed = bool(_LIST.search(text) or _THEN.search(text))
+    ordered = bool(_IN_ORDER.search(text) or _REVERSE.search(text) or _THEN.search(text))
+    plural = _PLURAL.search(plain.strip())
+    if not (listed or ordered or plural or (_QUANTIFIER.search(text) and not _SINGULAR.search(text))):
+        return None
+    order = "reverse" if _REVERSE.search(text) else "given" if ordered else "any"
+    kind = "room" if _ROOM.search(plain) else "furniture" if _FURNITURE.search(plain) else ""
+    if not kind and re.search(r"\b(objects?|items?|things?)\b", plain):
+        kind = "object"
+    picked, put = bool(_PICKED.search(text)), bool(_PUT.search(text))
+    role = "source" if picked and not put else "goal" if put and not picked else ""
+    return MultiStop(order, kind, role, listed)
+
+
+def stop_due(targets: list[str], stopped: list[str], arrived: str | None, order: str) -> str | None:
+    """The stop to offer on arriving at `arrived` in a task of several stops at `targets` (memory's order, reversed
+    already where the task asks): `checkpoint` while targets remain after it, `done` at the last; None where arriving
+    there is no stop the task asks for (not a target, one stopped at already, or out of order)."""
+    remaining = [t for t in targets if t not in stopped]
+    if arrived is None or arrived not in remaining or (order != "any" and arrived != remaining[0]):
+        return None
+    return "checkpoint" if len(remaining) > 1 else "done"

@@ -26,6 +26,7 @@ from typing import Any
 
 from mindpalace.memory.reader import MemoryReader
 from mindpalace.planning.backends.base import Completion, LLMBackend, LLMError, Message
+from mindpalace.planning.critic import MultiStop, stops_asked
 from mindpalace.planning.parsing import Call, ReplyError, parse_and_validate
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,12 @@ _VERB_ACTIONS = {
 }
 
 
+# What the robot did to things, in a visit to several of them ("every object you moved", "each item you relocated",
+# "the furniture you used"): the day's moves list them.
+_MOVES = re.compile(
+    r"\b(put|placed|left|moved|brought|tidied|relocat\w*|dropped|delivered|picked|took|grabbed|carried|lifted|used|"
+    r"interacted|moves|drop-off|pick-up)\b"
+)
 _CLOCK_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")  # a time of day in a task ("14:05")
 
 
@@ -192,6 +199,11 @@ class Planner:
         kinds = self.memory.label_kinds()
         labels = [label for label in self.memory.mentioned_labels(self.task) if kinds.get(label, "object") == "object"]
         rooms = self.memory.room_names()
+        multi = stops_asked(self.task, [*kinds, *rooms])
+        if multi is not None:
+            listing = [call for call in self._listing(multi, labels) if call.name in self._tools]
+            if listing:
+                return listing
         calls: list[Call] = []
         for label in labels:
             name = label.replace("_", " ")
@@ -221,6 +233,20 @@ class Planner:
             *(Call("at_time", {"time": f"{int(h):02d}:{m}"}) for h, m in _CLOCK_TIME.findall(self.task)),
         ]
         return [call for call in calls if call.name in self._tools]
+
+    def _listing(self, multi: MultiStop, labels: list[str]) -> list[Call]:
+        """The query that lists every target of a visit to several things (a query of "the last" names one only):
+        the rooms entered; the day's moves, for things the robot moved or used (objects, furniture); else every
+        record of the labels the task names. A task that lists its destinations itself needs no list."""
+        if multi.listed:
+            return []
+        if multi.kind == "room":
+            return [Call("rooms_visited", {})]
+        if multi.kind == "furniture" or _MOVES.search(self.task.lower()):
+            return [Call("interaction_order", {})]
+        return [Call("find_objects", {"category": label.replace("_", " ")}) for label in labels] or [
+            Call("interaction_order", {})
+        ]
 
     def _run_tool(self, call: Call, decision: Decision) -> None:
         start = time.perf_counter()

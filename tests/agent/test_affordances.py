@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from agent_testkit import put_back, unique_objects
 
-from mindpalace.agent.affordances import answers, distance_to, is_question, propose
+from mindpalace.agent.affordances import answers, distance_to, is_question, mentioned_objects, propose
 from mindpalace.agent.skills import run_skill
+from mindpalace.memory.local_reader import LocalReader
+from mindpalace.planning.parsing import Call
 
 
 def test_questions_get_answers_and_looking_never_manipulation(world) -> None:
@@ -17,7 +20,7 @@ def test_questions_get_answers_and_looking_never_manipulation(world) -> None:
 
 def test_done_is_offered_only_when_the_caller_allows_it(world) -> None:
     assert not {"done", "checkpoint"} & {c.name for c in propose(world.runtime, [], "Go to the kitchen.", can_finish=False)}
-    assert {"done", "checkpoint"} <= {c.name for c in propose(world.runtime, [], "Go to the kitchen.", can_finish=True)}
+    assert "done" in {c.name for c in propose(world.runtime, [], "Go to the kitchen.", can_finish=True)}
 
 
 def test_pick_and_place_follow_reach_and_hands(world) -> None:
@@ -119,3 +122,67 @@ def test_going_to_a_room_memory_must_find_offers_rooms_only(world) -> None:
     # A room the task names is no such room ("living room"); going to the thing is still offered then.
     named = propose(runtime, [recalled], f"Go to the {label} in the {runtime.spatial.rooms[0].name}.")
     assert f'navigate_to(target="{label} #{thing.id}")' in {c.render() for c in named}
+
+
+def _moved_today(world) -> tuple[str, list[str]]:
+    """Memory's answer to "what did you move today" (the real tool on the lived day) and the objects it lists, in order."""
+    text = LocalReader(world.memory).call_tool("interaction_order", {}).text()
+    kind_of = world.runtime.spatial.scene.kind_of
+    moved = [
+        f"{o.label.replace('_', ' ')} #{o.id}" for o in mentioned_objects(world.runtime, [text], "") if kind_of(o) == "object"
+    ]
+    return f"interaction_order() -> {text}", moved
+
+
+@pytest.mark.parametrize(
+    ("task", "ordered"),
+    [
+        ("Visit every object you moved today, in any order, and stop at each one.", False),
+        ("Please drive to all the things you relocated earlier; stop by each.", False),
+        ("Visit the objects you moved today in the order you moved them, and stop at each one.", True),
+        ("Retrace your relocations: stop by each relocated item in the same sequence as earlier.", True),
+    ],
+)
+def test_a_visit_to_several_things_stops_at_each_one_memory_lists(world, task: str, ordered: bool) -> None:
+    runtime = world.runtime
+    text, moved = _moved_today(world)
+    assert len(moved) >= 2, text
+    first, last = (moved[0], moved[-1]) if ordered else (moved[-1], moved[0])
+
+    def offered(stopped: list[str], arrived: str | None) -> list[str]:
+        last_call = Call("navigate_to", {"target": arrived}) if arrived else None
+        calls = propose(runtime, [text], task, can_finish=arrived is not None, last=last_call, stopped=stopped)
+        return [c.render() for c in calls]
+
+    # Nothing stopped at yet: go to the targets memory listed (only the first, where the task gives an order), no stop.
+    going = offered([], None)
+    wanted = moved[:1] if ordered else moved
+    assert {c for c in going if c.startswith("navigate_to")} == {f'navigate_to(target="{t}")' for t in wanted}
+    assert not {"done()", "checkpoint()"} & set(going)
+    # Arrived at one while others remain: a checkpoint, and nothing else; at the last one: done.
+    assert offered([], first) == ["checkpoint()"]
+    remaining = [t for t in moved if t != first]
+    assert offered([first, *remaining[:-1]], remaining[-1]) == ["done()"]
+    # Stopped at one already: it is no target any more; out of order (an ordered task) is no stop either.
+    again = offered([first], first)
+    assert "checkpoint()" not in again and f'navigate_to(target="{first}")' not in again
+    if ordered:
+        assert "checkpoint()" not in offered([], moved[-1]) and "done()" not in offered([], moved[-1])
+    else:
+        assert offered([], last) == ["checkpoint()"]
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        "Go to the kitchen.",
+        "Go to any object you moved today.",
+        "Of all the furniture you used today, go to the one farthest from here.",
+        "Navigate to one of the items you relocated earlier.",
+    ],
+)
+def test_a_visit_to_one_thing_is_never_offered_a_checkpoint(world, task: str) -> None:
+    text, moved = _moved_today(world)
+    calls = propose(world.runtime, [text], task, can_finish=True, last=Call("navigate_to", {"target": moved[0]}))
+    names = [c.name for c in calls]
+    assert "done" in names and "checkpoint" not in names

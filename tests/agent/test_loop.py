@@ -166,3 +166,24 @@ def test_an_unexpected_error_ends_the_episode_with_its_report(world, tmp_path) -
     assert record.notes[0] == f"step 2: {record.reason}"
     text = write_report([record], tmp_path)["md"].read_text(encoding="utf-8")
     assert "OperationalError: disk I/O error" in text
+
+
+def test_a_visit_to_three_things_stops_at_each_in_order_without_the_guard_calling_it_a_loop(world) -> None:
+    """Three stops in the live world: checkpoint, checkpoint, done; standing still to stop (nothing held or opened
+    changes) is progress, so the loop guard neither bans the second checkpoint nor forces exploration."""
+    names = [f"{label.replace('_', ' ')} #{i}" for label, i in list(unique_objects(world).items())[:3]]
+    assert len(names) == 3
+    backend = LLM_BACKENDS.make("scripted", choices=["navigate_to"], repeat_last=True)
+    planner = planner_for(world, backend, max_tool_calls=0)
+    labels = [name.split(" #")[0] for name in names]
+    task = f"Go to the {labels[0]}, then to the {labels[1]}, then to the {labels[2]}."
+    record = run_episode(world.runtime, planner, task, budget=EpisodeBudget(max_steps=10))
+    assert [(s.skill, s.arguments.get("target")) for s in record.steps] == [
+        ("navigate_to", names[0]),
+        ("checkpoint", None),
+        ("navigate_to", names[1]),
+        ("checkpoint", None),
+        ("navigate_to", names[2]),
+        ("done", None),
+    ], [(s.skill, s.arguments, s.message, s.guard) for s in record.steps]
+    assert record.reason == "done" and not any(s.guard for s in record.steps)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
+import yaml
 
 from mindpalace.core.types import Event
 from mindpalace.memory.local_reader import LocalReader
 from mindpalace.memory.system import MemorySystem
 from mindpalace.planning.backends import LLM_BACKENDS, CandidateScores, Completion, LLMBackend, LLMError
-from mindpalace.planning.critic import Clause, Critic, clauses, current_step
+from mindpalace.planning.critic import Clause, Critic, MultiStop, clauses, current_step, stop_due, stops_asked
 from mindpalace.planning.parsing import Call
 from mindpalace.planning.planner import EXAMPLES, Planner, PlannerConfig, PlannerState
 
@@ -259,3 +261,44 @@ def test_critic_offers_done_only_after_every_clause_of_a_multi_step_instruction(
     assert Critic.required_skills("Bring the cup you put away first today to the table.") == ["place"]
     assert Critic.may_finish("Bring the cup you put away first today to the table.", "place", True, ["pick", "place"])
     assert Critic.may_finish("Go to the kitchen.", "navigate_to", True, ["navigate_to"])
+
+
+_SLOTS = {"category": "mug", "furniture_type": "table", "object": "mug", "object_b": "cup", "furniture": "table",
+          "color": "red", "material": "metal", "function": "used for drinking", "shape": "round", "ordinal": "second",
+          "n": 2, "time": "10:15"}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["templates.yaml", "templates_paraphrased.yaml"])
+def test_the_instructions_grammar_says_how_many_stops_and_in_what_order(name: str) -> None:
+    """Every FindingDory template, in both wordings: several stops exactly where the template is multi-goal, in an
+    order exactly where it is ordered. (The benchmark's files are the test's data; the rule never reads them.)"""
+    path = Path(__file__).parents[2] / "mindpalace" / "benchmarks" / "findingdory" / name
+    names = ["mug", "cup", "table", "kitchen", "living room"]
+    for template in yaml.safe_load(path.read_text())["templates"]:
+        text = template["text"].format(**_SLOTS)
+        asked = stops_asked(text, names)
+        expected = {"single": None, "multi_unordered": "any", "multi_ordered": ("given", "reverse")}[template["goal"]]
+        if expected is None:
+            assert asked is None, text
+        else:
+            assert asked is not None and asked.order in expected, (text, asked)
+    # Instructions of the users' own: a list of destinations, "then", a plural; and names that only look plural.
+    assert stops_asked("Go to the mug and the cup.", names) == MultiStop("any", "", "", listed=True)
+    assert stops_asked("Go to the kitchen, then to the living room.", names) == MultiStop("given", "", "", listed=True)
+    assert stops_asked("Visit the rooms you entered today.", names) == MultiStop("any", "room", "")
+    assert stops_asked("Visit the furniture you picked things up from, in order.", names) == MultiStop(
+        "given", "furniture", "source"
+    )
+    assert stops_asked("Go to the keys.", ["keys"]) is None
+    assert stops_asked("Go to the object you moved between the mug and the cup.", names) is None
+    assert stops_asked("Put every cup in the sink.", names) is None  # a manipulation, not a visit
+
+
+def test_a_stop_is_due_on_arriving_at_a_target_not_stopped_at_checkpoint_until_the_last() -> None:
+    targets = ["mug #1", "cup #2", "plate #3"]
+    assert stop_due(targets, [], "cup #2", "any") == "checkpoint"
+    assert stop_due(targets, ["mug #1", "cup #2"], "plate #3", "any") == "done"
+    assert stop_due(targets, ["cup #2"], "cup #2", "any") is None  # stopped there already
+    assert stop_due(targets, [], "table #4", "any") is None  # no target
+    assert stop_due(targets, [], "cup #2", "given") is None  # out of order
+    assert stop_due(targets, ["mug #1"], "cup #2", "given") == "checkpoint"

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from mindpalace.memory.spatial.objects import DepthView, ObjectMap, ObjectMapConfig
+from mindpalace.memory.spatial.view_history import ViewHistory
 
 MUG_CENTER = np.array([2.01, 0.01, 0.05])
 MUG_HALF = np.array([0.04, 0.04, 0.05])
@@ -38,6 +39,14 @@ def _mark_missing(mem, objects: ObjectMap, center, times: int, extra: float = 1.
         [u.object_id for u in objects.note_absences([], DepthView(depth, mem.camera, pose)) if u.kind == "missing"]
         for _ in range(times)
     ]
+
+
+def _seen_empty_at(mem, center, time_s: float) -> ViewHistory:
+    """A history of one view, at `time_s`, whose depth passed 1 m beyond `center`: the place was empty then."""
+    history = ViewHistory()
+    depth, pose = _far_depth(mem, center, 1.0)
+    history.add(DepthView(depth, mem.camera, pose), time_s)
+    return history
 
 
 # ------------------------------------------------------------------ association and fusion
@@ -144,14 +153,20 @@ def test_within_returns_objects_in_radius(mem, mug_views):
 
 # ------------------------------------------------------------------ negative evidence and moves
 def test_seen_missing_then_found_elsewhere_is_a_move(mem, mug_views):
-    """After depth twice sees past its place, a mug found 1 m away is the same mug, moved."""
+    """After depth twice sees past its place, a mug found 1 m away, where an earlier view saw nothing, is the same
+    mug, moved; without that earlier view it may be another mug, there all along, and is a new record."""
     front, _ = mug_views
     objects = ObjectMap(SMALL_VISIBLE)
     (new,) = objects.integrate([front], 1.0)
     old_center = objects.objects[new.object_id].center.copy()
     assert _mark_missing(mem, objects, old_center, 2) == [[], [new.object_id]]
     moved_points = front.points + [0.0, 1.0, 0.0]
-    (update,) = objects.integrate([mem.percept("mug", moved_points)], 5.0)
+    unknown = ObjectMap(SMALL_VISIBLE)
+    unknown.integrate([front], 1.0)
+    _mark_missing(mem, unknown, old_center, 2)
+    assert unknown.integrate([mem.percept("mug", moved_points)], 5.0, history=ViewHistory())[0].kind == "new"
+    history = _seen_empty_at(mem, old_center + [0.0, 1.0, 0.0], 0.5)
+    (update,) = objects.integrate([mem.percept("mug", moved_points)], 5.0, history=history)
     assert update.kind == "moved" and update.object_id == new.object_id and len(objects.objects) == 1
     obj = objects.objects[new.object_id]
     np.testing.assert_allclose(update.previous_center, old_center)
@@ -259,7 +274,8 @@ def test_note_absences_on_an_empty_map(mem):
 
 
 def test_found_elsewhere_first_then_seen_missing_is_a_move(mem, mug_views):
-    """A mug seen 3 m away (filed as new) and then missing from its old place is folded back as a move of the old mug."""
+    """A mug seen 3 m away (filed as new, where an earlier view saw nothing) and then missing from its old place is
+    folded back as a move of the old mug."""
     front, _ = mug_views
     objects = ObjectMap(SMALL_VISIBLE)
     (old,) = objects.integrate([front], 1.0)
@@ -268,7 +284,8 @@ def test_found_elsewhere_first_then_seen_missing_is_a_move(mem, mug_views):
     (new,) = objects.integrate([mem.percept("mug", front.points + [-3.0, 0.0, 0.0])], 5.0)
     assert new.kind == "new" and len(objects.objects) == 2
     depth, pose = _far_depth(mem, old_center, 1.0)
-    updates = [u for _ in range(2) for u in objects.note_absences([], DepthView(depth, mem.camera, pose))]
+    history = _seen_empty_at(mem, old_center + [-3.0, 0.0, 0.0], 0.5)
+    updates = [u for _ in range(2) for u in objects.note_absences([], DepthView(depth, mem.camera, pose), history=history)]
     assert [(u.kind, u.object_id) for u in updates] == [("missing", old.object_id), ("moved", old.object_id)]
     assert list(objects.objects) == [old.object_id]
     obj = objects.objects[old.object_id]
@@ -382,6 +399,7 @@ class _Camera:
     def __init__(self, mem, config: ObjectMapConfig | None = None) -> None:
         self.mem = mem
         self.objects = ObjectMap(config)
+        self.views = ViewHistory()
         self.held: dict[int, set[str]] = {}
         self.time_s = 0.0
 
@@ -404,8 +422,9 @@ class _Camera:
         view = DepthView(depth, self.mem.camera, pose)
         carried = [p for p in percepts if names[id(p)] in held]
         filed = [p for p in percepts if names[id(p)] not in held]
-        updates = self.objects.integrate(filed, self.time_s, view, carried)
-        updates += self.objects.note_absences(carried, view, {u.object_id for u in updates})
+        updates = self.objects.integrate(filed, self.time_s, view, carried, self.views)
+        updates += self.objects.note_absences(carried, view, {u.object_id for u in updates}, self.views)
+        self.views.add(view, self.time_s)
         for update in updates:
             if update.percept is not None:
                 self.held.setdefault(update.object_id, set()).add(names[id(update.percept)])
@@ -513,6 +532,33 @@ def test_an_object_moved_while_away_is_missing_then_found_with_its_id(mem, old_p
     assert [u.object_id for u in updates if u.kind == "moved"] == [mugs["mug 1"]]
     assert camera.one_record_each("mug", {"mug 1", "mug 2"}) == mugs
     np.testing.assert_allclose(camera.objects.objects[mugs["mug 1"]].center[:2], [2.5, 4.1], atol=0.03)
+
+
+TABLE_C = ("table c", "table", [((-2.9, -0.5, 0.0), (-2.0, 0.5, 0.75))])
+LOOK_C = ((-1.0, 0.0, 1.4), (-2.4, 0.0, 0.75))
+
+
+@pytest.mark.parametrize(
+    "looks",
+    [("A", "A", "B", "C"), ("C", "B", "A", "A"), ("B", "C", "A", "A")],
+    ids=["old-place-first", "moved-one-then-other", "other-then-moved-one"],
+)
+def test_a_second_object_first_seen_late_is_not_taken_for_the_moved_one(mem, looks):
+    """Mug 1 on table a; mug 2 was on table b all along, but the robot never looked there. A person moves mug 1 to
+    table c, which the robot had seen empty. Mug 1 keeps its id on table c; mug 2, first seen after the move, is a
+    record of its own, whatever the order of the looks: only table c was seen empty before a mug stood there."""
+    camera = _Camera(mem, SMALL_VISIBLE)
+    views = {"A": LOOK_A, "B": LOOK_B, "C": LOOK_C}
+    before = [FLOOR, TABLE_A, TABLE_B, TABLE_C, _mug("mug 1", 2.4, 0.0), _mug("mug 2", 2.4, 4.0)]
+    camera.look(before, *LOOK_A)
+    camera.look(before, *LOOK_C)
+    (first,) = camera.records("mug")
+    after = [FLOOR, TABLE_A, TABLE_B, TABLE_C, _mug("mug 1", -2.4, 0.1), _mug("mug 2", 2.4, 4.0)]
+    updates = [u for name in looks for u in camera.look(after, *views[name])]
+    assert ("missing", first) in [(u.kind, u.object_id) for u in updates]
+    mugs = camera.one_record_each("mug", {"mug 1", "mug 2"})
+    assert mugs["mug 1"] == first
+    np.testing.assert_allclose(camera.objects.objects[first].center[:2], [-2.4, 0.1], atol=0.03)
 
 
 def test_an_object_moved_in_view_keeps_its_record(mem):

@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +39,9 @@ from numpy.typing import NDArray
 from mindpalace.core.geometry import project
 from mindpalace.core.types import CameraInfo, Percept
 from mindpalace.core.voxels import voxel_keys
+
+if TYPE_CHECKING:
+    from mindpalace.memory.spatial.view_history import ViewHistory
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +191,12 @@ class ObjectMap:
 
     # ------------------------------------------------------------------ writing
     def integrate(
-        self, percepts: list[Percept], time_s: float, view: DepthView | None = None, held: list[Percept] | None = None
+        self,
+        percepts: list[Percept],
+        time_s: float,
+        view: DepthView | None = None,
+        held: list[Percept] | None = None,
+        history: ViewHistory | None = None,
     ) -> list[ObjectUpdate]:
         """Associate a frame's percepts with known objects, fuse them, and report what changed.
 
@@ -196,6 +205,8 @@ class ObjectMap:
         holds something of that kind (`held`: percepts at its hand, kept out of the map): then the robot took it,
         and what its going revealed is another object. What the hand holds is tracked (`carried`): an object it took
         from its place and carried away is the unmatched percept of its kind where the hand let it go.
+        An object missing for a while is an unmatched percept of its kind elsewhere only where earlier views
+        (`history`) saw that place empty: it arrived there since.
         """
         order = sorted(range(len(percepts)), key=lambda i: -len(percepts[i].points))
         matches = self._assign(percepts)
@@ -210,7 +221,7 @@ class ObjectMap:
                 claimed.add(put)
                 del self.carried[put]
                 update = self._relocate(put, percept, time_s)
-            elif (moved := self._moved_counterpart(percept, claimed, view, held or [])) is not None:
+            elif (moved := self._moved_counterpart(percept, time_s, claimed, view, held or [], history)) is not None:
                 claimed.add(moved)
                 update = self._relocate(moved, percept, time_s)
             else:
@@ -225,7 +236,9 @@ class ObjectMap:
                 self._merge_contained(update.object_id)
         return updates
 
-    def note_absences(self, held: list[Percept], view: DepthView, seen: set[int] | None = None) -> list[ObjectUpdate]:
+    def note_absences(
+        self, held: list[Percept], view: DepthView, seen: set[int] | None = None, history: ViewHistory | None = None
+    ) -> list[ObjectUpdate]:
         """Count, for objects whose place is in plain view, frames where they are not there.
 
         An object is there when it took a percept of this frame (`seen`: `integrate`'s updates), or when the robot
@@ -238,6 +251,8 @@ class ObjectMap:
 
         Returns a "missing" update for each object that just became missing. One that was already seen at
         its new place and filed as new (the robot looked there first) is folded back: a "moved" update follows.
+        That needs evidence that the newer object arrived: earlier views (`history`) saw its place empty. Without
+        it, the newer one may be another object of the kind that was there all along, first seen late.
         """
         cfg = self.config
         updates = []
@@ -258,7 +273,7 @@ class ObjectMap:
             obj.missing_count += 1
             if obj.missing_count == cfg.missing_after:
                 updates.append(ObjectUpdate(obj.id, "missing", obj.label, obj.last_seen, obj.center, None))
-                newer = self._appeared_since(obj)
+                newer = self._appeared_since(obj, history)
                 if newer is not None:
                     updates.append(self.absorb(obj.id, newer))
         return updates
@@ -272,9 +287,9 @@ class ObjectMap:
         h, w = view.depth.shape
         return bool(np.any((z > 0.2) & (u >= -0.5) & (u < w - 0.5) & (v >= -0.5) & (v < h - 0.5)))
 
-    def _appeared_since(self, missing: MapObject) -> int | None:
+    def _appeared_since(self, missing: MapObject, history: ViewHistory | None) -> int | None:
         """An object of the same kind and size first seen after `missing` was last seen, far from its old place, never
-        seen beside it."""
+        seen beside it, whose place earlier views saw empty (it arrived)."""
         candidates = [
             o
             for o in self.objects.values()
@@ -285,6 +300,8 @@ class ObjectMap:
             and float(o.embedding @ missing.embedding) >= self.config.min_semantic_similarity
             and np.linalg.norm(o.center - missing.center) > self.config.moved_distance
             and self._same_size(o.aabb_max - o.aabb_min, missing)
+            and history is not None
+            and history.seen_empty_before(o.points, o.first_seen)
         ]
         return max(candidates, key=lambda o: (float(o.embedding @ missing.embedding), o.first_seen)).id if candidates else None
 
@@ -414,10 +431,18 @@ class ObjectMap:
         ]
         return min(put)[1] if put else None
 
-    def _moved_counterpart(self, percept: Percept, claimed: set[int], view: DepthView | None, held: list[Percept]) -> int | None:
+    def _moved_counterpart(
+        self,
+        percept: Percept,
+        time_s: float,
+        claimed: set[int],
+        view: DepthView | None,
+        held: list[Percept],
+        history: ViewHistory | None,
+    ) -> int | None:
         """The object this unmatched percept is, moved, of its kind and size: one whose place this frame sees empty,
         within `max_shift`, the nearest first (not while the robot holds one of that kind); else one seen missing
-        earlier, farther than `moved_distance`."""
+        earlier, farther than `moved_distance`, if earlier views (`history`) saw the percept's place empty."""
         cfg = self.config
         extent = percept.points.max(axis=0) - percept.points.min(axis=0)
         free = [
@@ -438,7 +463,7 @@ class ObjectMap:
             for o in free
             if o.missing_count >= cfg.missing_after and np.linalg.norm(o.center - percept.centroid) > cfg.moved_distance
         ]
-        if not missing:
+        if not missing or history is None or not history.seen_empty_before(percept.points, time_s):
             return None
         # The most similar label first, then the one missing longest.
         return max(missing, key=lambda o: (float(o.embedding @ percept.embedding), o.missing_count)).id

@@ -84,6 +84,7 @@ class MapObject:
     source_id: int = 0  # the segmenter's id in its latest percept (a tracker's id; the sim's instance id for ground truth)
     apart: set[int] = field(default_factory=set)  # ids of objects seen as separate percepts in one frame: never this one
     spread: float = 0.0  # m; put down somewhere within this radius of its centre, not seen there yet (0: seen where it is)
+    color: NDArray[np.float32] | None = None  # mean of its percepts' median RGB (0-1); None if none had one
     aabb_min: NDArray[np.float64] = field(init=False)
     aabb_max: NDArray[np.float64] = field(init=False)
     center: NDArray[np.float64] = field(init=False)
@@ -151,6 +152,23 @@ class DepthView:
         measured[inside] = self.nearest[rows[inside], cols[inside]]
         seen = inside & (measured > 0) & (measured >= z - margin)
         return inside, seen, seen & (measured > z + margin)
+
+
+def _mixed(
+    a: NDArray[np.float32] | None, weight_a: float, b: NDArray[np.float32] | None, weight_b: float
+) -> NDArray[np.float32] | None:
+    """The weighted mean of two colours, either of which may be unknown."""
+    if a is None or b is None:
+        return a if b is None else b
+    return ((a * weight_a + b * weight_b) / (weight_a + weight_b)).astype(np.float32)
+
+
+def _look_distance(obj: MapObject, color: NDArray[np.float32] | None) -> float:
+    """How far apart in RGB an object's colour and another colour are; an unknown colour counts as a clearly
+    different one (1.0), so that a known close match ranks first."""
+    if obj.color is None or color is None:
+        return 1.0
+    return float(np.linalg.norm(obj.color - color))
 
 
 def _voxel_keys(points: NDArray[np.float64], voxel: float) -> NDArray[np.int64]:
@@ -303,12 +321,21 @@ class ObjectMap:
             and history is not None
             and history.seen_empty_before(o.points, o.first_seen)
         ]
-        return max(candidates, key=lambda o: (float(o.embedding @ missing.embedding), o.first_seen)).id if candidates else None
+        # The most similar label, then the closest colour (two objects of one kind moved to one place), then the latest.
+        return (
+            max(
+                candidates,
+                key=lambda o: (float(o.embedding @ missing.embedding), -_look_distance(missing, o.color), o.first_seen),
+            ).id
+            if candidates
+            else None
+        )
 
     def absorb(self, object_id: int, newer_id: int) -> ObjectUpdate:
         """`object_id` moved to where `newer_id` was seen: it keeps its identity and takes the newer one's place."""
         obj, newer = self.objects[object_id], self.objects[newer_id]
         before = obj.center
+        obj.color = _mixed(obj.color, obj.observations, newer.color, newer.observations)
         self._fold(object_id, newer_id)
         obj.set_points(newer.points)
         obj.last_seen = newer.last_seen
@@ -465,8 +492,10 @@ class ObjectMap:
         ]
         if not missing or history is None or not history.seen_empty_before(percept.points, time_s):
             return None
-        # The most similar label first, then the one missing longest.
-        return max(missing, key=lambda o: (float(o.embedding @ percept.embedding), o.missing_count)).id
+        # The most similar label first, then the closest colour, then the one missing longest.
+        return max(
+            missing, key=lambda o: (float(o.embedding @ percept.embedding), -_look_distance(o, percept.color), o.missing_count)
+        ).id
 
     def _same_size(self, extent: NDArray[np.float64], obj: MapObject) -> bool:
         """An object keeps its size when it moves: the largest sides agree within `max_size_ratio` (and 5 cm)."""
@@ -498,6 +527,7 @@ class ObjectMap:
             percept.confidence,
             dict(percept.attributes),
             source_id=percept.source_id,
+            color=percept.color,
         )
         self._next_id += 1
         self.objects[obj.id] = obj
@@ -512,6 +542,7 @@ class ObjectMap:
             # Points this frame sees through are gone (a drawer slid out, a door swung): the shape follows.
             kept = kept[~view.look(kept, self.config.occlusion_margin)[2]]
         obj.set_points(self._compact(np.concatenate([kept, percept.points])))
+        obj.color = _mixed(obj.color, obj.observations, percept.color, 1)
         obj.observations += 1
         obj.last_seen = time_s
         obj.missing_count = 0
@@ -539,6 +570,7 @@ class ObjectMap:
                 < cfg.min_contained
             ):
                 continue
+            obj.color = _mixed(obj.color, obj.observations, other.color, other.observations)
             self._fold(object_id, other.id)
             obj.set_points(self._compact(np.concatenate([obj.points, other.points])))
             obj.first_seen = min(obj.first_seen, other.first_seen)
@@ -564,6 +596,7 @@ class ObjectMap:
         obj = self.objects[object_id]
         before = obj.center
         obj.set_points(self._compact(percept.points))
+        obj.color = _mixed(obj.color, obj.observations, percept.color, 1)
         obj.observations += 1
         obj.last_seen = time_s
         obj.missing_count = 0

@@ -109,6 +109,19 @@ def test_one_object_takes_at_most_one_percept_per_frame(mem, mug_views):
     assert sorted(u.kind for u in updates) == ["new", "seen"] and len(objects.objects) == 2
 
 
+def test_a_fuller_view_after_a_glimpse_is_the_same_object(mem):
+    """A teddy bear glimpsed as a strip of its top (a dozen points, as a door swinging shut shows it) and then seen
+    whole, its centre 10 cm below the strip: the whole view's box holds the glimpse's, so it is the same record."""
+    center, half = np.array([2.0, 0.0, 1.3]), np.array([0.07, 0.05, 0.1])
+    whole = mem.box_faces(center, half, ("-x", "+z"), 0.02)
+    top = whole[np.isclose(whole[:, 2], center[2] + half[2])]
+    glimpse = top[np.argsort(top[:, 1])][:12]
+    objects = ObjectMap()
+    (first,) = objects.integrate([mem.percept("box", glimpse)], 1.0)
+    (second,) = objects.integrate([mem.percept("box", whole)], 2.0)
+    assert second.kind == "seen" and second.object_id == first.object_id and len(objects.objects) == 1
+
+
 def test_max_points_cap_holds_after_fusion(mem):
     """However many views are fused, an object keeps at most max_points points."""
     objects = ObjectMap(ObjectMapConfig(max_points=50))

@@ -15,7 +15,9 @@ Identity rests on cues that hold for any segmenter (ground truth, open-vocabular
   An object whose place the frame sees through (empty) is the unmatched percept of its kind within
   `max_shift` (moved in view). An object seen missing from its place for `missing_after` frames is the next
   unmatched percept of its kind anywhere (moved while the robot was away), or the object of its kind that
-  was first seen elsewhere since (folded back, keeping the older id).
+  was first seen elsewhere since (folded back, keeping the older id), but only where earlier views saw that
+  place empty (`ViewHistory`): else the newcomer may be another object of the kind, there all along.
+- Colour: among several candidates of one kind, the one whose colour (median RGB under its masks) is closest.
 - In the hand: a percept that comes into the robot's hand (`held`, kept out of the map) is the object of its kind
   that lay within `reach` of it (the robot picked it up); the hand carries it on. Once the hand has carried it more
   than `moved_distance`, the first unmatched percept of its kind within `reach` of where the hand last held it is
@@ -405,7 +407,12 @@ class ObjectMap:
             gap = float(
                 np.linalg.norm(np.maximum(0.0, np.maximum(obj.aabb_min - percept.centroid, percept.centroid - obj.aabb_max)))
             )
-            if overlap < cfg.min_overlap and gap > max(cfg.max_gap, obj.spread):
+            # Or the percept is a fuller view of it: its box holds most of the object's (a glimpse filed before).
+            fuller = (
+                _inside_share(obj.aabb_min, obj.aabb_max, percept.aabb_min, percept.aabb_max, cfg.max_gap / 2, cfg.voxel_size)
+                >= cfg.min_contained
+            )
+            if overlap < cfg.min_overlap and gap > max(cfg.max_gap, obj.spread) and not fuller:
                 continue
             found.append((overlap + (1.0 - gap / cfg.search_radius), object_id))
         return found

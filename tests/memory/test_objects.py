@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
+from mindpalace.core.geometry import project
 from mindpalace.memory.spatial.objects import DepthView, ObjectMap, ObjectMapConfig
 from mindpalace.memory.spatial.view_history import ViewHistory
 
@@ -167,17 +168,29 @@ def test_within_returns_objects_in_radius(mem, mug_views):
 # ------------------------------------------------------------------ negative evidence and moves
 def test_seen_missing_then_found_elsewhere_is_a_move(mem, mug_views):
     """After depth twice sees past its place, a mug found 1 m away, where an earlier view saw nothing, is the same
-    mug, moved; without that earlier view it may be another mug, there all along, and is a new record."""
+    mug, moved; where an earlier view saw something stand, it is another mug, there all along: a new record."""
     front, _ = mug_views
     objects = ObjectMap(SMALL_VISIBLE)
     (new,) = objects.integrate([front], 1.0)
     old_center = objects.objects[new.object_id].center.copy()
     assert _mark_missing(mem, objects, old_center, 2) == [[], [new.object_id]]
     moved_points = front.points + [0.0, 1.0, 0.0]
-    unknown = ObjectMap(SMALL_VISIBLE)
-    unknown.integrate([front], 1.0)
-    _mark_missing(mem, unknown, old_center, 2)
-    assert unknown.integrate([mem.percept("mug", moved_points)], 5.0, history=ViewHistory())[0].kind == "new"
+    there = ObjectMap(SMALL_VISIBLE)
+    there.integrate([front], 1.0)
+    _mark_missing(mem, there, old_center, 2)
+    # An earlier view whose depth stopped at the newcomer's place: a mug stood there then, so it is another mug.
+    history = ViewHistory()
+    pose = mem.look_at(EYE, old_center + [0.0, 1.0, 0.0])
+    history.add(
+        DepthView(
+            np.asarray(project(moved_points, mem.camera, pose)[:, 2].mean(), np.float32)
+            * np.ones((mem.camera.height, mem.camera.width), np.float32),
+            mem.camera,
+            pose,
+        ),
+        0.5,
+    )
+    assert there.integrate([mem.percept("mug", moved_points)], 5.0, history=history)[0].kind == "new"
     history = _seen_empty_at(mem, old_center + [0.0, 1.0, 0.0], 0.5)
     (update,) = objects.integrate([mem.percept("mug", moved_points)], 5.0, history=history)
     assert update.kind == "moved" and update.object_id == new.object_id and len(objects.objects) == 1
@@ -560,14 +573,17 @@ LOOK_C = ((-1.0, 0.0, 1.4), (-2.4, 0.0, 0.75))
     ids=["old-place-first", "moved-one-then-other", "other-then-moved-one"],
 )
 def test_a_second_object_first_seen_late_is_not_taken_for_the_moved_one(mem, looks):
-    """Mug 1 on table a; mug 2 was on table b all along, but the robot never looked there. A person moves mug 1 to
-    table c, which the robot had seen empty. Mug 1 keeps its id on table c; mug 2, first seen after the move, is a
-    record of its own, whatever the order of the looks: only table c was seen empty before a mug stood there."""
+    """Mug 1 on table a; mug 2 was on table b all along, but the robot saw table b only from afar, where mug 2 was
+    too small to be a percept. A person moves mug 1 to table c, which the robot had seen empty. Mug 1 keeps its id
+    on table c; mug 2, first seen after the move, is a record of its own, whatever the order of the looks: table c
+    was seen empty before a mug stood there, and the depth had stopped at mug 2 before."""
     camera = _Camera(mem, SMALL_VISIBLE)
     views = {"A": LOOK_A, "B": LOOK_B, "C": LOOK_C}
     before = [FLOOR, TABLE_A, TABLE_B, TABLE_C, _mug("mug 1", 2.4, 0.0), _mug("mug 2", 2.4, 4.0)]
     camera.look(before, *LOOK_A)
     camera.look(before, *LOOK_C)
+    far = camera.look(before, (-1.0, 4.0, 1.4), (2.4, 4.0, 0.8))  # table b from afar: mug 2 is no percept
+    assert "mug" not in [u.label for u in far]
     (first,) = camera.records("mug")
     after = [FLOOR, TABLE_A, TABLE_B, TABLE_C, _mug("mug 1", -2.4, 0.1), _mug("mug 2", 2.4, 4.0)]
     updates = [u for name in looks for u in camera.look(after, *views[name])]

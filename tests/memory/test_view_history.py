@@ -1,4 +1,4 @@
-"""ViewHistory: earlier coarse views tell whether a place was seen empty before a time."""
+"""ViewHistory: earlier coarse views tell whether a place was seen empty, or filled, before a time."""
 
 from __future__ import annotations
 
@@ -31,22 +31,29 @@ def _history(mem, boxes, time_s: float = 1.0, config: ViewHistoryConfig | None =
 def test_an_empty_table_seen_earlier_is_evidence_that_the_mug_arrived(mem):
     history = _history(mem, [FLOOR, TABLE])
     points = _mug_points(mem)
-    assert history.seen_empty_before(points, 2.0)
+    assert history.evidence(points, 2.0) == "arrived"
     # Only views before the time count: the table seen empty after the mug was first seen says nothing of before.
-    assert not history.seen_empty_before(points, 1.0)
+    assert history.evidence(points, 1.0) == "unknown"
 
 
-def test_a_mug_that_stood_there_is_no_evidence(mem):
-    assert not _history(mem, [FLOOR, TABLE, MUG]).seen_empty_before(_mug_points(mem), 2.0)
+def test_a_mug_that_stood_there_was_there(mem):
+    assert _history(mem, [FLOOR, TABLE, MUG]).evidence(_mug_points(mem), 2.0) == "there"
+
+
+def test_a_flat_object_gives_no_evidence_that_it_was_there(mem):
+    """Keys 1 cm thick: their table reads as close as they do, so a view of them proves nothing either way."""
+    keys = ((2.33, -0.05, 0.75), (2.47, 0.05, 0.76))
+    _, shown = mem.render([FLOOR, TABLE, keys], mem.look_at(EYE, TARGET))
+    assert _history(mem, [FLOOR, TABLE, keys]).evidence(shown[2], 2.0) == "unknown"
 
 
 def test_a_hidden_place_is_no_evidence(mem):
-    assert not _history(mem, [FLOOR, TABLE, SCREEN]).seen_empty_before(_mug_points(mem), 2.0)
+    assert _history(mem, [FLOOR, TABLE, SCREEN]).evidence(_mug_points(mem), 2.0) == "unknown"
 
 
 def test_a_place_out_of_view_is_no_evidence(mem):
     history = _history(mem, [FLOOR, TABLE])
-    assert not history.seen_empty_before(_mug_points(mem) + [0.0, 5.0, 0.0], 2.0)
+    assert history.evidence(_mug_points(mem) + [0.0, 5.0, 0.0], 2.0) == "unknown"
 
 
 def test_the_history_keeps_only_the_latest_views(mem):
@@ -58,4 +65,4 @@ def test_the_history_keeps_only_the_latest_views(mem):
     for time_s in (2.0, 3.0, 4.0):
         history.add(DepthView(occupied, mem.camera, pose), time_s)
     # The one view that saw the table empty has gone from the ring.
-    assert len(history) == 3 and not history.seen_empty_before(_mug_points(mem), 5.0)
+    assert len(history) == 3 and history.evidence(_mug_points(mem), 5.0) == "there"

@@ -15,8 +15,8 @@ Identity rests on cues that hold for any segmenter (ground truth, open-vocabular
   An object whose place the frame sees through (empty) is the unmatched percept of its kind within
   `max_shift` (moved in view). An object seen missing from its place for `missing_after` frames is the next
   unmatched percept of its kind anywhere (moved while the robot was away), or the object of its kind that
-  was first seen elsewhere since (folded back, keeping the older id), but only where earlier views saw that
-  place empty (`ViewHistory`): else the newcomer may be another object of the kind, there all along.
+  was first seen elsewhere since (folded back, keeping the older id), unless earlier views saw something stand
+  at that place (`ViewHistory.evidence`): then the newcomer is another object of the kind, there all along.
 - Colour: among several candidates of one kind, the one whose colour (median RGB under its masks) is closest.
 - In the hand: a percept that comes into the robot's hand (`held`, kept out of the map) is the object of its kind
   that lay within `reach` of it (the robot picked it up); the hand carries it on. Once the hand has carried it more
@@ -43,7 +43,7 @@ from mindpalace.core.types import CameraInfo, Percept
 from mindpalace.core.voxels import voxel_keys
 
 if TYPE_CHECKING:
-    from mindpalace.memory.spatial.view_history import ViewHistory
+    from mindpalace.memory.spatial.view_history import Evidence, ViewHistory
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +173,11 @@ def _look_distance(obj: MapObject, color: NDArray[np.float32] | None) -> float:
     return float(np.linalg.norm(obj.color - color))
 
 
+def _evidence(history: ViewHistory | None, points: NDArray[np.float64], time_s: float) -> Evidence:
+    """What earlier views say of a newcomer's place; nothing without a history."""
+    return history.evidence(points, time_s) if history is not None else "unknown"
+
+
 def _voxel_keys(points: NDArray[np.float64], voxel: float) -> NDArray[np.int64]:
     return np.unique(voxel_keys(points, voxel))
 
@@ -225,8 +230,8 @@ class ObjectMap:
         holds something of that kind (`held`: percepts at its hand, kept out of the map): then the robot took it,
         and what its going revealed is another object. What the hand holds is tracked (`carried`): an object it took
         from its place and carried away is the unmatched percept of its kind where the hand let it go.
-        An object missing for a while is an unmatched percept of its kind elsewhere only where earlier views
-        (`history`) saw that place empty: it arrived there since.
+        An object missing for a while is an unmatched percept of its kind elsewhere unless earlier views (`history`)
+        saw something stand at that place: then the percept is another object of the kind, first seen late.
         """
         order = sorted(range(len(percepts)), key=lambda i: -len(percepts[i].points))
         matches = self._assign(percepts)
@@ -271,8 +276,8 @@ class ObjectMap:
 
         Returns a "missing" update for each object that just became missing. One that was already seen at
         its new place and filed as new (the robot looked there first) is folded back: a "moved" update follows.
-        That needs evidence that the newer object arrived: earlier views (`history`) saw its place empty. Without
-        it, the newer one may be another object of the kind that was there all along, first seen late.
+        Not when earlier views (`history`) saw something stand at the newer object's place: then it is another object of
+        the kind that was there all along, first seen late. One seen arriving (its place seen empty) ranks first.
         """
         cfg = self.config
         updates = []
@@ -309,7 +314,7 @@ class ObjectMap:
 
     def _appeared_since(self, missing: MapObject, history: ViewHistory | None) -> int | None:
         """An object of the same kind and size first seen after `missing` was last seen, far from its old place, never
-        seen beside it, whose place earlier views saw empty (it arrived)."""
+        seen beside it, at a place earlier views did not see filled."""
         candidates = [
             o
             for o in self.objects.values()
@@ -320,14 +325,20 @@ class ObjectMap:
             and float(o.embedding @ missing.embedding) >= self.config.min_semantic_similarity
             and np.linalg.norm(o.center - missing.center) > self.config.moved_distance
             and self._same_size(o.aabb_max - o.aabb_min, missing)
-            and history is not None
-            and history.seen_empty_before(o.points, o.first_seen)
         ]
-        # The most similar label, then the closest colour (two objects of one kind moved to one place), then the latest.
+        found = {o.id: _evidence(history, o.points, o.first_seen) for o in candidates}
+        candidates = [o for o in candidates if found[o.id] != "there"]
+        # Seen arriving first, then the most similar label, the closest colour (two objects of one kind moved to one
+        # place), the latest.
         return (
             max(
                 candidates,
-                key=lambda o: (float(o.embedding @ missing.embedding), -_look_distance(missing, o.color), o.first_seen),
+                key=lambda o: (
+                    found[o.id] == "arrived",
+                    float(o.embedding @ missing.embedding),
+                    -_look_distance(missing, o.color),
+                    o.first_seen,
+                ),
             ).id
             if candidates
             else None
@@ -476,7 +487,8 @@ class ObjectMap:
     ) -> int | None:
         """The object this unmatched percept is, moved, of its kind and size: one whose place this frame sees empty,
         within `max_shift`, the nearest first (not while the robot holds one of that kind); else one seen missing
-        earlier, farther than `moved_distance`, if earlier views (`history`) saw the percept's place empty."""
+        earlier, farther than `moved_distance`, unless earlier views (`history`) saw something stand at the percept's
+        place."""
         cfg = self.config
         extent = percept.points.max(axis=0) - percept.points.min(axis=0)
         free = [
@@ -497,7 +509,7 @@ class ObjectMap:
             for o in free
             if o.missing_count >= cfg.missing_after and np.linalg.norm(o.center - percept.centroid) > cfg.moved_distance
         ]
-        if not missing or history is None or not history.seen_empty_before(percept.points, time_s):
+        if not missing or _evidence(history, percept.points, time_s) == "there":
             return None
         # The most similar label first, then the closest colour, then the one missing longest.
         return max(

@@ -1,9 +1,11 @@
 """Earlier views of the scene, kept coarse: was a place seen empty before something was first seen there?
 
 When an object goes missing and another of its kind turns up elsewhere, memory must tell an object that *arrived*
-(the missing one, moved) from one that was there all along but first seen late. Only earlier frames can: if one
-of them saw through the newcomer's place (the depth passed where it now stands), the place was empty then, so it
-arrived since. If none did, there is no evidence either way.
+(the missing one, moved) from one that was there all along but first seen late. Only earlier frames can:
+- "arrived": one of them saw through the newcomer's place (the depth passed where it now stands): it was empty then;
+- "there": else, one of them saw the newcomer's upper points (those more than `margin` above its lowest), the depth
+  stopping at them: something stood there then. A flat object has no such points (its support reads as close);
+- "unknown": no earlier frame saw the place (it was behind a door, or never in view).
 
 Each frame's depth is kept as its per-pixel nearest reading (`DepthView.nearest`), min-pooled into square blocks
 about `width` blocks across (4x4 pixels at 320x240, 8x8 at 640x480), in float16: a block reads no farther than any
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,6 +36,10 @@ class ViewHistoryConfig:
     min_through: int = 5  # points seen through, at least, and
     min_through_share: float = 0.3  # of the points that the view saw at all
     max_points: int = 400  # an object's points tested, evenly thinned
+    min_there_share: float = 0.5  # of its upper points in a view, the share the depth must stop at for "there"
+
+
+Evidence = Literal["arrived", "there", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -72,11 +79,13 @@ class ViewHistory:
         pooled = np.where(np.isfinite(pooled), pooled, 0.0).astype(np.float16)
         self._views.append(_CoarseView(time_s, pooled, coarse, view.pose.copy()))
 
-    def seen_empty_before(self, points: NDArray[np.float64], time_s: float) -> bool:
-        """Whether a view taken before `time_s` saw through enough of these points: nothing stood there then."""
+    def evidence(self, points: NDArray[np.float64], time_s: float) -> Evidence:
+        """What views taken before `time_s` say of the place these points fill (see the module docstring)."""
         cfg = self.config
         if len(points) > cfg.max_points:
             points = points[np.linspace(0, len(points) - 1, cfg.max_points).astype(int)]
+        upper = points[:, 2] > points[:, 2].min() + cfg.margin
+        there = False
         for view in self._views:
             if view.time_s >= time_s:
                 break
@@ -86,10 +95,12 @@ class ViewHistory:
             inside = (z > 0.2) & (cols >= 0) & (cols < w) & (rows >= 0) & (rows < h)
             if not inside.any():
                 continue
-            measured = view.nearest[rows[inside], cols[inside]].astype(np.float64)
-            depth = z[inside]
-            seen = (measured > 0) & (measured >= depth - cfg.margin)
-            through = int((seen & (measured > depth + cfg.margin)).sum())
+            measured = np.zeros(len(points))
+            measured[inside] = view.nearest[rows[inside], cols[inside]]
+            seen = inside & (measured > 0) & (measured >= z - cfg.margin)
+            through = int((seen & (measured > z + cfg.margin)).sum())
             if through >= cfg.min_through and through >= cfg.min_through_share * int(seen.sum()):
-                return True
-        return False
+                return "arrived"
+            stopped = int((seen & upper & (measured <= z + cfg.margin)).sum())
+            there = there or (stopped >= cfg.min_through and stopped >= cfg.min_there_share * int((inside & upper).sum()))
+        return "there" if there else "unknown"

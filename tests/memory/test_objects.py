@@ -205,29 +205,6 @@ def test_seen_missing_then_found_elsewhere_is_a_move(mem, mug_views):
     assert obj.missing_count == 0 and obj.observations == 2 and obj.last_seen == 5.0
 
 
-@pytest.mark.parametrize("missing_first", [True, False], ids=["missing-then-seen", "seen-then-missing"])
-def test_an_object_first_seen_by_the_hand_is_the_missing_one_put_there(mem, mug_views, missing_first):
-    """The robot put a mug in a cupboard no earlier view saw into: seen there first within reach of its hand, it is
-    the mug missing from the table (either order); the same sighting far from the hand is another mug."""
-    front, _ = mug_views
-    moved_points = front.points + [-3.0, 0.0, 0.0]
-    hand = moved_points.mean(axis=0) + [0.3, 0.0, 0.2]
-    for at_hand, kinds in ((hand, {"moved"}), (None, {"new"})):
-        objects = ObjectMap(SMALL_VISIBLE)
-        (old,) = objects.integrate([front], 1.0)
-        old_center = objects.objects[old.object_id].center.copy()
-        updates = []
-        if missing_first:
-            _mark_missing(mem, objects, old_center, 2)
-        updates += objects.integrate([mem.percept("mug", moved_points)], 5.0, history=ViewHistory(), hand=at_hand)
-        if not missing_first:
-            depth, pose = _far_depth(mem, old_center, 1.0)
-            for _ in range(2):
-                updates += objects.note_absences([], DepthView(depth, mem.camera, pose), history=ViewHistory())
-        assert kinds <= {u.kind for u in updates}, (at_hand, updates)
-        assert (list(objects.objects) == [old.object_id]) == (at_hand is not None)
-
-
 def test_without_missing_evidence_a_far_percept_is_a_new_object(mem, mug_views):
     """With no (or not enough) negative evidence, a mug 1 m away is another mug."""
     front, _ = mug_views

@@ -59,7 +59,7 @@ class SpatialMemory:
         held = [p for p in frame.percepts if gripper is not None and np.linalg.norm(p.centroid - gripper) <= radius]
         percepts = [p for p in frame.percepts if not any(p is h for h in held)]
         view = DepthView(frame.depth, frame.camera, frame.camera_pose)
-        updates = self.objects.integrate(percepts, frame.time_s, view, held, self.views, gripper)
+        updates = self.objects.integrate(percepts, frame.time_s, view, held, self.views)
         updates += self.objects.note_absences(held, view, {u.object_id for u in updates}, self.views)
         self.views.add(view, frame.time_s)
         mark = time.perf_counter()

@@ -15,9 +15,8 @@ Identity rests on cues that hold for any segmenter (ground truth, open-vocabular
   An object whose place the frame sees through (empty) is the unmatched percept of its kind within
   `max_shift` (moved in view). An object seen missing from its place for `missing_after` frames is the next
   unmatched percept of its kind anywhere (moved while the robot was away), or the object of its kind that
-  was first seen elsewhere since (folded back, keeping the older id), if that one arrived there: earlier views saw
-  the place empty (`ViewHistory.evidence`), or the robot's hand was there (it may have just put it down). Else the
-  newcomer may be another object of the kind, there all along, first seen late.
+  was first seen elsewhere since (folded back, keeping the older id), unless earlier views saw something stand
+  at that place (`ViewHistory.evidence`): then the newcomer is another object of the kind, there all along.
 - Colour: among several candidates of one kind, the one whose colour (median RGB under its masks) is closest.
 - In the hand: a percept that comes into the robot's hand (`held`, kept out of the map) is the object of its kind
   that lay within `reach` of it (the robot picked it up); the hand carries it on. Once the hand has carried it more
@@ -88,7 +87,6 @@ class MapObject:
     apart: set[int] = field(default_factory=set)  # ids of objects seen as separate percepts in one frame: never this one
     spread: float = 0.0  # m; put down somewhere within this radius of its centre, not seen there yet (0: seen where it is)
     color: NDArray[np.float32] | None = None  # mean of its percepts' median RGB (0-1); None if none had one
-    by_hand: bool = False  # first seen within `reach` of the robot's hand: the robot may have just put it there
     aabb_min: NDArray[np.float64] = field(init=False)
     aabb_max: NDArray[np.float64] = field(init=False)
     center: NDArray[np.float64] = field(init=False)
@@ -180,10 +178,6 @@ def _evidence(history: ViewHistory | None, points: NDArray[np.float64], time_s: 
     return history.evidence(points, time_s) if history is not None else "unknown"
 
 
-def _near(hand: NDArray[np.float64] | None, point: NDArray[np.float64], reach: float) -> bool:
-    return hand is not None and float(np.linalg.norm(point - hand)) <= reach
-
-
 def _voxel_keys(points: NDArray[np.float64], voxel: float) -> NDArray[np.int64]:
     return np.unique(voxel_keys(points, voxel))
 
@@ -228,7 +222,6 @@ class ObjectMap:
         view: DepthView | None = None,
         held: list[Percept] | None = None,
         history: ViewHistory | None = None,
-        hand: NDArray[np.float64] | None = None,
     ) -> list[ObjectUpdate]:
         """Associate a frame's percepts with known objects, fuse them, and report what changed.
 
@@ -237,9 +230,8 @@ class ObjectMap:
         holds something of that kind (`held`: percepts at its hand, kept out of the map): then the robot took it,
         and what its going revealed is another object. What the hand holds is tracked (`carried`): an object it took
         from its place and carried away is the unmatched percept of its kind where the hand let it go.
-        An object missing for a while is an unmatched percept of its kind elsewhere only where it arrived: earlier
-        views (`history`) saw that place empty, or it lies within `reach` of the robot's `hand` (world xyz), which may
-        have just put it there. Else it may be another object of the kind, there all along, first seen late.
+        An object missing for a while is an unmatched percept of its kind elsewhere unless earlier views (`history`)
+        saw something stand at that place: then the percept is another object of the kind, first seen late.
         """
         order = sorted(range(len(percepts)), key=lambda i: -len(percepts[i].points))
         matches = self._assign(percepts)
@@ -254,11 +246,11 @@ class ObjectMap:
                 claimed.add(put)
                 del self.carried[put]
                 update = self._relocate(put, percept, time_s)
-            elif (moved := self._moved_counterpart(percept, time_s, claimed, view, held or [], history, hand)) is not None:
+            elif (moved := self._moved_counterpart(percept, time_s, claimed, view, held or [], history)) is not None:
                 claimed.add(moved)
                 update = self._relocate(moved, percept, time_s)
             else:
-                new = self._add(percept, time_s, _near(hand, percept.centroid, self.config.reach))
+                new = self._add(percept, time_s)
                 claimed.add(new.id)
                 update = ObjectUpdate(new.id, "new", new.label, time_s, None, new.center)
             updates.append(replace(update, pixels=percept.pixel_count, percept=percept))
@@ -284,8 +276,8 @@ class ObjectMap:
 
         Returns a "missing" update for each object that just became missing. One that was already seen at
         its new place and filed as new (the robot looked there first) is folded back: a "moved" update follows.
-        Only when the newer object arrived: earlier views (`history`) saw its place empty, or it was first seen by the
-        robot's hand. Else it may be another object of the kind that was there all along, first seen late.
+        Not when earlier views (`history`) saw something stand at the newer object's place: then it is another object of
+        the kind that was there all along, first seen late. One seen arriving (its place seen empty) ranks first.
         """
         cfg = self.config
         updates = []
@@ -322,7 +314,7 @@ class ObjectMap:
 
     def _appeared_since(self, missing: MapObject, history: ViewHistory | None) -> int | None:
         """An object of the same kind and size first seen after `missing` was last seen, far from its old place, never
-        seen beside it, that arrived where it stands."""
+        seen beside it, at a place earlier views did not see filled."""
         candidates = [
             o
             for o in self.objects.values()
@@ -334,12 +326,15 @@ class ObjectMap:
             and np.linalg.norm(o.center - missing.center) > self.config.moved_distance
             and self._same_size(o.aabb_max - o.aabb_min, missing)
         ]
-        candidates = [o for o in candidates if o.by_hand or _evidence(history, o.points, o.first_seen) == "arrived"]
-        # The most similar label, then the closest colour (two objects of one kind moved to one place), the latest.
+        found = {o.id: _evidence(history, o.points, o.first_seen) for o in candidates}
+        candidates = [o for o in candidates if found[o.id] != "there"]
+        # Seen arriving first, then the most similar label, the closest colour (two objects of one kind moved to one
+        # place), the latest.
         return (
             max(
                 candidates,
                 key=lambda o: (
+                    found[o.id] == "arrived",
                     float(o.embedding @ missing.embedding),
                     -_look_distance(missing, o.color),
                     o.first_seen,
@@ -489,12 +484,11 @@ class ObjectMap:
         view: DepthView | None,
         held: list[Percept],
         history: ViewHistory | None,
-        hand: NDArray[np.float64] | None,
     ) -> int | None:
         """The object this unmatched percept is, moved, of its kind and size: one whose place this frame sees empty,
         within `max_shift`, the nearest first (not while the robot holds one of that kind); else one seen missing
-        earlier, farther than `moved_distance`, if the percept arrived where it is (seen empty before by `history`,
-        or within `reach` of the `hand`)."""
+        earlier, farther than `moved_distance`, unless earlier views (`history`) saw something stand at the percept's
+        place."""
         cfg = self.config
         extent = percept.points.max(axis=0) - percept.points.min(axis=0)
         free = [
@@ -515,8 +509,7 @@ class ObjectMap:
             for o in free
             if o.missing_count >= cfg.missing_after and np.linalg.norm(o.center - percept.centroid) > cfg.moved_distance
         ]
-        arrived = _near(hand, percept.centroid, cfg.reach) or _evidence(history, percept.points, time_s) == "arrived"
-        if not missing or not arrived:
+        if not missing or _evidence(history, percept.points, time_s) == "there":
             return None
         # The most similar label first, then the closest colour, then the one missing longest.
         return max(
@@ -541,7 +534,7 @@ class ObjectMap:
             points = points[np.linspace(0, len(points) - 1, self.config.max_points).astype(int)]
         return points
 
-    def _add(self, percept: Percept, time_s: float, by_hand: bool = False) -> MapObject:
+    def _add(self, percept: Percept, time_s: float) -> MapObject:
         obj = MapObject(
             self._next_id,
             percept.label,
@@ -554,7 +547,6 @@ class ObjectMap:
             dict(percept.attributes),
             source_id=percept.source_id,
             color=percept.color,
-            by_hand=by_hand,
         )
         self._next_id += 1
         self.objects[obj.id] = obj

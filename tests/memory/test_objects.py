@@ -205,6 +205,27 @@ def test_seen_missing_then_found_elsewhere_is_a_move(mem, mug_views):
     assert obj.missing_count == 0 and obj.observations == 2 and obj.last_seen == 5.0
 
 
+@pytest.mark.parametrize("missing_first", [True, False], ids=["missing-then-seen", "seen-then-missing"])
+def test_a_place_no_earlier_view_saw(mem, mug_views, missing_first):
+    """A mug turns up where no earlier view looked (in a cupboard): seen after the mug on the table went missing it
+    is that mug, moved; seen before, it stays a record of its own when the table's mug goes missing (a mug first seen
+    on a tour is as often another mug that was there all along)."""
+    front, _ = mug_views
+    objects = ObjectMap(SMALL_VISIBLE)
+    (old,) = objects.integrate([front], 1.0)
+    old_center = objects.objects[old.object_id].center.copy()
+    depth, pose = _far_depth(mem, old_center, 1.0)
+    updates = []
+    if missing_first:
+        _mark_missing(mem, objects, old_center, 2)
+    updates += objects.integrate([mem.percept("mug", front.points + [-3.0, 0.0, 0.0])], 5.0, history=ViewHistory())
+    if not missing_first:
+        for _ in range(2):
+            updates += objects.note_absences([], DepthView(depth, mem.camera, pose), history=ViewHistory())
+    assert ("moved" in [u.kind for u in updates]) is missing_first
+    assert len(objects.objects) == (1 if missing_first else 2)
+
+
 def test_without_missing_evidence_a_far_percept_is_a_new_object(mem, mug_views):
     """With no (or not enough) negative evidence, a mug 1 m away is another mug."""
     front, _ = mug_views

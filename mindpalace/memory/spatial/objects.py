@@ -15,8 +15,9 @@ Identity rests on cues that hold for any segmenter (ground truth, open-vocabular
   An object whose place the frame sees through (empty) is the unmatched percept of its kind within
   `max_shift` (moved in view). An object seen missing from its place for `missing_after` frames is the next
   unmatched percept of its kind anywhere (moved while the robot was away), or the object of its kind that
-  was first seen elsewhere since (folded back, keeping the older id), unless earlier views saw something stand
-  at that place (`ViewHistory.evidence`): then the newcomer is another object of the kind, there all along.
+  was first seen elsewhere since (folded back, keeping the older id). Earlier views decide (`ViewHistory.evidence`):
+  a percept where they saw something stand is another object of the kind, there all along; an object first seen
+  before the other went missing is folded back only where they saw its place empty (it arrived).
 - Colour: among several candidates of one kind, the one whose colour (median RGB under its masks) is closest.
 - In the hand: a percept that comes into the robot's hand (`held`, kept out of the map) is the object of its kind
   that lay within `reach` of it (the robot picked it up); the hand carries it on. Once the hand has carried it more
@@ -276,8 +277,9 @@ class ObjectMap:
 
         Returns a "missing" update for each object that just became missing. One that was already seen at
         its new place and filed as new (the robot looked there first) is folded back: a "moved" update follows.
-        Not when earlier views (`history`) saw something stand at the newer object's place: then it is another object of
-        the kind that was there all along, first seen late. One seen arriving (its place seen empty) ranks first.
+        Only when earlier views (`history`) saw the newer object's place empty (it arrived): a newer object first seen
+        before this one went missing is, as often as not, another object of the kind that was there all along, first
+        seen late on a tour.
         """
         cfg = self.config
         updates = []
@@ -314,7 +316,7 @@ class ObjectMap:
 
     def _appeared_since(self, missing: MapObject, history: ViewHistory | None) -> int | None:
         """An object of the same kind and size first seen after `missing` was last seen, far from its old place, never
-        seen beside it, at a place earlier views did not see filled."""
+        seen beside it, whose place earlier views saw empty."""
         candidates = [
             o
             for o in self.objects.values()
@@ -326,15 +328,12 @@ class ObjectMap:
             and np.linalg.norm(o.center - missing.center) > self.config.moved_distance
             and self._same_size(o.aabb_max - o.aabb_min, missing)
         ]
-        found = {o.id: _evidence(history, o.points, o.first_seen) for o in candidates}
-        candidates = [o for o in candidates if found[o.id] != "there"]
-        # Seen arriving first, then the most similar label, the closest colour (two objects of one kind moved to one
-        # place), the latest.
+        candidates = [o for o in candidates if _evidence(history, o.points, o.first_seen) == "arrived"]
+        # The most similar label, then the closest colour (two objects of one kind moved to one place), the latest.
         return (
             max(
                 candidates,
                 key=lambda o: (
-                    found[o.id] == "arrived",
                     float(o.embedding @ missing.embedding),
                     -_look_distance(missing, o.color),
                     o.first_seen,

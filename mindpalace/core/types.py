@@ -159,6 +159,7 @@ class Percept:
     source_id: int = 0
     attributes: dict[str, str] = field(default_factory=dict)
     pixel_count: int = 0
+    color: NDArray[np.float32] | None = None  # median RGB (0-1) under the mask: tells apart objects of one kind
 
 
 @dataclass

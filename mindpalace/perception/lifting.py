@@ -108,4 +108,15 @@ def lift_segment(segment: Segment, obs: Observation, embedding: NDArray[np.float
         source_id=segment.source_id,
         attributes=dict(segment.attributes),
         pixel_count=int(segment.mask.sum()),
+        color=_median_color(obs, (r0, r1, c0, c1), mask),
     )
+
+
+def _median_color(obs: Observation, window: tuple[int, int, int, int], mask: NDArray[np.bool_]) -> NDArray[np.float32] | None:
+    """The median RGB (0-1) of the (eroded) mask's pixels in the window: the edges, which mix in the background,
+    are left out."""
+    r0, r1, c0, c1 = window
+    pixels = obs.rgb[r0:r1, c0:c1][mask]
+    if not len(pixels):
+        return None
+    return (np.median(pixels, axis=0) / 255.0).astype(np.float32)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from mindpalace.benchmarks.identity import IdentityLedger, OffCameraMove
@@ -18,8 +20,8 @@ SEGMENTATION[6:, 5:] = MUG_2
 INSTANCES = {
     DRAWER_A: InstanceInfo(DRAWER_A, "dresser_1/drawer_1", "drawer", "part", parent=4),
     DRAWER_B: InstanceInfo(DRAWER_B, "dresser_1/drawer_2", "drawer", "part", parent=4),
-    MUG_1: InstanceInfo(MUG_1, "mug_1", "mug", "object"),
-    MUG_2: InstanceInfo(MUG_2, "mug_2", "mug", "object"),
+    MUG_1: InstanceInfo(MUG_1, "mug_1", "mug", "object", {"color": "red"}),
+    MUG_2: InstanceInfo(MUG_2, "mug_2", "mug", "object", {"color": "blue"}),
 }
 
 
@@ -129,3 +131,24 @@ def test_an_offcamera_move_counts_when_its_record_went_missing_and_is_at_the_new
     assert ledger.score(objects, early, truth, 0.15)["offcamera_moves_detected_rate"] == 0.0
     assert ledger.record_of(objects, MUG_1) == 3 and ledger.record_of(objects, MUG_2) == 4
     assert ledger.record_of(objects, DRAWER_A) is None
+
+
+def test_look_alikes_moved_unseen_count_whichever_record_ends_at_whichever_place() -> None:
+    """Two red mugs moved unseen, each record reported missing and found at the other's new place: no camera can tell
+    them apart, so both moves count; mugs of two colours ending swapped count as none."""
+    objects = ObjectMap()
+    objects.objects[3] = _record(3, "mug", (7.0, 1.0, 0.8))  # mug 1's record, at mug 2's new place
+    objects.objects[4] = _record(4, "mug", (2.0, 0.0, 0.8))  # mug 2's record, at mug 1's new place
+    moves = [OffCameraMove(MUG_1, 3.0, 3), OffCameraMove(MUG_2, 3.0, 4)]
+    truth = {MUG_1: np.array([2.0, 0.0, 0.8]), MUG_2: np.array([7.0, 1.0, 0.8])}
+    for colors, rate in (({"color": "red"}, {"color": "red"}), 1.0), (({"color": "red"}, {"color": "blue"}), 0.0):
+        instances = {
+            **INSTANCES,
+            MUG_1: InstanceInfo(MUG_1, "mug_1", "mug", "object", colors[0]),
+            MUG_2: InstanceInfo(MUG_2, "mug_2", "mug", "object", colors[1]),
+        }
+        ledger = IdentityLedger()
+        ledger.file(replace(_frame(1.0), instances=instances), [_update(3, MUG_1, "new"), _update(4, MUG_2, "new")])
+        missing = [ObjectUpdate(3, "missing", "mug", 1.0), ObjectUpdate(4, "missing", "mug", 1.0)]
+        ledger.file(replace(_frame(5.0), instances=instances), missing)
+        assert ledger.score(objects, moves, truth, 0.15)["offcamera_moves_detected_rate"] == rate, colors

@@ -7,7 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
+from mindpalace.core.geometry import project
 from mindpalace.memory.spatial.objects import DepthView, ObjectMap, ObjectMapConfig
+from mindpalace.memory.spatial.view_history import ViewHistory
 
 MUG_CENTER = np.array([2.01, 0.01, 0.05])
 MUG_HALF = np.array([0.04, 0.04, 0.05])
@@ -38,6 +40,14 @@ def _mark_missing(mem, objects: ObjectMap, center, times: int, extra: float = 1.
         [u.object_id for u in objects.note_absences([], DepthView(depth, mem.camera, pose)) if u.kind == "missing"]
         for _ in range(times)
     ]
+
+
+def _seen_empty_at(mem, center, time_s: float) -> ViewHistory:
+    """A history of one view, at `time_s`, whose depth passed 1 m beyond `center`: the place was empty then."""
+    history = ViewHistory()
+    depth, pose = _far_depth(mem, center, 1.0)
+    history.add(DepthView(depth, mem.camera, pose), time_s)
+    return history
 
 
 # ------------------------------------------------------------------ association and fusion
@@ -100,6 +110,19 @@ def test_one_object_takes_at_most_one_percept_per_frame(mem, mug_views):
     assert sorted(u.kind for u in updates) == ["new", "seen"] and len(objects.objects) == 2
 
 
+def test_a_fuller_view_after_a_glimpse_is_the_same_object(mem):
+    """A teddy bear glimpsed as a strip of its top (a dozen points, as a door swinging shut shows it) and then seen
+    whole, its centre 10 cm below the strip: the whole view's box holds the glimpse's, so it is the same record."""
+    center, half = np.array([2.0, 0.0, 1.3]), np.array([0.07, 0.05, 0.1])
+    whole = mem.box_faces(center, half, ("-x", "+z"), 0.02)
+    top = whole[np.isclose(whole[:, 2], center[2] + half[2])]
+    glimpse = top[np.argsort(top[:, 1])][:12]
+    objects = ObjectMap()
+    (first,) = objects.integrate([mem.percept("box", glimpse)], 1.0)
+    (second,) = objects.integrate([mem.percept("box", whole)], 2.0)
+    assert second.kind == "seen" and second.object_id == first.object_id and len(objects.objects) == 1
+
+
 def test_max_points_cap_holds_after_fusion(mem):
     """However many views are fused, an object keeps at most max_points points."""
     objects = ObjectMap(ObjectMapConfig(max_points=50))
@@ -144,14 +167,32 @@ def test_within_returns_objects_in_radius(mem, mug_views):
 
 # ------------------------------------------------------------------ negative evidence and moves
 def test_seen_missing_then_found_elsewhere_is_a_move(mem, mug_views):
-    """After depth twice sees past its place, a mug found 1 m away is the same mug, moved."""
+    """After depth twice sees past its place, a mug found 1 m away, where an earlier view saw nothing, is the same
+    mug, moved; where an earlier view saw something stand, it is another mug, there all along: a new record."""
     front, _ = mug_views
     objects = ObjectMap(SMALL_VISIBLE)
     (new,) = objects.integrate([front], 1.0)
     old_center = objects.objects[new.object_id].center.copy()
     assert _mark_missing(mem, objects, old_center, 2) == [[], [new.object_id]]
     moved_points = front.points + [0.0, 1.0, 0.0]
-    (update,) = objects.integrate([mem.percept("mug", moved_points)], 5.0)
+    there = ObjectMap(SMALL_VISIBLE)
+    there.integrate([front], 1.0)
+    _mark_missing(mem, there, old_center, 2)
+    # An earlier view whose depth stopped at the newcomer's place: a mug stood there then, so it is another mug.
+    history = ViewHistory()
+    pose = mem.look_at(EYE, old_center + [0.0, 1.0, 0.0])
+    history.add(
+        DepthView(
+            np.asarray(project(moved_points, mem.camera, pose)[:, 2].mean(), np.float32)
+            * np.ones((mem.camera.height, mem.camera.width), np.float32),
+            mem.camera,
+            pose,
+        ),
+        0.5,
+    )
+    assert there.integrate([mem.percept("mug", moved_points)], 5.0, history=history)[0].kind == "new"
+    history = _seen_empty_at(mem, old_center + [0.0, 1.0, 0.0], 0.5)
+    (update,) = objects.integrate([mem.percept("mug", moved_points)], 5.0, history=history)
     assert update.kind == "moved" and update.object_id == new.object_id and len(objects.objects) == 1
     obj = objects.objects[new.object_id]
     np.testing.assert_allclose(update.previous_center, old_center)
@@ -162,6 +203,27 @@ def test_seen_missing_then_found_elsewhere_is_a_move(mem, mug_views):
     np.testing.assert_allclose(origin, old_center)
     np.testing.assert_allclose(target, old_center + [0.0, 1.0, 0.0], atol=1e-9)
     assert obj.missing_count == 0 and obj.observations == 2 and obj.last_seen == 5.0
+
+
+@pytest.mark.parametrize("missing_first", [True, False], ids=["missing-then-seen", "seen-then-missing"])
+def test_a_place_no_earlier_view_saw(mem, mug_views, missing_first):
+    """A mug turns up where no earlier view looked (in a cupboard): seen after the mug on the table went missing it
+    is that mug, moved; seen before, it stays a record of its own when the table's mug goes missing (a mug first seen
+    on a tour is as often another mug that was there all along)."""
+    front, _ = mug_views
+    objects = ObjectMap(SMALL_VISIBLE)
+    (old,) = objects.integrate([front], 1.0)
+    old_center = objects.objects[old.object_id].center.copy()
+    depth, pose = _far_depth(mem, old_center, 1.0)
+    updates = []
+    if missing_first:
+        _mark_missing(mem, objects, old_center, 2)
+    updates += objects.integrate([mem.percept("mug", front.points + [-3.0, 0.0, 0.0])], 5.0, history=ViewHistory())
+    if not missing_first:
+        for _ in range(2):
+            updates += objects.note_absences([], DepthView(depth, mem.camera, pose), history=ViewHistory())
+    assert ("moved" in [u.kind for u in updates]) is missing_first
+    assert len(objects.objects) == (1 if missing_first else 2)
 
 
 def test_without_missing_evidence_a_far_percept_is_a_new_object(mem, mug_views):
@@ -259,7 +321,8 @@ def test_note_absences_on_an_empty_map(mem):
 
 
 def test_found_elsewhere_first_then_seen_missing_is_a_move(mem, mug_views):
-    """A mug seen 3 m away (filed as new) and then missing from its old place is folded back as a move of the old mug."""
+    """A mug seen 3 m away (filed as new, where an earlier view saw nothing) and then missing from its old place is
+    folded back as a move of the old mug."""
     front, _ = mug_views
     objects = ObjectMap(SMALL_VISIBLE)
     (old,) = objects.integrate([front], 1.0)
@@ -268,7 +331,8 @@ def test_found_elsewhere_first_then_seen_missing_is_a_move(mem, mug_views):
     (new,) = objects.integrate([mem.percept("mug", front.points + [-3.0, 0.0, 0.0])], 5.0)
     assert new.kind == "new" and len(objects.objects) == 2
     depth, pose = _far_depth(mem, old_center, 1.0)
-    updates = [u for _ in range(2) for u in objects.note_absences([], DepthView(depth, mem.camera, pose))]
+    history = _seen_empty_at(mem, old_center + [-3.0, 0.0, 0.0], 0.5)
+    updates = [u for _ in range(2) for u in objects.note_absences([], DepthView(depth, mem.camera, pose), history=history)]
     assert [(u.kind, u.object_id) for u in updates] == [("missing", old.object_id), ("moved", old.object_id)]
     assert list(objects.objects) == [old.object_id]
     obj = objects.objects[old.object_id]
@@ -382,6 +446,8 @@ class _Camera:
     def __init__(self, mem, config: ObjectMapConfig | None = None) -> None:
         self.mem = mem
         self.objects = ObjectMap(config)
+        self.views = ViewHistory()
+        self.colors: dict[str, tuple[float, float, float]] = {}  # instance name -> the colour its percepts report
         self.held: dict[int, set[str]] = {}
         self.time_s = 0.0
 
@@ -400,12 +466,15 @@ class _Camera:
             pts = np.concatenate(parts)
             if labels[name] and len(pts) >= 30:
                 percepts.append(self.mem.percept(labels[name], pts, time_s=self.time_s))
+                if name in self.colors:
+                    percepts[-1].color = np.array(self.colors[name], np.float32)
                 names[id(percepts[-1])] = name
         view = DepthView(depth, self.mem.camera, pose)
         carried = [p for p in percepts if names[id(p)] in held]
         filed = [p for p in percepts if names[id(p)] not in held]
-        updates = self.objects.integrate(filed, self.time_s, view, carried)
-        updates += self.objects.note_absences(carried, view, {u.object_id for u in updates})
+        updates = self.objects.integrate(filed, self.time_s, view, carried, self.views)
+        updates += self.objects.note_absences(carried, view, {u.object_id for u in updates}, self.views)
+        self.views.add(view, self.time_s)
         for update in updates:
             if update.percept is not None:
                 self.held.setdefault(update.object_id, set()).add(names[id(update.percept)])
@@ -513,6 +582,56 @@ def test_an_object_moved_while_away_is_missing_then_found_with_its_id(mem, old_p
     assert [u.object_id for u in updates if u.kind == "moved"] == [mugs["mug 1"]]
     assert camera.one_record_each("mug", {"mug 1", "mug 2"}) == mugs
     np.testing.assert_allclose(camera.objects.objects[mugs["mug 1"]].center[:2], [2.5, 4.1], atol=0.03)
+
+
+TABLE_C = ("table c", "table", [((-2.9, -0.5, 0.0), (-2.0, 0.5, 0.75))])
+LOOK_C = ((-1.0, 0.0, 1.4), (-2.4, 0.0, 0.75))
+
+
+@pytest.mark.parametrize(
+    "looks",
+    [("A", "A", "B", "C"), ("C", "B", "A", "A"), ("B", "C", "A", "A")],
+    ids=["old-place-first", "moved-one-then-other", "other-then-moved-one"],
+)
+def test_a_second_object_first_seen_late_is_not_taken_for_the_moved_one(mem, looks):
+    """Mug 1 on table a; mug 2 was on table b all along, but the robot saw table b only from afar, where mug 2 was
+    too small to be a percept. A person moves mug 1 to table c, which the robot had seen empty. Mug 1 keeps its id
+    on table c; mug 2, first seen after the move, is a record of its own, whatever the order of the looks: table c
+    was seen empty before a mug stood there, and the depth had stopped at mug 2 before."""
+    camera = _Camera(mem, SMALL_VISIBLE)
+    views = {"A": LOOK_A, "B": LOOK_B, "C": LOOK_C}
+    before = [FLOOR, TABLE_A, TABLE_B, TABLE_C, _mug("mug 1", 2.4, 0.0), _mug("mug 2", 2.4, 4.0)]
+    camera.look(before, *LOOK_A)
+    camera.look(before, *LOOK_C)
+    far = camera.look(before, (-1.0, 4.0, 1.4), (2.4, 4.0, 0.8))  # table b from afar: mug 2 is no percept
+    assert "mug" not in [u.label for u in far]
+    (first,) = camera.records("mug")
+    after = [FLOOR, TABLE_A, TABLE_B, TABLE_C, _mug("mug 1", -2.4, 0.1), _mug("mug 2", 2.4, 4.0)]
+    updates = [u for name in looks for u in camera.look(after, *views[name])]
+    assert ("missing", first) in [(u.kind, u.object_id) for u in updates]
+    mugs = camera.one_record_each("mug", {"mug 1", "mug 2"})
+    assert mugs["mug 1"] == first
+    np.testing.assert_allclose(camera.objects.objects[first].center[:2], [-2.4, 0.1], atol=0.03)
+
+
+@pytest.mark.parametrize("side", [0.2, -0.2], ids=["kept-sides", "swapped-sides"])
+def test_two_objects_of_one_kind_moved_to_one_place_keep_their_ids_by_colour(mem, side):
+    """A red mug and a blue mug on table a are both moved, unseen, to table c, side by side (either way round).
+    Table c seen first, they are two new records; when table a is seen empty each missing mug is folded into the
+    one of its colour."""
+    camera = _Camera(mem, SMALL_VISIBLE)
+    camera.colors = {"mug 1": (0.8, 0.1, 0.1), "mug 2": (0.1, 0.1, 0.8)}
+    before = [FLOOR, TABLE_A, TABLE_C, _mug("mug 1", 2.4, -0.2), _mug("mug 2", 2.4, 0.2)]
+    camera.look(before, *LOOK_A)
+    camera.look(before, *LOOK_C)
+    mugs = camera.one_record_each("mug", {"mug 1", "mug 2"})
+    mugs_after = [_mug("mug 1", -2.4, side), _mug("mug 2", -2.4, -side)]
+    # The newer records' order follows the scene's: a guess without colour would be right for one order only.
+    after = [FLOOR, TABLE_A, TABLE_C, *(mugs_after if side > 0 else mugs_after[::-1])]
+    for look in (LOOK_C, LOOK_A, LOOK_A):
+        camera.look(after, *look)
+    assert camera.one_record_each("mug", {"mug 1", "mug 2"}) == mugs
+    np.testing.assert_allclose(camera.objects.objects[mugs["mug 1"]].center[:2], [-2.4, side], atol=0.03)
 
 
 def test_an_object_moved_in_view_keeps_its_record(mem):

@@ -16,6 +16,7 @@ from mindpalace.memory.spatial.occupancy import OccupancyConfig, OccupancyMap
 from mindpalace.memory.spatial.rooms import RoomRegion, rooms_from_polygons, segment_free_space
 from mindpalace.memory.spatial.scene_graph import SceneGraph, SceneGraphConfig
 from mindpalace.memory.spatial.surface import SurfaceMap
+from mindpalace.memory.spatial.view_history import ViewHistory, ViewHistoryConfig
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ class SpatialMemoryConfig:
     objects: ObjectMapConfig = field(default_factory=ObjectMapConfig)
     occupancy: OccupancyConfig = field(default_factory=OccupancyConfig)
     scene_graph: SceneGraphConfig = field(default_factory=SceneGraphConfig)
+    views: ViewHistoryConfig = field(default_factory=ViewHistoryConfig)
     surface_voxel: float = 0.02  # m
     self_radius: float = 0.3  # m; percepts this close to the gripper are what the robot holds, not the scene
 
@@ -38,6 +40,7 @@ class SpatialMemory:
         self.occupancy = OccupancyMap(self.config.occupancy)
         self.surface = SurfaceMap(self.config.surface_voxel)
         self.scene = SceneGraph(self.config.scene_graph)
+        self.views = ViewHistory(self.config.views)
         self.rooms: list[RoomRegion] = []
         self._graph_dirty = True
         self.frames = 0
@@ -56,8 +59,9 @@ class SpatialMemory:
         held = [p for p in frame.percepts if gripper is not None and np.linalg.norm(p.centroid - gripper) <= radius]
         percepts = [p for p in frame.percepts if not any(p is h for h in held)]
         view = DepthView(frame.depth, frame.camera, frame.camera_pose)
-        updates = self.objects.integrate(percepts, frame.time_s, view, held)
-        updates += self.objects.note_absences(held, view, {u.object_id for u in updates})
+        updates = self.objects.integrate(percepts, frame.time_s, view, held, self.views)
+        updates += self.objects.note_absences(held, view, {u.object_id for u in updates}, self.views)
+        self.views.add(view, frame.time_s)
         mark = time.perf_counter()
         self.occupancy.integrate(frame.depth_points, frame.origin)
         octree = time.perf_counter()

@@ -15,7 +15,10 @@ Identity rests on cues that hold for any segmenter (ground truth, open-vocabular
   An object whose place the frame sees through (empty) is the unmatched percept of its kind within
   `max_shift` (moved in view). An object seen missing from its place for `missing_after` frames is the next
   unmatched percept of its kind anywhere (moved while the robot was away), or the object of its kind that
-  was first seen elsewhere since (folded back, keeping the older id).
+  was first seen elsewhere since (folded back, keeping the older id). Earlier views decide (`ViewHistory.evidence`):
+  a percept where they saw something stand is another object of the kind, there all along; an object first seen
+  before the other went missing is folded back only where they saw its place empty (it arrived).
+- Colour: among several candidates of one kind, the one whose colour (median RGB under its masks) is closest.
 - In the hand: a percept that comes into the robot's hand (`held`, kept out of the map) is the object of its kind
   that lay within `reach` of it (the robot picked it up); the hand carries it on. Once the hand has carried it more
   than `moved_distance`, the first unmatched percept of its kind within `reach` of where the hand last held it is
@@ -31,6 +34,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +42,9 @@ from numpy.typing import NDArray
 from mindpalace.core.geometry import project
 from mindpalace.core.types import CameraInfo, Percept
 from mindpalace.core.voxels import voxel_keys
+
+if TYPE_CHECKING:
+    from mindpalace.memory.spatial.view_history import Evidence, ViewHistory
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +87,7 @@ class MapObject:
     source_id: int = 0  # the segmenter's id in its latest percept (a tracker's id; the sim's instance id for ground truth)
     apart: set[int] = field(default_factory=set)  # ids of objects seen as separate percepts in one frame: never this one
     spread: float = 0.0  # m; put down somewhere within this radius of its centre, not seen there yet (0: seen where it is)
+    color: NDArray[np.float32] | None = None  # mean of its percepts' median RGB (0-1); None if none had one
     aabb_min: NDArray[np.float64] = field(init=False)
     aabb_max: NDArray[np.float64] = field(init=False)
     center: NDArray[np.float64] = field(init=False)
@@ -149,6 +157,28 @@ class DepthView:
         return inside, seen, seen & (measured > z + margin)
 
 
+def _mixed(
+    a: NDArray[np.float32] | None, weight_a: float, b: NDArray[np.float32] | None, weight_b: float
+) -> NDArray[np.float32] | None:
+    """The weighted mean of two colours, either of which may be unknown."""
+    if a is None or b is None:
+        return a if b is None else b
+    return ((a * weight_a + b * weight_b) / (weight_a + weight_b)).astype(np.float32)
+
+
+def _look_distance(obj: MapObject, color: NDArray[np.float32] | None) -> float:
+    """How far apart in RGB an object's colour and another colour are; an unknown colour counts as a clearly
+    different one (1.0), so that a known close match ranks first."""
+    if obj.color is None or color is None:
+        return 1.0
+    return float(np.linalg.norm(obj.color - color))
+
+
+def _evidence(history: ViewHistory | None, points: NDArray[np.float64], time_s: float) -> Evidence:
+    """What earlier views say of a newcomer's place; nothing without a history."""
+    return history.evidence(points, time_s) if history is not None else "unknown"
+
+
 def _voxel_keys(points: NDArray[np.float64], voxel: float) -> NDArray[np.int64]:
     return np.unique(voxel_keys(points, voxel))
 
@@ -187,7 +217,12 @@ class ObjectMap:
 
     # ------------------------------------------------------------------ writing
     def integrate(
-        self, percepts: list[Percept], time_s: float, view: DepthView | None = None, held: list[Percept] | None = None
+        self,
+        percepts: list[Percept],
+        time_s: float,
+        view: DepthView | None = None,
+        held: list[Percept] | None = None,
+        history: ViewHistory | None = None,
     ) -> list[ObjectUpdate]:
         """Associate a frame's percepts with known objects, fuse them, and report what changed.
 
@@ -196,6 +231,8 @@ class ObjectMap:
         holds something of that kind (`held`: percepts at its hand, kept out of the map): then the robot took it,
         and what its going revealed is another object. What the hand holds is tracked (`carried`): an object it took
         from its place and carried away is the unmatched percept of its kind where the hand let it go.
+        An object missing for a while is an unmatched percept of its kind elsewhere unless earlier views (`history`)
+        saw something stand at that place: then the percept is another object of the kind, first seen late.
         """
         order = sorted(range(len(percepts)), key=lambda i: -len(percepts[i].points))
         matches = self._assign(percepts)
@@ -210,7 +247,7 @@ class ObjectMap:
                 claimed.add(put)
                 del self.carried[put]
                 update = self._relocate(put, percept, time_s)
-            elif (moved := self._moved_counterpart(percept, claimed, view, held or [])) is not None:
+            elif (moved := self._moved_counterpart(percept, time_s, claimed, view, held or [], history)) is not None:
                 claimed.add(moved)
                 update = self._relocate(moved, percept, time_s)
             else:
@@ -225,7 +262,9 @@ class ObjectMap:
                 self._merge_contained(update.object_id)
         return updates
 
-    def note_absences(self, held: list[Percept], view: DepthView, seen: set[int] | None = None) -> list[ObjectUpdate]:
+    def note_absences(
+        self, held: list[Percept], view: DepthView, seen: set[int] | None = None, history: ViewHistory | None = None
+    ) -> list[ObjectUpdate]:
         """Count, for objects whose place is in plain view, frames where they are not there.
 
         An object is there when it took a percept of this frame (`seen`: `integrate`'s updates), or when the robot
@@ -238,6 +277,9 @@ class ObjectMap:
 
         Returns a "missing" update for each object that just became missing. One that was already seen at
         its new place and filed as new (the robot looked there first) is folded back: a "moved" update follows.
+        Only when earlier views (`history`) saw the newer object's place empty (it arrived): a newer object first seen
+        before this one went missing is, as often as not, another object of the kind that was there all along, first
+        seen late on a tour.
         """
         cfg = self.config
         updates = []
@@ -258,7 +300,7 @@ class ObjectMap:
             obj.missing_count += 1
             if obj.missing_count == cfg.missing_after:
                 updates.append(ObjectUpdate(obj.id, "missing", obj.label, obj.last_seen, obj.center, None))
-                newer = self._appeared_since(obj)
+                newer = self._appeared_since(obj, history)
                 if newer is not None:
                     updates.append(self.absorb(obj.id, newer))
         return updates
@@ -272,9 +314,9 @@ class ObjectMap:
         h, w = view.depth.shape
         return bool(np.any((z > 0.2) & (u >= -0.5) & (u < w - 0.5) & (v >= -0.5) & (v < h - 0.5)))
 
-    def _appeared_since(self, missing: MapObject) -> int | None:
+    def _appeared_since(self, missing: MapObject, history: ViewHistory | None) -> int | None:
         """An object of the same kind and size first seen after `missing` was last seen, far from its old place, never
-        seen beside it."""
+        seen beside it, whose place earlier views saw empty."""
         candidates = [
             o
             for o in self.objects.values()
@@ -286,12 +328,26 @@ class ObjectMap:
             and np.linalg.norm(o.center - missing.center) > self.config.moved_distance
             and self._same_size(o.aabb_max - o.aabb_min, missing)
         ]
-        return max(candidates, key=lambda o: (float(o.embedding @ missing.embedding), o.first_seen)).id if candidates else None
+        candidates = [o for o in candidates if _evidence(history, o.points, o.first_seen) == "arrived"]
+        # The most similar label, then the closest colour (two objects of one kind moved to one place), the latest.
+        return (
+            max(
+                candidates,
+                key=lambda o: (
+                    float(o.embedding @ missing.embedding),
+                    -_look_distance(missing, o.color),
+                    o.first_seen,
+                ),
+            ).id
+            if candidates
+            else None
+        )
 
     def absorb(self, object_id: int, newer_id: int) -> ObjectUpdate:
         """`object_id` moved to where `newer_id` was seen: it keeps its identity and takes the newer one's place."""
         obj, newer = self.objects[object_id], self.objects[newer_id]
         before = obj.center
+        obj.color = _mixed(obj.color, obj.observations, newer.color, newer.observations)
         self._fold(object_id, newer_id)
         obj.set_points(newer.points)
         obj.last_seen = newer.last_seen
@@ -361,7 +417,12 @@ class ObjectMap:
             gap = float(
                 np.linalg.norm(np.maximum(0.0, np.maximum(obj.aabb_min - percept.centroid, percept.centroid - obj.aabb_max)))
             )
-            if overlap < cfg.min_overlap and gap > max(cfg.max_gap, obj.spread):
+            # Or the percept is a fuller view of it: its box holds most of the object's (a glimpse filed before).
+            fuller = (
+                _inside_share(obj.aabb_min, obj.aabb_max, percept.aabb_min, percept.aabb_max, cfg.max_gap / 2, cfg.voxel_size)
+                >= cfg.min_contained
+            )
+            if overlap < cfg.min_overlap and gap > max(cfg.max_gap, obj.spread) and not fuller:
                 continue
             found.append((overlap + (1.0 - gap / cfg.search_radius), object_id))
         return found
@@ -414,10 +475,19 @@ class ObjectMap:
         ]
         return min(put)[1] if put else None
 
-    def _moved_counterpart(self, percept: Percept, claimed: set[int], view: DepthView | None, held: list[Percept]) -> int | None:
+    def _moved_counterpart(
+        self,
+        percept: Percept,
+        time_s: float,
+        claimed: set[int],
+        view: DepthView | None,
+        held: list[Percept],
+        history: ViewHistory | None,
+    ) -> int | None:
         """The object this unmatched percept is, moved, of its kind and size: one whose place this frame sees empty,
         within `max_shift`, the nearest first (not while the robot holds one of that kind); else one seen missing
-        earlier, farther than `moved_distance`."""
+        earlier, farther than `moved_distance`, unless earlier views (`history`) saw something stand at the percept's
+        place."""
         cfg = self.config
         extent = percept.points.max(axis=0) - percept.points.min(axis=0)
         free = [
@@ -438,10 +508,12 @@ class ObjectMap:
             for o in free
             if o.missing_count >= cfg.missing_after and np.linalg.norm(o.center - percept.centroid) > cfg.moved_distance
         ]
-        if not missing:
+        if not missing or _evidence(history, percept.points, time_s) == "there":
             return None
-        # The most similar label first, then the one missing longest.
-        return max(missing, key=lambda o: (float(o.embedding @ percept.embedding), o.missing_count)).id
+        # The most similar label first, then the closest colour, then the one missing longest.
+        return max(
+            missing, key=lambda o: (float(o.embedding @ percept.embedding), -_look_distance(o, percept.color), o.missing_count)
+        ).id
 
     def _same_size(self, extent: NDArray[np.float64], obj: MapObject) -> bool:
         """An object keeps its size when it moves: the largest sides agree within `max_size_ratio` (and 5 cm)."""
@@ -473,6 +545,7 @@ class ObjectMap:
             percept.confidence,
             dict(percept.attributes),
             source_id=percept.source_id,
+            color=percept.color,
         )
         self._next_id += 1
         self.objects[obj.id] = obj
@@ -487,6 +560,7 @@ class ObjectMap:
             # Points this frame sees through are gone (a drawer slid out, a door swung): the shape follows.
             kept = kept[~view.look(kept, self.config.occlusion_margin)[2]]
         obj.set_points(self._compact(np.concatenate([kept, percept.points])))
+        obj.color = _mixed(obj.color, obj.observations, percept.color, 1)
         obj.observations += 1
         obj.last_seen = time_s
         obj.missing_count = 0
@@ -514,6 +588,7 @@ class ObjectMap:
                 < cfg.min_contained
             ):
                 continue
+            obj.color = _mixed(obj.color, obj.observations, other.color, other.observations)
             self._fold(object_id, other.id)
             obj.set_points(self._compact(np.concatenate([obj.points, other.points])))
             obj.first_seen = min(obj.first_seen, other.first_seen)
@@ -539,6 +614,7 @@ class ObjectMap:
         obj = self.objects[object_id]
         before = obj.center
         obj.set_points(self._compact(percept.points))
+        obj.color = _mixed(obj.color, obj.observations, percept.color, 1)
         obj.observations += 1
         obj.last_seen = time_s
         obj.missing_count = 0

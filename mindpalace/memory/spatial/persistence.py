@@ -16,6 +16,8 @@ costmap's obstacle band) was computed with it.
 Not saved: the fused surface cloud (`SpatialMemory.surface`). Nothing reads it from a memory system (the
 `perceive` command builds its own), and at ~40 bytes a 2 cm voxel it would be the largest part of every
 checkpoint (4.2 MB after 6 s of household frames, against 2.5 MB for the octree). A restored map starts it empty.
+Nor the coarse history of earlier views (`SpatialMemory.views`, ~20 KB a frame): it is evidence for telling a moved
+object from one first seen late; a restored map starts with none, and identity falls back to making new records.
 
 Tables (one checkpoint is one transaction, so a kill leaves the previous checkpoint whole):
 - `map_objects (id, data, digest)`: one row per object, holding the object and its entry in every `ObjectMap`
@@ -67,7 +69,7 @@ _MAGIC = b"MPM1"
 _HEADER = struct.Struct("<4sI")
 # The spatial memory's parts, each saved as its own row (and the one left out: see the module docstring).
 PARTS = ("objects", "occupancy", "scene")
-_NOT_SAVED = ("surface",)
+_NOT_SAVED = ("surface", "views")
 # Occupancy attributes that are not state: the native tree (saved as the "octree" part) and caches.
 _OCCUPANCY_SKIP = ("_tree", "_costmaps", "_frontiers", "_cached_version")
 

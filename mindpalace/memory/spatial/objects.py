@@ -147,14 +147,22 @@ class DepthView:
         """Per point: (in the image, in front of the camera; seen: in the image and not hidden, the depth reaches it
         (within `margin`) or passes it; seen through: every reading around it is more than `margin` beyond it, so
         it is empty now)."""
-        u, v, z = project(points, self.camera, self.pose).T
-        cols, rows = np.round(u).astype(np.int64), np.round(v).astype(np.int64)
-        h, w = self.depth.shape
-        inside = (z > 0.2) & (cols >= 0) & (cols < w) & (rows >= 0) & (rows < h)
-        measured = np.zeros(len(points), np.float32)
-        measured[inside] = self.nearest[rows[inside], cols[inside]]
-        seen = inside & (measured > 0) & (measured >= z - margin)
-        return inside, seen, seen & (measured > z + margin)
+        return look(self.nearest, self.camera, self.pose, points, margin)
+
+
+def look(
+    nearest: NDArray[np.floating], camera: CameraInfo, pose: NDArray[np.float64], points: NDArray[np.float64], margin: float
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
+    """`DepthView.look` on an image of nearest readings (`DepthView.nearest`, or a coarser one that `camera`
+    describes)."""
+    u, v, z = project(points, camera, pose).T
+    cols, rows = np.round(u).astype(np.int64), np.round(v).astype(np.int64)
+    h, w = nearest.shape
+    inside = (z > 0.2) & (cols >= 0) & (cols < w) & (rows >= 0) & (rows < h)
+    measured = np.zeros(len(points), np.float32)
+    measured[inside] = nearest[rows[inside], cols[inside]]
+    seen = inside & (measured > 0) & (measured >= z - margin)
+    return inside, seen, seen & (measured > z + margin)
 
 
 def _mixed(
@@ -327,8 +335,8 @@ class ObjectMap:
             and float(o.embedding @ missing.embedding) >= self.config.min_semantic_similarity
             and np.linalg.norm(o.center - missing.center) > self.config.moved_distance
             and self._same_size(o.aabb_max - o.aabb_min, missing)
+            and _evidence(history, o.points, o.first_seen) == "arrived"  # last: it reads every earlier view
         ]
-        candidates = [o for o in candidates if _evidence(history, o.points, o.first_seen) == "arrived"]
         # The most similar label, then the closest colour (two objects of one kind moved to one place), the latest.
         return (
             max(

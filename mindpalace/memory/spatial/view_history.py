@@ -23,9 +23,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from mindpalace.core.geometry import project
 from mindpalace.core.types import CameraInfo
-from mindpalace.memory.spatial.objects import DepthView
+from mindpalace.memory.spatial.objects import DepthView, look
 
 
 @dataclass(frozen=True)
@@ -89,18 +88,12 @@ class ViewHistory:
         for view in self._views:
             if view.time_s >= time_s:
                 break
-            u, v, z = project(points, view.camera, view.pose).T
-            cols, rows = np.round(u).astype(np.int64), np.round(v).astype(np.int64)
-            h, w = view.nearest.shape
-            inside = (z > 0.2) & (cols >= 0) & (cols < w) & (rows >= 0) & (rows < h)
+            inside, seen, through_points = look(view.nearest, view.camera, view.pose, points, cfg.margin)
             if not inside.any():
                 continue
-            measured = np.zeros(len(points))
-            measured[inside] = view.nearest[rows[inside], cols[inside]]
-            seen = inside & (measured > 0) & (measured >= z - cfg.margin)
-            through = int((seen & (measured > z + cfg.margin)).sum())
+            through = int(through_points.sum())
             if through >= cfg.min_through and through >= cfg.min_through_share * int(seen.sum()):
                 return "arrived"
-            stopped = int((seen & upper & (measured <= z + cfg.margin)).sum())
+            stopped = int((seen & upper & ~through_points).sum())
             there = there or (stopped >= cfg.min_through and stopped >= cfg.min_there_share * int((inside & upper).sum()))
         return "there" if there else "unknown"

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mindpalace.core.types import Observation, Segment
-from mindpalace.core.voxels import voxel_keys
+from mindpalace.core.voxels import voxel_groups
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +172,7 @@ class DepthClusterSegmenter:
         points = np.stack([(u - camera.cx) * z / camera.fx, (v - camera.cy) * z / camera.fy, z], axis=1)
 
         # One point (the centroid) per voxel; `inverse` maps every valid pixel to its voxel.
-        _, inverse, counts = np.unique(voxel_keys(points, self.voxel), return_inverse=True, return_counts=True)
-        inverse = inverse.ravel()
+        _, inverse, counts = voxel_groups(points, self.voxel)
         n_voxels = len(counts)
         centroids = (
             np.stack([np.bincount(inverse, weights=points[:, axis], minlength=n_voxels) for axis in range(3)], axis=1)

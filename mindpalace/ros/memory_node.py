@@ -242,7 +242,10 @@ class MemoryNode:
         return cls(config, open_memory(agent, out_dir), build_perception(agent))
 
     def warm_up(self) -> None:
-        """Load the text models now (perception's labels, memory's index), not on the first frame a robot sends."""
+        """Load the text models (perception's labels, memory's index) and open3d (lifting's outlier removal imports it,
+        ~2 s) now, not on the first frame a robot sends."""
+        import open3d  # noqa: F401
+
         self.pipeline.embedder.embed(["object"])
         if self.memory.vectors is not None:
             self.memory.embedder.embed(["object"])

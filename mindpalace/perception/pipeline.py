@@ -52,7 +52,7 @@ class PerceptionPipeline:
             s
             for s in self.segmenter.segment(obs)
             if s.mask.shape == obs.depth.shape
-            and s.mask.sum() >= self.config.min_pixels
+            and np.count_nonzero(s.mask) >= self.config.min_pixels
             and s.label not in self.config.ignore_labels
         ]
         mark = time.perf_counter()

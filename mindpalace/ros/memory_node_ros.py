@@ -20,6 +20,8 @@ import logging
 import threading
 import time
 
+from threadpoolctl import threadpool_limits
+
 from mindpalace.ros.convert import MessageError
 from mindpalace.ros.map_messages import frontiers_msg, markers_msg, occupancy_grid_msg, scene_graph_msg
 from mindpalace.ros.memory_node import Frame, MemoryNode, to_json
@@ -110,6 +112,9 @@ class MemoryNodeRos:
             self._wake.notify()
 
     def _perceive_loop(self) -> None:
+        if threads := self.node.config.compute_threads:
+            # OpenMP's limit is this thread's (perception's); OpenBLAS's is the process's.
+            threadpool_limits(limits=threads)
         rate = self.node.config.rate_hz
         next_start = 0.0
         while not self._closing.is_set():

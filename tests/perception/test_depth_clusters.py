@@ -8,13 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("open3d", reason="the depth_clusters segmenter needs open3d")
-
 from mindpalace.core.geometry import make_pose
 from mindpalace.core.types import CameraInfo, Observation
 from mindpalace.perception.rgbd_io import read_sequence
 from mindpalace.perception.segmenters import SEGMENTERS
-from mindpalace.perception.segmenters.depth_clusters import DepthClusterSegmenter, fit_plane
+from mindpalace.perception.segmenters.depth_clusters import DepthClusterSegmenter, dbscan, fit_plane
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real_rgbd"
 REDWOOD = REAL / "RGBD"
@@ -166,3 +164,19 @@ def test_fit_plane_finds_the_dominant_plane_among_outliers_and_is_seeded() -> No
     again = fit_plane(points, 0.02, 200, np.random.default_rng(0))
     assert np.array_equal(again[0], plane) and np.array_equal(again[1], inliers)
     assert len(fit_plane(np.ones((10, 3)), 0.02, 50, np.random.default_rng(0))[1]) == 0  # no three points span a plane
+
+
+def test_dbscan_gives_open3d_labels() -> None:
+    """Blobs, a thin chain (border points between clusters) and scattered noise: the labels open3d's cluster_dbscan
+    gives, numbering and noise included; no points, no labels."""
+    o3d = pytest.importorskip("open3d")
+    rng = np.random.default_rng(5)
+    blobs = [rng.normal(centre, 0.03, (400, 3)) for centre in ([0, 0, 2], [0.4, 0, 2], [0, 0.5, 2.5])]
+    chain = np.linspace([0.05, 0, 2], [0.35, 0, 2], 12)
+    points = rng.permutation(np.concatenate([*blobs, chain, rng.uniform([-1, -1, 1], [1, 1, 3], (300, 3))]))
+    for eps, min_points in ((0.05, 10), (0.03, 5), (0.1, 30)):
+        expected = np.asarray(o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points)).cluster_dbscan(eps, min_points))
+        labels = dbscan(points, eps, min_points)
+        assert labels.max() >= 1 and (labels == -1).any()
+        np.testing.assert_array_equal(labels, expected)
+    assert len(dbscan(np.zeros((0, 3)), 0.05, 10)) == 0

@@ -9,7 +9,15 @@ import pytest
 
 from mindpalace.core.geometry import rot_z
 from mindpalace.core.types import Segment
-from mindpalace.perception.lifting import LiftingConfig, erode, lift_segment, oriented_box, remove_outliers, voxel_downsample
+from mindpalace.perception.lifting import (
+    LiftingConfig,
+    _median_uint8,
+    erode,
+    lift_segment,
+    oriented_box,
+    remove_outliers,
+    voxel_downsample,
+)
 
 
 # ------------------------------------------------------------------ erode
@@ -189,3 +197,11 @@ def test_lift_segment_erosion_drops_border_pixels(synth, box_frame):
     assert eroded is not None and synth.box_distance(eroded.points, box).max() < 0.01
     raw = lift_segment(spilled, obs, np.zeros(3, np.float32), LiftingConfig(erode_px=0, outlier_std_ratio=100.0))
     assert raw is not None and synth.box_distance(raw.points, box).max() > 0.05
+
+
+def test_median_colour_is_numpys_median() -> None:
+    """The histogram median is np.median's, for odd and even counts (the mean of the two middle values)."""
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 10, 11, 1000, 4001):
+        for pixels in (rng.integers(0, 256, (n, 3), dtype=np.uint8), rng.integers(100, 104, (n, 3), dtype=np.uint8)):
+            np.testing.assert_array_equal(_median_uint8(pixels), np.median(pixels, axis=0))

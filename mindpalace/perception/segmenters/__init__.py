@@ -23,7 +23,6 @@ SEGMENTERS.register(
 SEGMENTERS.register(
     "depth_clusters",
     "mindpalace.perception.segmenters.depth_clusters:DepthClusterSegmenter",
-    install_hint="pip install open3d",
     description="class-agnostic objects from depth alone: dominant planes removed, the rest clustered",
 )
 

@@ -136,7 +136,27 @@ class IdentityLedger:
             "furniture_splits": splits["furniture"],
             "offcamera_moves": len(moves),
             "offcamera_moves_detected_rate": round(detected / len(moves), 4) if moves else None,
-            "identity_detail": {"merges": merged, "splits": split},
+            "identity_detail": {
+                "merges": merged,
+                "splits": split,
+                "offcamera": [self._trace(objects, move, positions[move.instance]) for move in moves],
+            },
+        }
+
+    def _reported_missing(self, objects: ObjectMap, move: OffCameraMove) -> bool:
+        """Whether the record of a moved instance was reported missing after the move."""
+        record = objects.resolve(move.record)
+        return any(time_s > move.time_s and objects.resolve(rid) == record for time_s, rid in self.missing)
+
+    def _trace(self, objects: ObjectMap, move: OffCameraMove, place: NDArray[np.float64]) -> dict[str, Any]:
+        """One off-camera move as the detail lists it: was its record reported missing, and where is it now."""
+        record = objects.resolve(move.record)
+        obj = objects.objects.get(record)
+        return {
+            "instance": self.names.get(move.instance, str(move.instance)),
+            "record": record,
+            "reported_missing": self._reported_missing(objects, move),
+            "error_m": round(float(np.linalg.norm(obj.center - place)), 3) if obj is not None else None,
         }
 
     def _found_again(
@@ -146,10 +166,8 @@ class IdentityLedger:
         move, that end one at each of the group's distinct new places."""
         found: list[NDArray[np.float64] | None] = []
         for move in group:
-            record = objects.resolve(move.record)
-            reported = any(time_s > move.time_s and objects.resolve(rid) == record for time_s, rid in self.missing)
-            obj = objects.objects.get(record)
-            found.append(obj.center if reported and obj is not None else None)
+            obj = objects.objects.get(objects.resolve(move.record))
+            found.append(obj.center if self._reported_missing(objects, move) and obj is not None else None)
         places = [positions[move.instance] for move in group]
         return max(
             sum(

@@ -38,7 +38,6 @@ from mindpalace.envs.household.catalog import ObjectCategory, Receptacle
 from mindpalace.envs.household.env import HouseholdEnv
 from mindpalace.envs.household.layout import Apartment, Furniture, SmallObject, fits
 from mindpalace.memory.spatial.memory import SpatialMemory, SpatialMemoryConfig
-from mindpalace.memory.spatial.objects import ObjectUpdate
 from mindpalace.memory.system import MemorySystem
 from mindpalace.perception.pipeline import PerceptionConfig, PerceptionPipeline
 
@@ -180,15 +179,6 @@ def run_perception_eval(config: PerceptionEvalConfig, progress: Callable[[int], 
     env = make("mindpalace/Household-v0", width=config.width, height=config.height, n_rooms=config.n_rooms)
     obs, _ = env.reset(seed=config.seed)
     ledger = IdentityLedger()
-    seen_pixels: dict[int, int] = {}
-
-    def count_pixels(obs: Observation, _updates: list[ObjectUpdate]) -> None:
-        assert obs.segmentation is not None  # the household env renders segmentation on every step
-        counts = np.bincount(obs.segmentation.ravel())
-        for instance_id, info in obs.instances.items():
-            if info.kind == "object" and instance_id < len(counts):
-                seen_pixels[instance_id] = max(seen_pixels.get(instance_id, 0), int(counts[instance_id]))
-
     with tempfile.TemporaryDirectory(prefix="mindpalace-eval-") as folder:
         # Only the map is scored: the stores that embed text or keep images are left out to keep the day short.
         memory = MemorySystem.open(
@@ -202,7 +192,7 @@ def run_perception_eval(config: PerceptionEvalConfig, progress: Callable[[int], 
         memory.spatial = SpatialMemory(config.memory)
         # The simulator offers its room labels; the graph marks them privileged (perception did not find them).
         memory.spatial.set_rooms(env.privileged.room_polygons(), privileged=True)
-        runtime = AgentRuntime(env, memory, PerceptionPipeline(config.perception), obs, listeners=[count_pixels, ledger.file])
+        runtime = AgentRuntime(env, memory, PerceptionPipeline(config.perception), obs, listeners=[ledger.file])
 
         def run(agent: OracleAgent) -> None:
             while (action := agent.act(runtime.obs)) is not None:
@@ -229,9 +219,12 @@ def run_perception_eval(config: PerceptionEvalConfig, progress: Callable[[int], 
         )
         run(OracleAgent(env, tour(env)))
         after = env.privileged.object_positions()
+        seen_pixels = {i: max(pixels for _, pixels in seen) for i, seen in ledger.sightings.items()}
         metrics = score(env, spatial, seen_pixels, before, after, config)
         metrics.update(
-            ledger.score(spatial.objects, offcamera, {i: np.array(p) for i, p in after.items()}, config.match_distance)
+            ledger.score(
+                spatial.objects, offcamera, {i: np.array(p) for i, p in after.items()}, config.match_distance, config.min_pixels
+            )
         )
         metrics.update(
             seed=config.seed,

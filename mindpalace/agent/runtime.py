@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -38,7 +39,9 @@ def display_name(obj: MapObject) -> str:
 @dataclass
 class StepStats:
     env_steps: int = 0
+    frames_filed: int = 0
     frames_dropped: int = 0
+    filing_s: float = 0.0  # wall time spent perceiving and filing frames (perception and memory)
     failures: dict[str, int] = field(default_factory=dict)  # env-rejected actions by FailureReason value
 
 
@@ -46,7 +49,13 @@ class AgentRuntime:
     """Steps the env, perceives each observation, and keeps memory up to date."""
 
     def __init__(
-        self, env: Env, memory: MemorySystem, pipeline: PerceptionPipeline, obs: Observation, actor: str = "robot"
+        self,
+        env: Env,
+        memory: MemorySystem,
+        pipeline: PerceptionPipeline,
+        obs: Observation,
+        actor: str = "robot",
+        listeners: Sequence[Callable[[Observation, list[ObjectUpdate]], None]] = (),
     ) -> None:
         if memory.spatial is None:
             raise ValueError("the agent needs a memory preset with spatial memory (e.g. 'mindpalace')")
@@ -63,7 +72,7 @@ class AgentRuntime:
         self.stats = StepStats()
         self.truncated = False
         # Told what each frame did to the map: a benchmark's identity ledger listens here (the agent never reads it).
-        self.listeners: list[Callable[[Observation, list[ObjectUpdate]], None]] = []
+        self.listeners: list[Callable[[Observation, list[ObjectUpdate]], None]] = list(listeners)
         self._room: str | None = None
         self._perceive(obs)
 
@@ -269,9 +278,12 @@ class AgentRuntime:
         hand = obs.hand_pose[:3, 3] if obs.hand_pose is not None else self.robot.hand_in_world(obs.base_pose)
         updates: list[ObjectUpdate] = []
         for view in (obs, *obs.extras.get("views", {}).values()):
+            start = time.perf_counter()
             try:
                 frame = self.pipeline.process(view)
                 filed = self.memory.observe(view, frame, gripper=hand, hold_radius=self.robot.hold_radius)
+                self.stats.filing_s += time.perf_counter() - start
+                self.stats.frames_filed += 1
                 updates += filed
                 for listener in self.listeners:
                     listener(view, filed)

@@ -50,6 +50,8 @@ class IdentityLedger:
     looks: dict[int, tuple[str, str]] = field(default_factory=dict)  # true instance id -> (category, colour)
     held: dict[int, Counter[int]] = field(default_factory=dict)  # record id as filed -> true instance -> percepts
     missing: list[tuple[float, int]] = field(default_factory=list)  # (frame time, record id) of each "missing" update
+    # true object instance -> (frame time, pixels) of each frame it was in, to tell whether a moved one was seen again
+    sightings: dict[int, list[tuple[float, int]]] = field(default_factory=dict)
 
     def file(self, obs: Observation, updates: list[ObjectUpdate]) -> None:
         """Trace one frame's updates to the true instances under their percepts' masks."""
@@ -64,6 +66,10 @@ class IdentityLedger:
                 for i, info in obs.instances.items()
             }
         )
+        counts = np.bincount(obs.segmentation.ravel())
+        for instance in np.nonzero(counts)[0].tolist():
+            if self.kinds.get(instance) == "object":
+                self.sightings.setdefault(instance, []).append((obs.time_s, int(counts[instance])))
         for update in updates:
             if update.kind == "missing":
                 self.missing.append((obs.time_s, update.object_id))
@@ -93,10 +99,13 @@ class IdentityLedger:
         moves: list[OffCameraMove],
         positions: dict[int, NDArray[np.float64]],
         match_distance: float,
+        min_pixels: int = 1,
     ) -> dict[str, Any]:
         """Merges, splits and duplicates per kind at the end of the day, and the off-camera moves found again.
 
-        `positions` are the true final positions of the moved instances.
+        `positions` are the true final positions of the moved instances. A move counts in the detected rate only if
+        the camera saw the object again after it (in a frame with at least `min_pixels` of it): no memory can find
+        again what no frame showed. The moves it never saw again are counted apart (`offcamera_moves_unseen`).
         """
         records = self.records(objects)
         merges: Counter[str] = Counter()
@@ -123,8 +132,9 @@ class IdentityLedger:
                         "records": [_describe(objects, r) for r in held_by],
                     }
                 )
+        seen_again = [move for move in moves if self._seen_since(move, min_pixels)]
         groups: dict[tuple[str, str], list[OffCameraMove]] = {}
-        for move in moves:
+        for move in seen_again:
             groups.setdefault(self.looks.get(move.instance, (str(move.instance), "")), []).append(move)
         detected = sum(self._found_again(objects, group, positions, match_distance) for group in groups.values())
         return {
@@ -135,8 +145,37 @@ class IdentityLedger:
             "furniture_merges": merges["furniture"],
             "furniture_splits": splits["furniture"],
             "offcamera_moves": len(moves),
-            "offcamera_moves_detected_rate": round(detected / len(moves), 4) if moves else None,
-            "identity_detail": {"merges": merged, "splits": split},
+            "offcamera_moves_unseen": len(moves) - len(seen_again),
+            "offcamera_moves_detected_rate": round(detected / len(seen_again), 4) if seen_again else None,
+            "identity_detail": {
+                "merges": merged,
+                "splits": split,
+                "offcamera": [self._trace(objects, move, positions[move.instance], min_pixels) for move in moves],
+            },
+        }
+
+    def _reported_missing(self, objects: ObjectMap, move: OffCameraMove) -> bool:
+        """Whether the record of a moved instance was reported missing after the move."""
+        record = objects.resolve(move.record)
+        return any(time_s > move.time_s and objects.resolve(rid) == record for time_s, rid in self.missing)
+
+    def _seen_since(self, move: OffCameraMove, min_pixels: int) -> bool:
+        """Whether a frame after the move showed the object with at least `min_pixels`."""
+        return any(time_s > move.time_s and pixels >= min_pixels for time_s, pixels in self.sightings.get(move.instance, ()))
+
+    def _trace(self, objects: ObjectMap, move: OffCameraMove, place: NDArray[np.float64], min_pixels: int) -> dict[str, Any]:
+        """One off-camera move as the detail lists it: was the object seen again, was its record reported missing, and
+        where is that record now."""
+        record = objects.resolve(move.record)
+        obj = objects.objects.get(record)
+        after = [pixels for time_s, pixels in self.sightings.get(move.instance, ()) if time_s > move.time_s]
+        return {
+            "instance": self.names.get(move.instance, str(move.instance)),
+            "seen_again": self._seen_since(move, min_pixels),
+            "most_pixels_after": max(after, default=0),
+            "record": record,
+            "reported_missing": self._reported_missing(objects, move),
+            "error_m": round(float(np.linalg.norm(obj.center - place)), 3) if obj is not None else None,
         }
 
     def _found_again(
@@ -146,10 +185,8 @@ class IdentityLedger:
         move, that end one at each of the group's distinct new places."""
         found: list[NDArray[np.float64] | None] = []
         for move in group:
-            record = objects.resolve(move.record)
-            reported = any(time_s > move.time_s and objects.resolve(rid) == record for time_s, rid in self.missing)
-            obj = objects.objects.get(record)
-            found.append(obj.center if reported and obj is not None else None)
+            obj = objects.objects.get(objects.resolve(move.record))
+            found.append(obj.center if self._reported_missing(objects, move) and obj is not None else None)
         places = [positions[move.instance] for move in group]
         return max(
             sum(

@@ -152,3 +152,24 @@ def test_look_alikes_moved_unseen_count_whichever_record_ends_at_whichever_place
         missing = [ObjectUpdate(3, "missing", "mug", 1.0), ObjectUpdate(4, "missing", "mug", 1.0)]
         ledger.file(replace(_frame(5.0), instances=instances), missing)
         assert ledger.score(objects, moves, truth, 0.15)["offcamera_moves_detected_rate"] == rate, colors
+
+
+def test_a_move_no_frame_showed_again_is_counted_apart_not_as_missed() -> None:
+    """No memory can find again an object no later frame showed: such a move is left out of the detected rate and
+    counted as unseen; once a frame shows it with enough pixels, it counts (here: not found, so the rate is 0)."""
+    objects = ObjectMap()
+    objects.objects[3] = _record(3, "mug", (2.0, 0.0, 0.8))  # still at the old place
+    ledger = IdentityLedger()
+    ledger.file(_frame(1.0), [_update(3, MUG_1, "new")])
+    moves = [OffCameraMove(MUG_1, 3.0, 3)]
+    truth = {MUG_1: np.array([5.0, 0.0, 0.8])}
+    unseen = ledger.score(objects, moves, truth, 0.15, min_pixels=10)
+    assert unseen["offcamera_moves"] == 1 and unseen["offcamera_moves_unseen"] == 1
+    assert unseen["offcamera_moves_detected_rate"] is None
+    assert unseen["identity_detail"]["offcamera"] == [
+        {"instance": "mug_1", "seen_again": False, "most_pixels_after": 0, "record": 3, "reported_missing": False, "error_m": 3.0}
+    ]
+    ledger.file(_frame(4.0), [])  # mug 1 fills 20 pixels of this frame
+    assert ledger.score(objects, moves, truth, 0.15, min_pixels=30)["offcamera_moves_unseen"] == 1
+    seen = ledger.score(objects, moves, truth, 0.15, min_pixels=10)
+    assert seen["offcamera_moves_unseen"] == 0 and seen["offcamera_moves_detected_rate"] == 0.0

@@ -8,6 +8,7 @@ are repaired or end the episode with a clear reason.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
@@ -37,10 +38,15 @@ class EpisodeBudget:
     max_steps: int = 12  # planner decisions
     max_tokens: int = 60_000
     max_wall_s: float = 300.0
+    # Each stop made (a successful `checkpoint`) earns this many more decisions (going to the next target, stopping
+    # there), so that a task of many stops is not cut short by a budget sized for one.
+    steps_per_stop: int = 2
 
     def __post_init__(self) -> None:
         if self.max_steps < 1 or self.max_tokens < 1 or not self.max_wall_s > 0:
             raise ValueError("budgets must be positive")
+        if self.steps_per_stop < 0:
+            raise ValueError("steps_per_stop must be >= 0")
 
 
 def run_episode(
@@ -116,7 +122,10 @@ def _run_steps(
     runtime.record("task", {"text": task}, (), runtime.obs.time_s, success=True, importance=0.7)
     planner.start(task)
     state = planner_state(runtime)
-    for index in range(budget.max_steps):
+    for index in itertools.count():
+        if index >= budget.max_steps + budget.steps_per_stop * _stops(record.steps):
+            record.reason = "step budget"
+            break
         if record.tokens >= budget.max_tokens:
             record.reason = "token budget"
             break
@@ -147,7 +156,7 @@ def _run_steps(
         summary = _summary(call.render(), outcome)
         planner.note(summary)
         verdict = critic.review(index, call.render(), outcome.success, outcome.reason, outcome.message, _progress(runtime))
-        stops = sum(s.skill == "checkpoint" and s.success for s in record.steps) + (call.name == "checkpoint" and outcome.success)
+        stops = _stops(record.steps) + (call.name == "checkpoint" and outcome.success)
         guard_verdict = guard.check(call, _state_key(runtime, stops), outcome.success)
         step = StepRecord(
             index=index + 1,
@@ -192,8 +201,11 @@ def _run_steps(
             guard_verdict.banned,
             "explore" if guard_verdict.action == "explore" else "",
         )
-    else:
-        record.reason = "step budget"
+
+
+def _stops(steps: list[StepRecord]) -> int:
+    """The stops made so far: successful checkpoints."""
+    return sum(s.skill == "checkpoint" and s.success for s in steps)
 
 
 def _propose(

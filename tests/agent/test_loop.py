@@ -187,3 +187,20 @@ def test_a_visit_to_three_things_stops_at_each_in_order_without_the_guard_callin
         ("done", None),
     ], [(s.skill, s.arguments, s.message, s.guard) for s in record.steps]
     assert record.reason == "done" and not any(s.guard for s in record.steps)
+
+
+def test_each_stop_made_earns_decisions_so_a_tight_budget_still_visits_every_target(world) -> None:
+    """Three stops take six decisions; a budget of four gets two more at each checkpoint and finishes, while the
+    same budget without that allowance ends on the step budget after the second stop."""
+    names = [f"{label.replace('_', ' ')} #{i}" for label, i in list(unique_objects(world).items())[:3]]
+    labels = [name.split(" #")[0] for name in names]
+    task = f"Go to the {labels[0]}, then to the {labels[1]}, then to the {labels[2]}."
+
+    def visit(budget: EpisodeBudget):
+        backend = LLM_BACKENDS.make("scripted", choices=["navigate_to"], repeat_last=True)
+        return run_episode(world.runtime, planner_for(world, backend, max_tool_calls=0), task, budget=budget)
+
+    record = visit(EpisodeBudget(max_steps=4))
+    assert record.reason == "done" and [s.skill for s in record.steps].count("checkpoint") == 2, record.reason
+    cut = visit(EpisodeBudget(max_steps=4, steps_per_stop=0))
+    assert cut.reason == "step budget" and len(cut.steps) == 4

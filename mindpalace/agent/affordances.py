@@ -156,6 +156,13 @@ def propose(
         labels = {o.label for o in named}
         mentioned = named + [o for o in mentioned if o.label not in labels]
         destinations = {o.id for o in named if kind_of(o) in ("furniture", "part") and o.label not in qualifiers} or destinations
+    else:
+        fits, qualifiers = grounded(runtime, task, clause_only=True)
+        if qualifiers:
+            # "Go to the glasses you saw on the bed": the bed says which glasses are meant (those memory saw there, when
+            # it can tell); it is neither a place to go to nor one to put things down.
+            mentioned = [o for o in mentioned if o.label not in qualifiers and (o.label not in fits or o in fits[o.label])]
+            destinations = {i for i in destinations if runtime.objects()[i].label not in qualifiers}
     multi = None if is_question(task) else stops_asked(task, known_names(runtime))
     targets = stop_targets(runtime, texts, task, multi) if multi is not None else []
     if multi is not None and targets:

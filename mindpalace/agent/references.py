@@ -1,7 +1,8 @@
 """Which record an instruction's words mean, where they say more than a label: "the block in the centre zone",
 "the empty patch", "the block that was on a patch before".
 
-These are the English patterns of a noun qualified by where it is, was, or by being empty; they are read
+These are the English patterns of a noun qualified by where it is, was, where the robot saw or left it ("the glasses
+you saw on the bed"), or by being empty; they are read
 against what memory holds (the scene graph's supports, the robot's own pick events), never against the
 simulator. What was somewhere "before" is memory's to say: the place the robot's first pick of it took it
 from, else (never picked) where it is now.
@@ -18,12 +19,17 @@ from mindpalace.memory.spatial.objects import MapObject
 _MENTION = re.compile(r"#(\d+)")
 _ARTICLE = r"(?:the|a|an)"
 _PAST = ("was", "were")
+_SAW = ("saw", "noticed", "spotted", "found")
+_LEFT = ("left", "put", "placed")
 
 
-def grounded(runtime: AgentRuntime, text: str) -> tuple[dict[str, list[MapObject]], set[str]]:
+def grounded(runtime: AgentRuntime, text: str, clause_only: bool = False) -> tuple[dict[str, list[MapObject]], set[str]]:
     """For each label the text qualifies, the records of that label that fit the qualification (labels whose
     qualification fits no record are left out: an unresolved phrase narrows nothing); and the labels named only
-    as such a place ("the patch" in "the block that was on a patch"), which are no destination."""
+    as such a place ("the patch" in "the block that was on a patch"), which are no destination.
+
+    `clause_only`: only places given in a relative clause ("that was on", "you saw on"); a bare "the mug on the table"
+    may as well say where to put the mug."""
     objects = runtime.objects()
     names = {o.label.replace("_", " "): o.label for o in objects.values()}
     if not names:
@@ -32,14 +38,17 @@ def grounded(runtime: AgentRuntime, text: str) -> tuple[dict[str, list[MapObject
     name = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
     found: dict[str, list[MapObject]] = {}
     places: set[str] = set()
-    for match in re.finditer(rf"\bempty ({name})\b", words):
+    for match in [] if clause_only else re.finditer(rf"\bempty ({name})\b", words):
         label = names[match[1]]
         found[label] = [o for o in objects.values() if o.label == label and not holds_something(runtime, o)]
-    relation = rf"\b({name}) (?:(?:that|which) (is|are|was|were) )?(?:in|on) {_ARTICLE} ({name})\b"
+    # "the X (that was) on the Y", and a relative clause of the robot's own seeing or leaving: "the X you saw on the Y".
+    clause = rf"(?:(?:that|which) (is|are|was|were) |(?:that |which )?(?:you|i|we) ({'|'.join(_SAW + _LEFT)}) )"
+    relation = rf"\b({name}) {clause}{'' if clause_only else '?'}(?:in|on) {_ARTICLE} ({name})\b"
     for match in re.finditer(relation, words):
-        label, holder = names[match[1]], names[match[3]]
+        label, holder = names[match[1]], names[match[4]]
         places.add(holder)
-        support = earlier_support if match[2] in _PAST else current_support
+        # Seen there: where it was then (before the robot moved it, if it did). Left there: where it is now.
+        support = earlier_support if match[2] in _PAST or match[3] in _SAW else current_support
         found[label] = [o for o in objects.values() if o.label == label and _label_of(runtime, support(runtime, o)) == holder]
     # A label that is also named for itself elsewhere ("the empty patch") is a destination after all.
     qualifiers = {

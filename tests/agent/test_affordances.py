@@ -186,3 +186,27 @@ def test_a_visit_to_one_thing_is_never_offered_a_checkpoint(world, task: str) ->
     calls = propose(world.runtime, [text], task, can_finish=True, last=Call("navigate_to", {"target": moved[0]}))
     names = [c.name for c in calls]
     assert "done" in names and "checkpoint" not in names
+
+
+def test_the_place_a_thing_was_seen_on_says_which_thing_and_is_not_where_to_go(world) -> None:
+    """ "Go to the X you saw on the Y": the X is the destination, the Y only says which X; a bare "the X on the Y" (as in
+    putting something there) keeps the Y on offer."""
+    runtime = world.runtime
+    objects = unique_objects(world)
+    label, support = next(
+        (label, runtime.objects()[held_by])
+        for label, i in objects.items()
+        if (held_by := runtime.support_of(i)) is not None
+        and runtime.spatial.scene.kind_of(runtime.objects()[held_by]) == "furniture"
+    )
+    thing, place = label.replace("_", " "), support.label.replace("_", " ")
+    targets = {
+        c.arguments["target"]
+        for c in propose(runtime, [], f"Go to the {thing} you saw on the {place}.")
+        if c.name == "navigate_to"
+    }
+    assert f"{thing} #{objects[label]}" in targets
+    assert not any(t.startswith(f"{place} #") for t in targets), targets
+    # Without the clause, the place is where the thing goes, and it stays offered.
+    bare = {c.arguments["target"] for c in propose(runtime, [], f"Put the {thing} on the {place}.") if c.name == "navigate_to"}
+    assert f"{place} #{support.id}" in bare

@@ -132,7 +132,7 @@ class IdentityLedger:
                         "records": [_describe(objects, r) for r in held_by],
                     }
                 )
-        seen_again = [move for move in moves if self._seen_since(move, min_pixels)]
+        seen_again = [move for move in moves if self._most_pixels_since(move) >= min_pixels]
         groups: dict[tuple[str, str], list[OffCameraMove]] = {}
         for move in seen_again:
             groups.setdefault(self.looks.get(move.instance, (str(move.instance), "")), []).append(move)
@@ -159,20 +159,20 @@ class IdentityLedger:
         record = objects.resolve(move.record)
         return any(time_s > move.time_s and objects.resolve(rid) == record for time_s, rid in self.missing)
 
-    def _seen_since(self, move: OffCameraMove, min_pixels: int) -> bool:
-        """Whether a frame after the move showed the object with at least `min_pixels`."""
-        return any(time_s > move.time_s and pixels >= min_pixels for time_s, pixels in self.sightings.get(move.instance, ()))
+    def _most_pixels_since(self, move: OffCameraMove) -> int:
+        """The most pixels of the moved object in any frame after the move (0 if none showed it)."""
+        return max((pixels for time_s, pixels in self.sightings.get(move.instance, ()) if time_s > move.time_s), default=0)
 
     def _trace(self, objects: ObjectMap, move: OffCameraMove, place: NDArray[np.float64], min_pixels: int) -> dict[str, Any]:
         """One off-camera move as the detail lists it: was the object seen again, was its record reported missing, and
         where is that record now."""
         record = objects.resolve(move.record)
         obj = objects.objects.get(record)
-        after = [pixels for time_s, pixels in self.sightings.get(move.instance, ()) if time_s > move.time_s]
+        most = self._most_pixels_since(move)
         return {
             "instance": self.names.get(move.instance, str(move.instance)),
-            "seen_again": self._seen_since(move, min_pixels),
-            "most_pixels_after": max(after, default=0),
+            "seen_again": most >= min_pixels,
+            "most_pixels_after": most,
             "record": record,
             "reported_missing": self._reported_missing(objects, move),
             "error_m": round(float(np.linalg.norm(obj.center - place)), 3) if obj is not None else None,

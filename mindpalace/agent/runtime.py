@@ -98,6 +98,10 @@ class AgentRuntime:
     def room(self) -> str | None:
         return self.room_at(*self.xy)
 
+    def hand_at(self, obs: Observation) -> np.ndarray:
+        """(3,) where the hand is in the world at `obs`: where the joints say, else the robot's fixed hand offset."""
+        return obs.hand_pose[:3, 3] if obs.hand_pose is not None else self.robot.hand_in_world(obs.base_pose)
+
     def room_at(self, x: float, y: float) -> str | None:
         rooms = self.spatial.rooms
         return next((r.name for r in rooms if r.contains(x, y)), None)
@@ -184,7 +188,7 @@ class AgentRuntime:
         if isinstance(action, Pick):
             target = about if about is not None else self.memory_id_of(action.object_id)
             # The place it is taken from is part of the event: "the patch it came from" is asked of it later.
-            receptacle = self.support_of(target)
+            receptacle = self.pick_source(target)
             verb, arguments = "pick", ({"from": self._name(receptacle)} if receptacle is not None else {})
         elif isinstance(action, Place):
             target, receptacle = self.held, about if about is not None else self.memory_id_of(action.receptacle_id)
@@ -224,6 +228,33 @@ class AgentRuntime:
             return None
         holders = [holder for holder, _, data in graph.in_edges(node, data=True) if data.get("relation") in ("on", "in")]
         return int(str(holders[0]).split(":")[-1]) if holders else None
+
+    def pick_source(self, memory_id: int | None) -> int | None:
+        """Where a pick about to happen takes its object from: what the scene graph has it on or in; else the open part
+        or piece of furniture within reach that is nearest the object (the hand, when memory cannot name the object).
+
+        The fallback is needed because a small object is often seen too little to be filed before the hand takes it
+        (out of a drawer just opened, or seen from afar), or filed a little off its surface: the pick's event would
+        then name no source, and "the furniture you picked things up from" would miss it.
+        """
+        holder = self.support_of(memory_id)
+        if holder is not None:
+            return holder
+        obj = self.objects().get(memory_id) if memory_id is not None else None
+        point = obj.center if obj is not None else self.hand_at(self.obs)
+        base = self.obs.base_pose[:3, 3]
+        nearest: tuple[float, int] | None = None
+        for node, data in self.spatial.scene_graph().nodes(data=True):
+            # A closed part holds nothing the hand can take; the top of a drawer's furniture is the furniture's.
+            if not (data["kind"] == "furniture" or (data["kind"] == "part" and data.get("state") == "open")):
+                continue
+            low, high = np.asarray(data["aabb"][0]), np.asarray(data["aabb"][1])
+            if _xy_distance_to_box(base, low, high) > self.robot.reach:
+                continue
+            distance = _xy_distance_to_box(point, low, high)
+            if nearest is None or distance < nearest[0]:
+                nearest = (distance, int(str(node).split(":")[-1]))
+        return nearest[1] if nearest is not None else None
 
     def _name(self, memory_id: int | None) -> str:
         obj = self.objects().get(memory_id) if memory_id is not None else None
@@ -275,7 +306,7 @@ class AgentRuntime:
     # ------------------------------------------------------------------ perceiving
     def _perceive(self, obs: Observation) -> list[ObjectUpdate]:
         """Every camera's frame of this step, filed in memory; the hand is where the joints say, else its fixed offset."""
-        hand = obs.hand_pose[:3, 3] if obs.hand_pose is not None else self.robot.hand_in_world(obs.base_pose)
+        hand = self.hand_at(obs)
         updates: list[ObjectUpdate] = []
         for view in (obs, *obs.extras.get("views", {}).values()):
             start = time.perf_counter()
@@ -292,3 +323,9 @@ class AgentRuntime:
                 self.stats.frames_dropped += 1
                 log.warning("frame at %ss dropped: %s", view.time_s, error)
         return updates
+
+
+def _xy_distance_to_box(point: np.ndarray, low: np.ndarray, high: np.ndarray) -> float:
+    """Horizontal distance from a point to a box (0 inside its footprint)."""
+    outside = np.maximum(0.0, np.maximum(low[:2] - point[:2], point[:2] - high[:2]))
+    return float(np.linalg.norm(outside))

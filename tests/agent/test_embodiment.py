@@ -16,8 +16,9 @@ from minimal_env import FURNITURE, ROVER, MinimalEnv
 from mindpalace.agent.affordances import propose
 from mindpalace.agent.builder import Agent, build_agent
 from mindpalace.agent.config import AgentConfig
+from mindpalace.agent.runtime import display_name
 from mindpalace.agent.skills import SKILLS, SkillConfig, Target, resolve_target, run_skill, skills_for
-from mindpalace.core.actions import Look
+from mindpalace.core.actions import Look, Pick
 from mindpalace.core.config import Component
 from mindpalace.core.env import Env
 from mindpalace.envs import ENVS
@@ -144,5 +145,24 @@ def test_a_room_named_with_a_number_is_a_room_not_an_object_id(tmp_path: Path) -
         first = min(runtime.objects())
         by_id = resolve_target(runtime, f"#{first}")
         assert isinstance(by_id, Target) and by_id.obj is not None and by_id.obj.id == first
+    finally:
+        agent.close()
+
+
+def test_a_pick_of_a_thing_memory_never_filed_names_the_furniture_within_reach(tmp_path: Path) -> None:
+    """A small thing is often taken before perception has filed it: the pick's event still says where it came from,
+    the furniture within the rover's reach nearest its hand ("the furniture you picked things up from" asks it)."""
+    agent = rover_agent(tmp_path, [*SCRIPT[:2], "done()"])
+    try:
+        agent.run("Go to the table.")
+        runtime = agent.runtime
+        table = next(o for o in runtime.objects().values() if o.label == "table")
+        for mug in [o for o in runtime.objects().values() if o.source_id == 20]:
+            runtime.spatial.objects.objects.pop(mug.id)  # as if the mug had never been filed
+        assert runtime.memory_id_of(20) is None
+        assert runtime.act(Pick(20)).success
+        pick = next(e for e in runtime.memory.export()["events"] if e["action"] == "pick")
+        assert pick["arguments"] == {"object": "something", "from": display_name(table)}
+        assert table.id in pick["objects"]
     finally:
         agent.close()

@@ -21,6 +21,7 @@ from mindpalace.benchmarks.memory_perf import (
     cold_start,
     evict_from_page_cache,
     fill_bank,
+    read_into_page_cache,
     side_m,
 )
 from mindpalace.core.types import Event
@@ -79,6 +80,28 @@ def test_eviction_empties_the_page_cache(tmp_path: Path) -> None:
         pytest.skip("this file system does not keep the file in the page cache")
     evict_from_page_cache(path)
     assert resident_bytes() == 0
+
+
+@pytest.mark.skipif(shutil.which("fincore") is None, reason="needs util-linux's fincore to read what is cached")
+def test_warm_queries_start_from_a_bank_read_into_the_page_cache(open_bank: Bank) -> None:
+    """ "Warm" means every file of the bank is cached, whatever was cached before (after an eviction here)."""
+
+    def cached(files: list[Path]) -> list[tuple[int, int]]:
+        out = subprocess.run(
+            ["fincore", "--bytes", "--noheadings", "--raw", "--output", "RES,SIZE", *map(str, files)], capture_output=True
+        )
+        return [(int(resident), int(size)) for resident, size in (line.split() for line in out.stdout.decode().splitlines())]
+
+    control = open_bank.path.with_name("control.bin")
+    control.write_bytes(os.urandom(1 << 20))
+    control.read_bytes()
+    if cached([control])[0][0] == 0:
+        pytest.skip("this file system does not keep files in the page cache")
+    files = evict_from_page_cache(open_bank.path)
+    assert cached([open_bank.path])[0][0] == 0  # (the open bank's shared memory, which it maps, stays cached)
+    figures = read_into_page_cache(open_bank.path)
+    assert figures["bank_file_mb"] == round(sum(file.stat().st_size for file in files) / 1e6, 1) > 0
+    assert all(resident >= size for resident, size in cached(files)), cached(files)
 
 
 def test_vector_chunks_are_the_vectors() -> None:

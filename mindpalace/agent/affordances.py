@@ -270,6 +270,8 @@ def stop_targets(runtime: AgentRuntime, texts: list[str], task: str, multi: Mult
     for text in texts:
         for raw in (pattern or _MENTION).findall(text):
             obj = objects.get(resolve(int(raw)))
+            if obj is not None and kind == "furniture" and kind_of(obj) == "part":
+                obj = objects.get(runtime.furniture_of(obj.id) or obj.id)  # from a drawer: from its piece of furniture
             if obj is not None and kind_of(obj) == kind and (not labels or obj.label in labels):
                 found.setdefault(obj.id, obj)
     ordered = [display_name(obj) for obj in found.values()]

@@ -229,6 +229,17 @@ class AgentRuntime:
         holders = [holder for holder, _, data in graph.in_edges(node, data=True) if data.get("relation") in ("on", "in")]
         return int(str(holders[0]).split(":")[-1]) if holders else None
 
+    def furniture_of(self, part_id: int) -> int | None:
+        """The piece of furniture memory's scene graph has this drawer or door belong to, if any."""
+        graph = self.spatial.scene_graph()
+        node = f"part:{part_id}"
+        wholes = (
+            [whole for whole, _, data in graph.in_edges(node, data=True) if data.get("relation") == "has_part"]
+            if node in graph
+            else []
+        )
+        return int(str(wholes[0]).split(":")[-1]) if wholes else None
+
     def pick_source(self, memory_id: int | None) -> int | None:
         """Where a pick about to happen takes its object from: what the scene graph has it on or in; else the open part
         or piece of furniture within reach that is nearest the object (the hand, when memory cannot name the object).

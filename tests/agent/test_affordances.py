@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from agent_testkit import put_back, unique_objects
 
-from mindpalace.agent.affordances import answers, distance_to, is_question, mentioned_objects, propose
+from mindpalace.agent.affordances import answers, distance_to, is_question, mentioned_objects, propose, stop_targets
+from mindpalace.agent.runtime import display_name
 from mindpalace.agent.skills import run_skill
 from mindpalace.memory.local_reader import LocalReader
+from mindpalace.planning.critic import MultiStop
 from mindpalace.planning.parsing import Call
 
 
@@ -210,3 +212,20 @@ def test_the_place_a_thing_was_seen_on_says_which_thing_and_is_not_where_to_go(w
     # Without the clause, the place is where the thing goes, and it stays offered.
     bare = {c.arguments["target"] for c in propose(runtime, [], f"Put the {thing} on the {place}.") if c.name == "navigate_to"}
     assert f"{place} #{support.id}" in bare
+
+
+def test_a_thing_picked_from_a_drawer_makes_its_furniture_the_stop(world) -> None:
+    """ "The furniture you picked things up from": a pick from a drawer is a pick from the piece the drawer belongs to,
+    one stop there, whether memory names the drawer, the piece or both."""
+    runtime = world.runtime
+    kind_of = runtime.spatial.scene.kind_of
+    drawers = [o for o in runtime.objects().values() if kind_of(o) == "part" and runtime.furniture_of(o.id) is not None]
+    assert drawers, "the lived day's memory knows a drawer of some piece of furniture"
+    drawer = drawers[0]
+    whole = runtime.objects()[runtime.furniture_of(drawer.id)]
+    source = MultiStop(order="any", kind="furniture", role="source")
+    task = "Visit every piece of furniture you picked something up from today, and stop at each."
+    text = f"interaction_order() -> 1. mug #900, picked from {display_name(drawer)}, put on table #901"
+    assert stop_targets(runtime, [text], task, source) == [display_name(whole)]
+    both = f"{text}\n2. cup #902, picked from {display_name(whole)}, put on table #901"
+    assert stop_targets(runtime, [both], task, source) == [display_name(whole)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import signal
 import time
 import traceback
@@ -52,6 +53,12 @@ def worker_main(connection: Connection, spec: SuiteSpec, options: Options, out_d
             return
 
 
+def threads_per_worker(workers: int) -> int:
+    """The math libraries' threads for each of `workers` worker processes: the cores this process may run on (under
+    taskset or a container's cpuset, fewer than the machine has), shared among them."""
+    return max(1, len(os.sched_getaffinity(0)) // workers)
+
+
 @dataclass
 class _Worker:
     process: BaseProcess
@@ -74,7 +81,7 @@ class ProcessExecutor:
         self._options = options
         self._out_dir = out_dir
         self._timeout_s = job_timeout_s
-        self._threads = max(1, (multiprocessing.cpu_count() or 1) // workers)
+        self._threads = threads_per_worker(workers)
         self._context = multiprocessing.get_context("spawn")
         self._workers: list[_Worker] = []
         try:

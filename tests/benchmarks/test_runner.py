@@ -17,6 +17,7 @@ from runner_double import attempts
 from mindpalace.benchmarks.run_dir import RESULTS_FILE, ResultsFile
 from mindpalace.benchmarks.suite import Record
 from mindpalace.benchmarks.suites import SUITES
+from mindpalace.benchmarks.workers import threads_per_worker
 from mindpalace.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,3 +207,11 @@ def test_jobs_run_on_a_local_ray(tmp_path: Path) -> None:
     assert "Ray task failed" in crashed[0].error
     run = json.loads((tmp_path / "ray" / "run.json").read_text())
     assert run["invocations"][0]["executor"] == "a local Ray (2 jobs at a time)"
+
+
+def test_worker_threads_share_the_cores_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pinned to one core of a larger machine (taskset), two workers get one thread each, not half the machine."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {1})
+    assert threads_per_worker(1) == 1 and threads_per_worker(2) == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+    assert threads_per_worker(2) == 4 and threads_per_worker(3) == 2

@@ -39,6 +39,7 @@ def plan_path(
     *,
     robot_radius: float,
     goal_tolerance: float = 0.0,
+    view_box: tuple[Point, Point] | None = None,
 ) -> list[Point] | None:
     """Shortest 8-connected collision-free path for a disc robot as world waypoints, or None.
 
@@ -46,6 +47,11 @@ def plan_path(
     nearest inflation-free cell without entering a real obstacle. If the goal cell cannot be
     reached and `goal_tolerance` > 0, the path ends at the reachable free cell nearest the goal
     within that distance. The first waypoint is `start_xy`; the last is `goal_xy` or that cell.
+
+    `view_box` ((x_min, y_min), (x_max, y_max)): a thing the end must see. End cells from which the straight
+    line to the box's centre meets no obstacle before the box come first (nearest the goal first); the
+    others only where none of those can be reached. Standing nearest a piece of furniture can be behind
+    the wall it stands against.
     """
     inflated = grid.inflated(robot_radius)
     start = grid.to_cell(*start_xy)
@@ -72,6 +78,8 @@ def plan_path(
         escape = _trace(parent, reached)
 
     candidates = _goal_candidates(inflated, goal, goal_xy, goal_tolerance)
+    if view_box is not None:
+        candidates = sorted(candidates, key=lambda cell: not _sees(grid, cell, view_box))  # stable: nearest first
     if not candidates:
         return None
     target = flat(candidates[0])
@@ -132,6 +140,24 @@ def _goal_candidates(inflated: GridMap, goal: tuple[int, int], goal_xy: Point, t
     order = np.argsort(dist[ok], kind="stable")
     nearby = [(int(r), int(c)) for r, c in zip(rr[ok][order], cc[ok][order])]
     return exact + [cell for cell in nearby if cell != goal]
+
+
+def _sees(grid: GridMap, cell: tuple[int, int], box: tuple[Point, Point]) -> bool:
+    """Whether the straight line from `cell` to the centre of `box` meets no blocked cell before it is in the box
+    (grown by half a cell: the cells its outline passes through are its own)."""
+    (x0, y0), (x1, y1) = box
+    margin = grid.resolution / 2
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    sx, sy = grid.to_world(*cell)
+    steps = max(1, math.ceil(math.hypot(cx - sx, cy - sy) / (grid.resolution / 2)))
+    for i in range(1, steps + 1):
+        x, y = sx + (cx - sx) * i / steps, sy + (cy - sy) * i / steps
+        if x0 - margin <= x <= x1 + margin and y0 - margin <= y <= y1 + margin:
+            return True
+        row, col = grid.to_cell(x, y)
+        if grid.in_bounds(row, col) and grid.blocked[row, col]:
+            return False
+    return True
 
 
 def _octile_to(goal: tuple[int, int], rows: int, cols: int) -> list[int]:

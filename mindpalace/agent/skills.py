@@ -139,15 +139,27 @@ def _look_at(runtime: AgentRuntime, point: np.ndarray) -> None:
 
 
 def _path_to(
-    runtime: AgentRuntime, goal: tuple[float, float], tolerance: float, config: SkillConfig
+    runtime: AgentRuntime, goal: tuple[float, float], tolerance: float, config: SkillConfig, sees: MapObject | None = None
 ) -> list[tuple[float, float]] | None:
-    """A* from the base to `goal` on the perceived costmap, kept `config.clearance` beyond the robot's footprint."""
+    """A* from the base to `goal` on the perceived costmap, kept `config.clearance` beyond the robot's footprint;
+    ending, where it can, in sight of the furniture `sees` (not behind the wall it stands against)."""
+    view_box = None
+    if sees is not None and runtime.spatial.scene.kind_of(sees) == "furniture":
+        # With its drawers and doors: they stand out of its box and are what is seen from its front.
+        graph = runtime.spatial.scene_graph()
+        node = f"furniture:{sees.id}"
+        parts = [int(str(p).split(":")[-1]) for _, p, d in graph.out_edges(node, data=True) if d.get("relation") == "has_part"]
+        pieces = [sees, *(runtime.objects()[p] for p in parts if p in runtime.objects())]
+        low = np.min([o.aabb_min[:2] for o in pieces], axis=0)
+        high = np.max([o.aabb_max[:2] for o in pieces], axis=0)
+        view_box = ((float(low[0]), float(low[1])), (float(high[0]), float(high[1])))
     return plan_path(
         _costmap(runtime, goal),
         runtime.xy,
         goal,
         robot_radius=runtime.robot.footprint_radius + config.clearance,
         goal_tolerance=tolerance,
+        view_box=view_box,
     )
 
 
@@ -164,15 +176,21 @@ def _costmap(runtime: AgentRuntime, goal: tuple[float, float]):
 
 
 def drive_to(
-    runtime: AgentRuntime, goal: tuple[float, float], tolerance: float, face: tuple[float, float] | None, config: SkillConfig
+    runtime: AgentRuntime,
+    goal: tuple[float, float],
+    tolerance: float,
+    face: tuple[float, float] | None,
+    config: SkillConfig,
+    sees: MapObject | None = None,
 ) -> SkillOutcome:
-    """A* on the perceived costmap, then pure pursuit; replans as the map grows and when the base is blocked."""
+    """A* on the perceived costmap, then pure pursuit; replans as the map grows and when the base is blocked.
+    `sees`: the mapped thing to end in sight of, where the map allows (`_path_to`)."""
     if not runtime.robot.mobile:
         return fail("no_path", f"{runtime.robot.name} has a fixed base and cannot drive")
     _look(runtime, 0.0, config.driving_tilt)
     commands, blocked, last_error = 0, 0, "no path"
     while commands < config.max_commands:
-        path = _path_to(runtime, goal, tolerance, config)
+        path = _path_to(runtime, goal, tolerance, config, sees)
         if path is None:
             return fail("no_path", f"no path to ({goal[0]:.1f}, {goal[1]:.1f}) on the map ({last_error})")
         end = path[-1]
@@ -221,7 +239,7 @@ def navigate_to(runtime: AgentRuntime, args: dict[str, Any], config: SkillConfig
         return target
     outcome = fail("no_path", f"no way to {target.name}")
     for goal, tolerance, face in approaches(runtime, target, config):
-        outcome = drive_to(runtime, goal, tolerance, face, config)
+        outcome = drive_to(runtime, goal, tolerance, face, config, target.obj)
         if outcome.reason != "no_path":
             break
     if outcome.success and target.obj is not None:
@@ -241,7 +259,7 @@ def stop_pose(runtime: AgentRuntime, text: str, config: SkillConfig) -> tuple[fl
     if isinstance(target, SkillOutcome):
         return target
     for goal, tolerance, face in approaches(runtime, target, config):
-        path = _path_to(runtime, goal, tolerance, config)
+        path = _path_to(runtime, goal, tolerance, config, target.obj)
         if path is None:
             continue
         x, y = (float(v) for v in path[-1])

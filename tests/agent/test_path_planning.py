@@ -219,3 +219,19 @@ def test_out_of_bounds_start_is_unreachable():
 def test_path_length():
     assert path_length([(0.0, 0.0), (3.0, 4.0), (3.0, 5.0)]) == pytest.approx(6.0)
     assert path_length([(1.0, 1.0)]) == 0.0
+
+
+def test_a_stop_in_sight_of_furniture_comes_before_a_nearer_one_behind_its_wall():
+    """A dresser against the wall (x 2.5-3.0 m), its open drawers out to x = 3.3 m: the free cell nearest the
+    dresser's centre is behind the wall, where the robot would not see it; asked to see it, the path ends on its side of the wall."""
+    grid = walled_grid(slice(60, 75))
+    dresser = ((2.5, 1.0), (3.3, 2.0))  # with its drawers
+    grid.blocked[20:40, 51:66] = True
+    centre = (2.75, 1.5)
+    behind = plan_path(grid, (4.0, 1.5), centre, robot_radius=RADIUS, goal_tolerance=1.0)
+    assert behind is not None and behind[-1][0] < 2.45  # nearest the centre: the far side of the wall
+    seen = plan_path(grid, (4.0, 1.5), centre, robot_radius=RADIUS, goal_tolerance=1.0, view_box=dresser)
+    assert seen is not None and seen[-1][0] > 2.5  # on the dresser's side of the wall (its front or its end)
+    # Where no cell in sight can be reached, the stop is still made where it can be.
+    grid.blocked[:, 66:] = True
+    assert plan_path(grid, (1.0, 1.5), centre, robot_radius=RADIUS, goal_tolerance=1.0, view_box=dresser) is not None

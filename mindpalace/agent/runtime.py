@@ -222,23 +222,25 @@ class AgentRuntime:
 
     def support_of(self, memory_id: int | None) -> int | None:
         """What memory's scene graph has the object on or in now (before the pick moves it), if anything."""
-        graph = self.spatial.scene_graph()
-        node = f"object:{memory_id}"
-        if memory_id is None or node not in graph:
-            return None
-        holders = [holder for holder, _, data in graph.in_edges(node, data=True) if data.get("relation") in ("on", "in")]
-        return int(str(holders[0]).split(":")[-1]) if holders else None
+        holders = self._linked(f"object:{memory_id}", ("on", "in"), into=True) if memory_id is not None else []
+        return holders[0] if holders else None
 
     def furniture_of(self, part_id: int) -> int | None:
         """The piece of furniture memory's scene graph has this drawer or door belong to, if any."""
+        wholes = self._linked(f"part:{part_id}", ("has_part",), into=True)
+        return wholes[0] if wholes else None
+
+    def parts_of(self, furniture_id: int) -> list[int]:
+        """The drawers and doors memory's scene graph has belong to this piece of furniture."""
+        return self._linked(f"furniture:{furniture_id}", ("has_part",), into=False)
+
+    def _linked(self, node: str, relations: tuple[str, ...], *, into: bool) -> list[int]:
+        """Memory ids of the scene graph's nodes linked to `node` by one of `relations`: by edges into it, or out of it."""
         graph = self.spatial.scene_graph()
-        node = f"part:{part_id}"
-        wholes = (
-            [whole for whole, _, data in graph.in_edges(node, data=True) if data.get("relation") == "has_part"]
-            if node in graph
-            else []
-        )
-        return int(str(wholes[0]).split(":")[-1]) if wholes else None
+        if node not in graph:
+            return []
+        edges = graph.in_edges(node, data=True) if into else graph.out_edges(node, data=True)
+        return [int(str(a if into else b).split(":")[-1]) for a, b, data in edges if data.get("relation") in relations]
 
     def pick_source(self, memory_id: int | None) -> int | None:
         """Where a pick about to happen takes its object from: what the scene graph has it on or in; else the open part

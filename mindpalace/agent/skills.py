@@ -146,10 +146,8 @@ def _path_to(
     view_box = None
     if sees is not None and runtime.spatial.scene.kind_of(sees) == "furniture":
         # With its drawers and doors: they stand out of its box and are what is seen from its front.
-        graph = runtime.spatial.scene_graph()
-        node = f"furniture:{sees.id}"
-        parts = [int(str(p).split(":")[-1]) for _, p, d in graph.out_edges(node, data=True) if d.get("relation") == "has_part"]
-        pieces = [sees, *(runtime.objects()[p] for p in parts if p in runtime.objects())]
+        objects = runtime.objects()
+        pieces = [sees, *(objects[p] for p in runtime.parts_of(sees.id) if p in objects)]
         low = np.min([o.aabb_min[:2] for o in pieces], axis=0)
         high = np.max([o.aabb_max[:2] for o in pieces], axis=0)
         view_box = ((float(low[0]), float(low[1])), (float(high[0]), float(high[1])))

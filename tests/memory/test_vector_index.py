@@ -284,3 +284,16 @@ def test_benchmark_measures_the_index_it_describes():
     timings = ("fill_s", "p50_ms", "p95_ms", "save_s", "build_s", "load_s", "rebuilt_p50_ms", "rebuilt_p95_ms")
     assert all(math.isfinite(result[key]) for key in timings)
     assert result["p95_ms"] >= result["p50_ms"] and result["rebuilt_p95_ms"] >= result["rebuilt_p50_ms"]
+
+
+def test_the_probe_floor_sets_the_count_only_for_big_lists(bank):
+    # Lists of ~100 vectors: the 500-vector scan needs 5 of them, under the floor of 8 (at 10^7 items, a floor of 16
+    # scanned 2.7x the scan budget for no recall).
+    data = clustered_unit_vectors(2000, 384, clusters=20, seed=5)
+    index = VectorIndex(bank, 384, exact_below=500, nlist=20, min_scan=500)
+    index.add(np.arange(len(data)), "text", data)
+    assert index.describe() == {"text": "IVF20,SQ8 nprobe 8: 2000 vectors"}
+    # Small lists: the scan budget, not the floor, sets how many are probed.
+    assert VectorIndex(bank, 384, exact_below=500, nlist=20, min_scan=1900).describe() == {
+        "text": "IVF20,SQ8 nprobe 19: 2000 vectors"
+    }

@@ -208,6 +208,7 @@ def replay_day(context: DayContext, config: AgentConfig, day_log: bool = False) 
     partial.replace(final)
     if day_log:
         (final / DAY_LOG).replace(context.work_dir / DAY_LOG)
+    stats["path"] = str(final / BANK_FILE)  # where the bank is now, not the temporary folder it was built in
     return {"bank": str(final), "frames": frames, "memory": stats, "reused": False}
 
 

@@ -53,6 +53,7 @@ def test_a_high_level_stop_is_committed_from_memory_without_driving(tiny_day: Da
     config = agent_config()
     info = replay_day(DayContext(TINY.key, tiny_day.recording, tmp_path), config)
     assert info["frames"] > 100 and (tmp_path / BANK_DIR / BANK_FILE).is_file()
+    assert info["memory"]["path"] == str(tmp_path / BANK_DIR / BANK_FILE)
     assert replay_day(DayContext(TINY.key, tiny_day.recording, tmp_path), agent_config())["reused"]
     config = agent_config()
     config.memory.bank = str(tmp_path / BANK_DIR / BANK_FILE)

@@ -103,6 +103,26 @@ def test_a_prefix_cache_hit_scores_as_an_uncached_forward(backend):
     assert again.logprobs == pytest.approx(warm.logprobs, abs=TOLERANCE)
 
 
+def test_a_long_fresh_prompt_prefilled_apart_scores_as_an_uncached_forward(backend, monkeypatch):
+    monkeypatch.setattr(local, "PREFILL_FROM", 8)
+    backend.prefixes = PrefixCache(entries=4)
+    prefilled = []
+    monkeypatch.setattr(
+        backend,
+        "_prefill",
+        lambda ids, start, cache: prefilled.append(len(ids)) or LocalBackend._prefill(backend, ids, start, cache),
+    )
+    cold = backend.score(PLAN, CALLS)
+    assert prefilled == [cold.prompt_tokens - 1]  # all but the last token, which runs with the candidates
+    assert cold.logprobs == pytest.approx(reference_logprobs(backend, PLAN, CALLS), abs=TOLERANCE)
+    # The prefilled states went into the prefix cache; the next step's new tokens are prefilled on top of them.
+    later = [*PLAN[:2], {"role": "assistant", "content": '1. navigate_to(target="mug #1") -> ok: at mug #1\n2.'}]
+    warm = backend.score(later, CALLS)
+    shared = common_prefix(backend._encode(backend.prompt_text(PLAN)), backend._encode(backend.prompt_text(later)))
+    assert backend.prefixes.reused_tokens == shared > 20 and prefilled[1] == warm.prompt_tokens - shared - 1 > 8
+    assert warm.logprobs == pytest.approx(reference_logprobs(backend, later, CALLS), abs=TOLERANCE)
+
+
 def test_a_changed_prefix_reuses_only_what_is_shared(backend):
     backend.prefixes = PrefixCache(entries=4)
     backend.score(PLAN, CALLS)

@@ -304,8 +304,8 @@ def read_into_page_cache(path: Path, chunk_mb: int = 16, passes: int = 2) -> dic
     (`warm_read_s`) and of all of them, the megabytes and the memory available before (when the files are larger, the
     cache cannot hold them).
 
-    Why twice: right after a 10^7 bank's 20 GB were read once from disk, every query kind cost 1.3-5x the CPU time (p95)
-    it cost once the files had been read again (docs/memory.md, "10^7 with the page cache read in first").
+    Why twice: right after a 10^7 bank's 20 GB were read once from disk, every query kind cost 1.2-5.4x the CPU time
+    (p95) it cost once the files had been read again (docs/memory.md, "10^7 with the page cache read in first").
     """
     if passes < 1:
         raise ValueError(f"passes must be at least 1, got {passes}")

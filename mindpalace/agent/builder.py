@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from mindpalace.memory.bank import Bank
 from mindpalace.memory.local_reader import LocalReader
 from mindpalace.memory.presets import preset
 from mindpalace.memory.reader import MemoryReader
+from mindpalace.memory.spatial.objects import ObjectUpdate
 from mindpalace.memory.system import MemorySystem
 from mindpalace.perception.pipeline import PerceptionPipeline
 from mindpalace.perception.segmenters import SEGMENTERS
@@ -191,8 +192,17 @@ class Agent:
         self.env.close()
 
 
-def build_agent(config: AgentConfig, out_dir: Path | None = None, *, backend: LLMBackend | None = None) -> Agent:
+def build_agent(
+    config: AgentConfig,
+    out_dir: Path | None = None,
+    *,
+    backend: LLMBackend | None = None,
+    listeners: Sequence[Callable[[Observation, list[ObjectUpdate]], None]] = (),
+) -> Agent:
     """Env, perception, memory (opened or created), runtime and planner, from one config.
+
+    `listeners` are told what every frame did to the map, from the first (which the runtime perceives as it is
+    built: a listener added afterwards misses it).
 
     The env's floor plan (room names, as a person gives them), where it has one, is handed to memory. A bank
     built in another env or seed is continued with a warning: its map describes another place.
@@ -213,7 +223,7 @@ def build_agent(config: AgentConfig, out_dir: Path | None = None, *, backend: LL
     elif recorded != json.loads(json.dumps(world, sort_keys=True)):
         log.warning("%s was built in %s; continuing it in %s", memory.bank.path, recorded, world)
     try:
-        runtime = AgentRuntime(env, memory, pipeline, obs)
+        runtime = AgentRuntime(env, memory, pipeline, obs, listeners=listeners)
         plan = floor_plan_of(env)
         if plan:
             runtime.set_floor_plan(plan)

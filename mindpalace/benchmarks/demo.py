@@ -428,15 +428,13 @@ def open_world(
 ) -> World:
     """Build the agent (a new bank under `out_dir`, or the configured one continued) and, if `live`, live the day.
 
-    A `ledger` (the benchmark's) is told what every frame did to the map from the day on.
+    A `ledger` (the benchmark's) is told what every frame did to the map, from the first.
     """
     say = progress or (lambda message: None)
-    agent = build_agent(config.agent, out_dir, backend=backend)
+    agent = build_agent(config.agent, out_dir, backend=backend, listeners=[ledger.file] if ledger is not None else ())
     if not isinstance(agent.env, HouseholdEnv):
         agent.close()
         raise ValueError(f"the demo's day is lived in the household simulator, not {config.agent.env.type!r}")
-    if ledger is not None:
-        agent.runtime.listeners.append(ledger.file)
     world = World(agent, None)
     say(f"memory bank: {agent.memory.bank.path}")
     saved = world_file(agent.memory.bank.path)

@@ -7,6 +7,7 @@ robot description and the Env protocol alone.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +38,23 @@ SCRIPT = [
 ]
 
 
-def rover_agent(out_dir: Path, replies: list[str]) -> Agent:
+def rover_agent(out_dir: Path, replies: list[str], listeners: Sequence[Callable[..., None]] = ()) -> Agent:
     config = AgentConfig(
         env=Component(ENV_ID),
         llm=Component("scripted", {"replies": replies}),
     )
     config.planner.mode = "generate"
     config.planner.max_tool_calls = 0
-    return build_agent(config, out_dir)
+    return build_agent(config, out_dir, listeners=listeners)
+
+
+def test_a_listener_given_to_the_builder_hears_the_first_frame(tmp_path: Path) -> None:
+    heard: list[float] = []
+    agent = rover_agent(tmp_path, ["done()"], listeners=[lambda obs, updates: heard.append(obs.time_s)])
+    try:
+        assert heard == [agent.runtime.obs.time_s]  # the frame the runtime perceived as it was built
+    finally:
+        agent.close()
 
 
 class Recorder:

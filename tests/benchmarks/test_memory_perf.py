@@ -22,6 +22,7 @@ from mindpalace.benchmarks.memory_perf import (
     evict_from_page_cache,
     fill_bank,
     read_into_page_cache,
+    round_figures,
     side_m,
 )
 from mindpalace.core.types import Event
@@ -99,19 +100,9 @@ def test_warm_queries_start_from_a_bank_read_into_the_page_cache(open_bank: Bank
         pytest.skip("this file system does not keep files in the page cache")
     files = evict_from_page_cache(open_bank.path)
     assert cached([open_bank.path])[0][0] == 0  # (the open bank's shared memory, which it maps, stays cached)
-    read_before = _bytes_read_by_syscalls()
     figures = read_into_page_cache(open_bank.path)
-    total = sum(file.stat().st_size for file in files)
-    assert figures["bank_file_mb"] == round(total / 1e6, 1) > 0
+    assert figures["bank_file_mb"] == round(sum(file.stat().st_size for file in files) / 1e6, 1) > 0
     assert all(resident >= size for resident, size in cached(files)), cached(files)
-    # Read twice: the second pass is what leaves the pages held as used (see `read_into_page_cache`).
-    assert _bytes_read_by_syscalls() - read_before >= 2 * total
-    assert figures["warm_read_all_passes_s"] >= figures["warm_read_s"]
-
-
-def _bytes_read_by_syscalls() -> int:
-    with open("/proc/self/io") as handle:
-        return int(next(line for line in handle if line.startswith("rchar:")).split()[1])
 
 
 def test_vector_chunks_are_the_vectors() -> None:
@@ -207,3 +198,11 @@ def test_cold_start_opens_in_fresh_processes(tmp_path: Path) -> None:
     assert 0 < figures["cold_open_s"] < 60 and figures["cold_first_query_ms"] == max(
         figures[f"cold_first_query_ms_{kind}"] for kind in QUERY_KINDS
     )
+
+
+def test_a_slow_round_sets_only_the_worst_figure() -> None:
+    steady = [0.03] * 180 + [0.04] * 20
+    burst = [0.03] * 150 + [0.3] * 50  # a few seconds of someone else's work
+    p50, p95, worst = round_figures([steady, burst, steady])
+    assert p50 == pytest.approx(0.03) and p95 == pytest.approx(0.04) and worst == pytest.approx(0.3)
+    assert round_figures([burst])[1] == pytest.approx(0.3)  # one round is what it is

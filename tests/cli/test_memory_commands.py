@@ -100,6 +100,7 @@ def test_perf_memory_prints_the_named_keys(tmp_path: Path) -> None:
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     for kind in ("text", "object", "place", "time", "order", "fact"):
         assert figures[f"p95_ms_{kind}_1e4"] > 0 and figures[f"p50_ms_{kind}_1e3"] > 0
+        assert figures[f"p95_max_ms_{kind}_1e4"] >= figures[f"p95_ms_{kind}_1e4"]
         assert figures[f"cold_first_query_ms_{kind}_1e4"] > 0
     for size in ("1e3", "1e4"):
         assert figures[f"cold_open_s_{size}"] > 0 and figures[f"cold_first_query_ms_{size}"] > 0

@@ -133,3 +133,15 @@ def test_the_suite_runs_on_a_local_ray_with_the_results_of_this_process(tmp_path
     assert inline and ray == inline
     run = json.loads((tmp_path / "ray" / "run.json").read_text())
     assert run["invocations"][0]["executor"] == "a local Ray (2 jobs at a time)"
+
+
+def test_one_agents_tasks_of_a_day_come_in_a_row() -> None:
+    # Then a planner's prefix cache holds what they share (for full_context, the whole day log).
+    suite = FindingDorySuite()
+    options = {"days": 1, "agents": ["no_memory", "full_context", "chance"], "seed": 2, "low_level": [], "templates": None,
+               "set": [], "day": {"n_rooms": 3, "width": 160, "height": 120, "interactions": [2, 2]}}  # fmt: skip
+    day = next(job for job in suite.jobs(options, {}) if job["type"] == "day")
+    tasks = [{"id": f"t{i}", "category": "time", "kind": "at_time"} for i in range(3)]
+    done = {day["key"]: {"tasks": tasks}, f"prepare/full_context/{day['key'].split('/', 1)[1]}": {}}
+    agents = [job["agent"] for job in suite.jobs(options, done) if job["type"] == "task"]
+    assert agents == ["no_memory"] * 3 + ["full_context"] * 3 + ["chance"] * 3

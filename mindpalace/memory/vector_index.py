@@ -53,11 +53,12 @@ Probing. `nprobe` (8) is a floor: a search probes enough lists to scan at least 
 vectors in all, shared among the IVF kinds it searches. The floor sets the count only for big lists: at 10^7
 items (three kinds of 3.3*10^6 vectors, 457 a list) a search of all kinds needs 6 lists a kind for `min_scan`;
 a floor of 16 scanned 2.7x that for no recall: recall@10 0.966 at 16 and at 8 lists (200 probes against an exact
-search of the table), p50 2.15 -> 1.57 ms, p95 2.64 -> 2.34 ms (one core, the other busy). Small lists are cheap to scan, and an index holds small lists just above `exact_below` and
-right after a rebuild: at 2*10^4 vectors, 16 of 566 lists recalled 0.86 of the top 10, the 232 lists
-that make 8,192 vectors 0.97 in 0.46 ms (p95). The worst case is an index serving 4x the count it was
-trained at (nlist then 2*sqrt(N)): trained at 2*10^4 and holding 8*10^4, scanning 4,096 vectors recalled
-0.89, 8,192 0.91. At 10^6 the floor scans 8,000-12,000 vectors (24-33 lists) in ~1 ms.
+search of the table), p50 2.15 -> 1.57 ms, p95 2.64 -> 2.34 ms (one core, the other busy). Small lists are
+cheap to scan, and an index holds small lists just above `exact_below` and right after a rebuild: at 2*10^4
+vectors, 16 of 566 lists recalled 0.86 of the top 10, the 232 lists that make 8,192 vectors 0.97 in 0.46 ms (p95).
+The worst case is an index serving 4x the count it was trained at (nlist then 2*sqrt(N)): trained at 2*10^4 and
+holding 8*10^4, scanning 4,096 vectors recalled 0.89, 8,192 0.91. At 10^6 the floor scans 8,000-12,000 vectors
+(24-33 lists) in ~1 ms.
 
 Measured with `benchmark_vector_index` (fresh process each; "grown": filled by adds of 10,000, as a bank
 grows; "rebuilt": `rebuild()` at that size, as after opening without a usable index file):

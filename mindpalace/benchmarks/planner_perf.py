@@ -108,12 +108,14 @@ def measure_planner(
     with_model: bool = False,
     extra_events: int = 0,
     progress: Callable[[str], None] | None = None,
+    config: AgentConfig | None = None,
 ) -> dict[str, Any]:
     """`extra_events` older events (other objects, other rooms) are added to the day's memory first, to time the
-    planner against a bank that has been in use for a while."""
+    planner against a bank that has been in use for a while. `config`: the agent's (default: the defaults at `seed`);
+    its `llm` is the model timed with `with_model`."""
     say = progress or (lambda message: None)
     with tempfile.TemporaryDirectory() as folder:
-        config = AgentConfig(seed=seed)
+        config = config or AgentConfig(seed=seed)
         # The day needs no model: a script stands in until the local model is timed below.
         script = LLM_BACKENDS.make("scripted", replies=["look_around()"])
         world = open_world(DemoConfig(agent=config), Path(folder), live=True, progress=say, backend=script)

@@ -76,6 +76,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     planner.add_argument("--seed", type=integer(0), default=0)
     planner.add_argument("--with-model", action="store_true", help="also time the local model's inference per decision")
     planner.add_argument("--extra-events", type=integer(0), default=0, help="older events added to memory before timing")
+    planner.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="agent config field, e.g. llm.dtype=bfloat16 (repeatable)"
+    )
     planner.set_defaults(run=run_planner)
     ros = targets.add_parser("ros", help="the memory node under 30 Hz 640x480 RGB-D over DDS, and the query round trip")
     ros.add_argument("--json", action="store_true", help="print one JSON object")
@@ -303,14 +306,20 @@ def run_tabletop(args: argparse.Namespace) -> int:
 
 
 def run_planner(args: argparse.Namespace) -> int:
+    from mindpalace.agent.builder import check_config
+    from mindpalace.agent.config import AgentConfig
     from mindpalace.benchmarks.planner_perf import measure_planner
+    from mindpalace.core.config import load_config
 
+    config = load_config(AgentConfig, None, [f"seed={args.seed}", *args.set])
+    check_config(config)
     results = measure_planner(
         args.seed,
         args.decisions,
         args.with_model,
         args.extra_events,
         progress=None if args.json else lambda message: print(message, flush=True),
+        config=config,
     )
     print_figures(results, args.json)
     return 0

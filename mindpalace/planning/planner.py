@@ -258,6 +258,10 @@ class Planner:
         self.history.append(f"{call.render()} -> {'; '.join(line.lstrip('- ') for line in text.splitlines()[:3])}")
 
     def _rank(self, state: PlannerState, candidates: list[Call], decision: Decision, what: str) -> list[tuple[Call, float]]:
+        if len(candidates) == 1:
+            # A lone candidate is chosen whatever it scores: no inference (often the episode's first memory query,
+            # whose prompt the next ranking then runs in the same pass).
+            return [(candidates[0], 0.0)]
         prompt = self.messages(state, prefill=True)
         # Each candidate continues the plan's numbered line, as the examples' lines do ("7. done()").
         rendered = [" " + c.render() for c in candidates]

@@ -63,6 +63,7 @@ def test_each_command_exits_2_with_one_line_and_writes_nothing(tmp_path: Path) -
         (["perf", "memory", "--sizes", "1e999"], "argument --sizes: must list item counts of at least 100"),
         (["perf", "memory", "--hours", "-1"], "argument --hours: must be a number >= 0, got '-1'"),
         (["perf", "planner", "--extra-events", "-5"], "argument --extra-events: must be an integer >= 0"),
+        (["perf", "planner", "--set", "llm.bogus=1"], "llm: "),
         (["sim", "--seed", "1", "--bogus"], "unrecognized arguments: --bogus"),
     ],
 )

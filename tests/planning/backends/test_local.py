@@ -41,6 +41,24 @@ def test_backends_share_one_loaded_model(backend):
     assert LocalBackend().model is backend.model
 
 
+def test_an_unknown_dtype_is_refused():
+    with pytest.raises(LLMError, match="float16"):
+        LocalBackend(dtype="float16")
+
+
+def test_bfloat16_weights_load_apart_and_rank_as_float32(backend):
+    half = LocalBackend(dtype="bfloat16")
+    assert half.model.dtype == torch.bfloat16 and backend.model.dtype == torch.float32
+    assert LocalBackend(dtype="bfloat16").model is half.model
+    candidates = ["Blue", "It is blue.", "Green", "Refrigerator 7 9 ## "]
+    full, low = backend.score(SKY, candidates), half.score(SKY, candidates)
+    assert low.tokens == full.tokens
+    assert sorted(range(4), key=lambda i: -low.logprobs[i]) == sorted(range(4), key=lambda i: -full.logprobs[i])
+    # bfloat16 keeps 8 bits of mantissa: a candidate's sum moves by a few tenths, not by whole nats.
+    assert low.logprobs == pytest.approx(full.logprobs, abs=1.0)
+    assert low.logprobs != full.logprobs
+
+
 def test_score_prefers_the_sensible_answer(backend):
     scores = backend.score(SKY, ["Blue", "Refrigerator 7 9 ## "])
     assert scores.logprobs[0] > scores.logprobs[1] + 10

@@ -314,7 +314,7 @@ def run_planner(args: argparse.Namespace) -> int:
     config = load_config(AgentConfig, None, [f"seed={args.seed}", *args.set])
     check_config(config)
     results = measure_planner(
-        args.seed,
+        config.seed,
         args.decisions,
         args.with_model,
         args.extra_events,
